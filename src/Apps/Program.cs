@@ -1,0 +1,96 @@
+// The `netstack` host: runs the IOKernel, its carriers and the apps until Ctrl+C or SIGTERM.
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NetStack.Apps.Hosting;
+using NetStack.IOKernel;
+using NetStack.Runtime;
+
+namespace NetStack.Apps;
+
+/// <summary>Entry point.</summary>
+public static class Program
+{
+    /// <summary>Command-line shorthands for the configuration keys users change most.</summary>
+    private static readonly Dictionary<string, string> s_switches = new()
+    {
+        ["--policy"] = "NetStack:Policy",
+        ["--quantum-us"] = "NetStack:QuantumMicros",
+        ["--mailbox-depth"] = "NetStack:MailboxDepth",
+        ["--iokernel-core"] = "NetStack:IOKernelCore",
+        ["--workload"] = "Synthetic:Workload",
+        ["--load"] = "Synthetic:Load",
+    };
+
+    /// <summary>Runs the host. Exit code 2 for a bad configuration value.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+        {
+            Console.WriteLine("usage: netstack [serve] [--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] " +
+                "[--worker-cores 1,2] [--iokernel-core N] [--workload NAME] [--load F] [--Section:Key value ...]");
+            return 0;
+        }
+        string[] rest = args.Length > 0 && args[0] == "serve" ? args[1..] : args;
+        try
+        {
+            rest = ExpandCoreList(rest);
+            HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+            {
+                ContentRootPath = AppContext.BaseDirectory,
+                Args = [],
+            });
+            builder.Configuration.AddCommandLine(rest, s_switches);
+            // Bind and check everything before the host starts, so a bad value is one line and exit 2.
+            // The core list starts empty: the binder appends to an array it finds filled.
+            var kernel = new KernelOptions { WorkerCores = [] };
+            builder.Configuration.GetSection("NetStack").Bind(kernel);
+            kernel.Validate();
+            var synthetic = new SyntheticOptions();
+            builder.Configuration.GetSection("Synthetic").Bind(synthetic);
+            HostValidation.Workload(synthetic.Workload);
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(kernel));
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(synthetic));
+            builder.Services.AddHostedService<NetStackService>();
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+            using IHost host = builder.Build();
+            host.Run();
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or ConfigurationException or CoreNotAvailableException or FormatException)
+        {
+            Console.Error.WriteLine($"netstack: {Innermost(e).Message}");
+            return 2;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"netstack: failed: {Innermost(e).Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>"--worker-cores 1,2" becomes the indexed keys the configuration binder expects.</summary>
+    private static string[] ExpandCoreList(string[] args)
+    {
+        var result = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--worker-cores" && i + 1 < args.Length)
+            {
+                string[] cores = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                for (int c = 0; c < cores.Length; c++)
+                {
+                    result.Add($"--NetStack:WorkerCores:{c}");
+                    result.Add(cores[c]);
+                }
+            }
+            else
+            {
+                result.Add(args[i]);
+            }
+        }
+        return [.. result];
+    }
+
+    private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
+}

@@ -1,0 +1,66 @@
+// Stage 5, complete: green threads come back from workers; finished ones are answered, yielded ones requeued.
+using NetStack.IOKernel.Telemetry;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel;
+
+public sealed partial class IOKernel
+{
+    private bool Complete(long now)
+    {
+        bool any = false;
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            var completions = _workers[w].Completions;
+            while (completions.TryPop(out RequestContext? ctx))
+            {
+                any = true;
+                _occupancy[w]--;
+                if (ReferenceEquals(ctx, Carrier.DetachedMarker))
+                {
+                    continue; // the context itself comes back through the detached queue
+                }
+                if (ctx.Outcome == SliceOutcome.Yielded)
+                {
+                    Counters.Requeues++;
+                    Trace?.Add(ctx.Id, ctx.LastPreemptionTicks, TraceEventKind.Preempt, w);
+                    _policy.Requeue(ctx);
+                }
+                else
+                {
+                    Answer(ctx, w);
+                }
+            }
+        }
+        if (!_detached.IsEmpty)
+        {
+            any |= CompleteDetached();
+        }
+        return any;
+    }
+
+    private bool CompleteDetached()
+    {
+        bool any = false;
+        while (_detached.TryDequeue(out RequestContext? ctx))
+        {
+            any = true;
+            Counters.DetachedCompletions++;
+            _ownRecorder?.RecordCompletion(ctx);
+            Answer(ctx, -1);
+        }
+        return any;
+    }
+
+    private void Answer(RequestContext ctx, int worker)
+    {
+        Counters.Completed++;
+        if (ctx.Status == RequestStatus.Error)
+        {
+            Counters.Errors++;
+        }
+        Trace?.Add(ctx.Id, ctx.CompletionTicks, TraceEventKind.Complete, worker);
+        _nic.Transmit(ctx);
+        _pool.Return(ctx);
+    }
+}

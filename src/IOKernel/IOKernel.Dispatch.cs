@@ -1,0 +1,54 @@
+// Stage 3, dispatch: queued green threads go to workers' mailboxes, shortest first (JBSQ(k)).
+using NetStack.IOKernel.Telemetry;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel;
+
+public sealed partial class IOKernel
+{
+    /// <summary>
+    /// Join-bounded-shortest-queue: fill every worker holding 0 requests, then every one holding 1,
+    /// and so on up to k. The IOKernel counts what each worker holds itself (dispatched minus
+    /// returned), so it never reads a carrier's line to decide.
+    /// </summary>
+    private bool Dispatch(long now)
+    {
+        if (_policy.Count == 0)
+        {
+            return false;
+        }
+        bool dispatched = false;
+        int depth = _options.MailboxDepth;
+        for (int level = 0; level < depth; level++)
+        {
+            for (int w = 0; w < _workers.Length; w++)
+            {
+                if (_occupancy[w] != level)
+                {
+                    continue;
+                }
+                RequestContext? ctx = _policy.Next(w);
+                if (ctx is null)
+                {
+                    continue;
+                }
+                if (ctx.FirstDispatchTicks == 0)
+                {
+                    ctx.FirstDispatchTicks = now;
+                }
+                Worker worker = _workers[w];
+                bool pushed = worker.Mailbox.TryPush(ctx);
+                System.Diagnostics.Debug.Assert(pushed, "a mailbox below k must take a push");
+                _occupancy[w]++;
+                Counters.Dispatches++;
+                Trace?.Add(ctx.Id, now, TraceEventKind.Dispatch, w);
+                if (level == 0)
+                {
+                    worker.CarrierIdle?.WakeIfParked();
+                }
+                dispatched = true;
+            }
+        }
+        return dispatched;
+    }
+}

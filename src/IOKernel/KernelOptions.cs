@@ -1,0 +1,85 @@
+// Every IOKernel tunable in one place, with its unit in its name and the reason for its default.
+using NetStack.Runtime;
+using NetStack.Runtime.Threading;
+
+namespace NetStack.IOKernel;
+
+/// <summary>The IOKernel's configuration (bound from appsettings.json section "NetStack").</summary>
+public sealed class KernelOptions
+{
+    /// <summary>The IOKernel's own core (Shenango dedicates core 0).</summary>
+    public int IOKernelCore { get; set; } = 0;
+
+    /// <summary>One carrier per core listed here.</summary>
+    public int[] WorkerCores { get; set; } = [1];
+
+    /// <summary>Scheduling policy: cfcfs, ps or dfcfs.</summary>
+    public string Policy { get; set; } = "ps";
+
+    /// <summary>Processor-sharing time slice. 5 µs is Shinjuku's default.</summary>
+    public double QuantumMicros { get; set; } = 5;
+
+    /// <summary>JBSQ's k: requests a worker may hold, the running one included. 2 hides the
+    /// IOKernel's round trip behind the running request (Shinjuku, Perséphone use 1–2).</summary>
+    public int MailboxDepth { get; set; } = 2;
+
+    /// <summary>The central queue's bound; a request past it is rejected at once.</summary>
+    public int QueueCapacity { get; set; } = 8192;
+
+    /// <summary>Requests taken from a NIC queue per receive burst (Caladan's burst size).</summary>
+    public int RxBatch { get; set; } = 32;
+
+    /// <summary>How the IOKernel backs off when a whole loop found no work.</summary>
+    public IdleStrategyKind IOKernelIdle { get; set; } = IdleStrategyKind.SpinYield;
+
+    /// <summary>How carriers back off when their mailbox is empty.</summary>
+    public IdleStrategyKind CarrierIdle { get; set; } = IdleStrategyKind.Spin;
+
+    /// <summary>Spin this long before backing off further. Long enough to ride out gaps between
+    /// arrivals at moderate load, short enough to hand a 2-core machine back quickly.</summary>
+    public double IdleSpinMicros { get; set; } = 100;
+
+    /// <summary>Yield this long before parking (SpinPark only).</summary>
+    public double IdleYieldMicros { get; set; } = 1000;
+
+    /// <summary>One park's length: ~20 µs wake-ups make shorter parks pointless.</summary>
+    public double IdleParkMicros { get; set; } = 200;
+
+    /// <summary>On stop, how long in-flight requests may take to finish before the kernel gives up on them.</summary>
+    public double DrainTimeoutMillis { get; set; } = 5000;
+
+    /// <summary>Per-request events (arrival, dispatch, preemption, completion) to keep; 0: none.</summary>
+    public int TraceCapacity { get; set; }
+
+    /// <summary>Quantum bounds: below 1 µs a slice is shorter than a handoff; above 1 ms it is c-FCFS.</summary>
+    public const double MinQuantumMicros = 1, MaxQuantumMicros = 1000;
+
+    /// <summary>JBSQ depth bound (mailboxes are sized for it).</summary>
+    public const int MaxMailboxDepth = 8;
+
+    /// <summary>Checks every value; throws <see cref="ArgumentException"/> saying what is wrong and what is valid.</summary>
+    public void Validate()
+    {
+        if (WorkerCores.Length == 0)
+        {
+            throw new ArgumentException("at least one worker core is needed");
+        }
+        if (!Policies.PolicyCatalog.IsKnown(Policy))
+        {
+            throw new ArgumentException($"unknown policy '{Policy}'; valid: {Policies.PolicyCatalog.Names}");
+        }
+        if (QuantumMicros < MinQuantumMicros || QuantumMicros > MaxQuantumMicros)
+        {
+            throw new ArgumentException($"quantum {QuantumMicros} µs is out of range; valid: {MinQuantumMicros} to {MaxQuantumMicros} µs");
+        }
+        if (MailboxDepth < 1 || MailboxDepth > MaxMailboxDepth)
+        {
+            throw new ArgumentException($"mailbox depth {MailboxDepth} is out of range; valid: 1 to {MaxMailboxDepth}");
+        }
+        if (QueueCapacity < 1 || RxBatch < 1)
+        {
+            throw new ArgumentException("queue capacity and receive batch must be positive");
+        }
+        Affinity.Validate([IOKernelCore, .. WorkerCores]);
+    }
+}

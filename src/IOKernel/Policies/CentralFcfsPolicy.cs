@@ -1,0 +1,40 @@
+// c-FCFS: one central queue, first come first served, run to completion (ZygOS-like).
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Policies;
+
+/// <summary>Centralized first-come first-served: every worker takes from one queue; no preemption.</summary>
+public class CentralFcfsPolicy : ISchedulingPolicy
+{
+    private RequestQueue _queue = new(1, 1);
+
+    /// <inheritdoc />
+    public virtual string Name => "cfcfs";
+
+    /// <inheritdoc />
+    public virtual long QuantumTicks => 0;
+
+    /// <inheritdoc />
+    public int Count => _queue.Count;
+
+    /// <inheritdoc />
+    public long OldestArrivalTicks => _queue.Peek?.ArrivalTicks ?? 0;
+
+    /// <inheritdoc />
+    public void Initialize(int workers, int capacity) => _queue = new RequestQueue(capacity, capacity + workers * 16);
+
+    /// <inheritdoc />
+    public bool Enqueue(RequestContext ctx) => _queue.TryAdmit(ctx);
+
+    /// <inheritdoc />
+    public virtual void Requeue(RequestContext ctx) => _queue.PushHead(ctx); // it was first: it stays first
+
+    /// <inheritdoc />
+    public RequestContext? Next(int worker) => _queue.TryTake();
+
+    /// <inheritdoc />
+    public bool HasWaiting(int worker) => _queue.Count > 0;
+
+    /// <summary>Processor sharing uses the same queue with the tail.</summary>
+    protected void RequeueAtTail(RequestContext ctx) => _queue.PushTail(ctx);
+}

@@ -1,0 +1,82 @@
+// d-FCFS: one queue per worker, requests assigned by flow hash, run to completion, no stealing (IX, mTCP).
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Policies;
+
+/// <summary>Distributed FCFS: each request is bound to one worker by its flow hash, as RSS binds a
+/// flow to a core; an idle worker never takes another's work.</summary>
+public sealed class DistributedFcfsPolicy : ISchedulingPolicy
+{
+    private RequestQueue[] _queues = [];
+    private int _count;
+
+    /// <inheritdoc />
+    public string Name => "dfcfs";
+
+    /// <inheritdoc />
+    public long QuantumTicks => 0;
+
+    /// <inheritdoc />
+    public int Count => _count;
+
+    /// <inheritdoc />
+    public long OldestArrivalTicks
+    {
+        get
+        {
+            long oldest = 0;
+            foreach (RequestQueue q in _queues)
+            {
+                long t = q.Peek?.ArrivalTicks ?? 0;
+                if (t != 0 && (oldest == 0 || t < oldest))
+                {
+                    oldest = t;
+                }
+            }
+            return oldest;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Initialize(int workers, int capacity)
+    {
+        _queues = new RequestQueue[workers];
+        int perWorker = Math.Max(1, capacity / workers);
+        for (int i = 0; i < workers; i++)
+        {
+            _queues[i] = new RequestQueue(perWorker, capacity + 16);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Enqueue(RequestContext ctx)
+    {
+        if (!_queues[(int)(ctx.FlowHash % (uint)_queues.Length)].TryAdmit(ctx))
+        {
+            return false;
+        }
+        _count++;
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void Requeue(RequestContext ctx)
+    {
+        _queues[(int)(ctx.FlowHash % (uint)_queues.Length)].PushHead(ctx);
+        _count++;
+    }
+
+    /// <inheritdoc />
+    public RequestContext? Next(int worker)
+    {
+        RequestContext? ctx = _queues[worker].TryTake();
+        if (ctx is not null)
+        {
+            _count--;
+        }
+        return ctx;
+    }
+
+    /// <inheritdoc />
+    public bool HasWaiting(int worker) => _queues[worker].Count > 0;
+}

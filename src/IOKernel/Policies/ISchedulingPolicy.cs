@@ -1,0 +1,44 @@
+// The contract between the IOKernel's mechanism and a scheduling policy: who runs next, and where.
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Policies;
+
+/// <summary>
+/// A scheduling policy for one app: it owns the app's waiting requests and decides which goes to
+/// which worker. The IOKernel owns the mechanism (mailboxes, preemption word, completion rings);
+/// every call is made on the IOKernel thread, so a policy needs no synchronization. Adding a
+/// policy touches no mechanism: implement this, and name it in <see cref="PolicyCatalog"/>.
+/// </summary>
+public interface ISchedulingPolicy
+{
+    /// <summary>The policy's name, as configuration and reports spell it.</summary>
+    string Name { get; }
+
+    /// <summary>How long a slice may run while work waits before the IOKernel preempts it, in
+    /// ticks; 0: never (run to completion).</summary>
+    long QuantumTicks { get; }
+
+    /// <summary>Requests waiting (all workers).</summary>
+    int Count { get; }
+
+    /// <summary>Called once before the run, with the app's worker count and queue bound.</summary>
+    void Initialize(int workers, int capacity);
+
+    /// <summary>A new request. Returns false when the queue that would hold it is full: the
+    /// IOKernel then rejects it at once (it never enters the system).</summary>
+    bool Enqueue(RequestContext ctx);
+
+    /// <summary>A request that yielded comes back, with its arrival stamp. Must accept it: room
+    /// for every context that has ever been admitted is the policy's to keep.</summary>
+    void Requeue(RequestContext ctx);
+
+    /// <summary>The next request for worker <paramref name="worker"/>, or null when none should go there.</summary>
+    RequestContext? Next(int worker);
+
+    /// <summary>True when a request is waiting that <paramref name="worker"/> could run (the IOKernel
+    /// preempts a worker only when something is waiting for it).</summary>
+    bool HasWaiting(int worker);
+
+    /// <summary>The arrival stamp of the oldest waiting request, or 0 when none waits (Caladan's delay signal).</summary>
+    long OldestArrivalTicks { get; }
+}

@@ -1,0 +1,71 @@
+// A FIFO of green threads, IOKernel-private: a power-of-two ring that can also push at the head.
+using System.Diagnostics;
+using System.Numerics;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Policies;
+
+/// <summary>A bounded FIFO used by one thread. Requeues of admitted requests go past the bound into
+/// reserve room, so a yield never loses a request.</summary>
+public sealed class RequestQueue
+{
+    private readonly RequestContext?[] _items;
+    private readonly int _mask;
+    private readonly int _bound;
+    private long _head;
+    private long _tail;
+
+    /// <param name="bound">Admissions stop at this many waiting.</param>
+    /// <param name="reserve">Extra room for requeues (at least the contexts that can be out at workers).</param>
+    public RequestQueue(int bound, int reserve)
+    {
+        _bound = bound;
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)(bound + reserve));
+        _items = new RequestContext?[size];
+        _mask = size - 1;
+    }
+
+    /// <summary>Waiting requests.</summary>
+    public int Count => (int)(_tail - _head);
+
+    /// <summary>The head, without taking it.</summary>
+    public RequestContext? Peek => _head == _tail ? null : _items[_head & _mask];
+
+    /// <summary>Admits at the tail; false when <c>bound</c> are waiting.</summary>
+    public bool TryAdmit(RequestContext ctx)
+    {
+        if (_tail - _head >= _bound)
+        {
+            return false;
+        }
+        _items[_tail++ & _mask] = ctx;
+        return true;
+    }
+
+    /// <summary>Puts back at the tail (processor sharing's round robin).</summary>
+    public void PushTail(RequestContext ctx)
+    {
+        Debug.Assert(_tail - _head < _items.Length, "requeue beyond reserve");
+        _items[_tail++ & _mask] = ctx;
+    }
+
+    /// <summary>Puts back at the head (run-to-completion policies: it was first).</summary>
+    public void PushHead(RequestContext ctx)
+    {
+        Debug.Assert(_tail - _head < _items.Length, "requeue beyond reserve");
+        _items[--_head & _mask] = ctx;
+    }
+
+    /// <summary>Takes the head, or null.</summary>
+    public RequestContext? TryTake()
+    {
+        if (_head == _tail)
+        {
+            return null;
+        }
+        ref RequestContext? slot = ref _items[_head++ & _mask];
+        RequestContext? ctx = slot;
+        slot = null;
+        return ctx;
+    }
+}

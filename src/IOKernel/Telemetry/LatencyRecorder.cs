@@ -1,0 +1,104 @@
+// Per-carrier latency and slowdown histograms per request type (HdrHistogram), merged when read.
+using HdrHistogram;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Telemetry;
+
+/// <summary>
+/// Records each completed request's latency (from its arrival stamp to completion, ns) and
+/// slowdown (latency / requested service time, in hundredths) per request type, for requests that
+/// arrived inside the measurement window; warm-up and the drain are left out. One instance per
+/// carrier (no sharing while the run lasts); <see cref="Merge"/> sums them afterwards.
+/// </summary>
+public sealed class LatencyRecorder : CompletionRecorder
+{
+    /// <summary>Values above this are clamped (latency ns; slowdown ×100).</summary>
+    public const long HighestTrackable = 100_000_000_000;
+
+    /// <summary>Slowdown is stored in hundredths.</summary>
+    public const double SlowdownScale = 100.0;
+
+    private readonly long _fromTicks;
+    private readonly long _untilTicks;
+
+    /// <param name="types">Request types.</param>
+    /// <param name="fromTicks">Record requests that arrived at or after this.</param>
+    /// <param name="untilTicks">... and before this.</param>
+    public LatencyRecorder(int types, long fromTicks = 0, long untilTicks = long.MaxValue)
+    {
+        _fromTicks = fromTicks;
+        _untilTicks = untilTicks;
+        Latency = new LongHistogram[types];
+        Slowdown = new LongHistogram[types];
+        Preemptions = new long[types];
+        Errors = new long[types];
+        for (int t = 0; t < types; t++)
+        {
+            Latency[t] = NewHistogram();
+            Slowdown[t] = NewHistogram();
+        }
+        PreemptionLatency = NewHistogram();
+    }
+
+    /// <summary>Latency in ns, per type.</summary>
+    public LongHistogram[] Latency { get; }
+
+    /// <summary>Slowdown ×100, per type.</summary>
+    public LongHistogram[] Slowdown { get; }
+
+    /// <summary>Preemptions of recorded requests, per type.</summary>
+    public long[] Preemptions { get; }
+
+    /// <summary>Recorded requests that ended in an error, per type.</summary>
+    public long[] Errors { get; }
+
+    /// <summary>Preemption word written → next green thread running, ns.</summary>
+    public LongHistogram PreemptionLatency { get; }
+
+    /// <summary>Completions outside the window (warm-up, drain).</summary>
+    public long Outside { get; private set; }
+
+    /// <inheritdoc />
+    public override void RecordCompletion(RequestContext ctx)
+    {
+        if (ctx.ArrivalTicks < _fromTicks || ctx.ArrivalTicks >= _untilTicks)
+        {
+            Outside++;
+            return;
+        }
+        int t = ctx.Type;
+        long latencyNs = Math.Clamp(Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks), 1, HighestTrackable);
+        Latency[t].RecordValue(latencyNs);
+        if (ctx.ServiceNs > 0)
+        {
+            Slowdown[t].RecordValue(Math.Clamp(latencyNs * 100 / ctx.ServiceNs, 1, HighestTrackable));
+        }
+        Preemptions[t] += ctx.Preemptions;
+        if (ctx.Status == RequestStatus.Error)
+        {
+            Errors[t]++;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void RecordPreemptionLatency(long ticks) =>
+        PreemptionLatency.RecordValue(Math.Clamp(Clock.ToNs(ticks), 1, HighestTrackable));
+
+    /// <summary>Adds <paramref name="other"/>'s counts into this one.</summary>
+    public void Merge(LatencyRecorder other)
+    {
+        for (int t = 0; t < Latency.Length; t++)
+        {
+            Latency[t].Add(other.Latency[t]);
+            Slowdown[t].Add(other.Slowdown[t]);
+            Preemptions[t] += other.Preemptions[t];
+            Errors[t] += other.Errors[t];
+        }
+        PreemptionLatency.Add(other.PreemptionLatency);
+        Outside += other.Outside;
+    }
+
+    /// <summary>A histogram with the range and precision every recorder uses (3 significant digits).</summary>
+    public static LongHistogram NewHistogram() => new(HighestTrackable, 3);
+}

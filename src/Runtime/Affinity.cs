@@ -1,0 +1,99 @@
+// Pins the calling thread to one core through libc's sched_setaffinity.
+using System.Runtime.InteropServices;
+
+namespace NetStack.Runtime;
+
+/// <summary>A core that does not exist or that this process may not run on.</summary>
+public sealed class CoreNotAvailableException(string message) : Exception(message);
+
+/// <summary>Core affinity. .NET does not pass affinity on to the threads it creates, so every
+/// dedicated thread calls <see cref="PinCurrentThread"/> itself, first thing.</summary>
+public static partial class Affinity
+{
+    private const int MaskBytes = 128; // 1024 CPUs, glibc's cpu_set_t
+
+    /// <summary>The cores this process may run on, in ascending order.</summary>
+    public static IReadOnlyList<int> AvailableCores()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return Enumerable.Range(0, Environment.ProcessorCount).ToArray();
+        }
+
+        Span<byte> mask = stackalloc byte[MaskBytes];
+        if (SchedGetAffinity(0, MaskBytes, ref MemoryMarshal.GetReference(mask)) != 0)
+        {
+            return Enumerable.Range(0, Environment.ProcessorCount).ToArray();
+        }
+
+        var cores = new List<int>();
+        for (int cpu = 0; cpu < MaskBytes * 8; cpu++)
+        {
+            if ((mask[cpu >> 3] & (1 << (cpu & 7))) != 0)
+            {
+                cores.Add(cpu);
+            }
+        }
+        return cores;
+    }
+
+    /// <summary>Throws <see cref="CoreNotAvailableException"/> naming the valid cores when any
+    /// of <paramref name="cores"/> is missing or appears twice.</summary>
+    public static void Validate(IEnumerable<int> cores, string what = "core")
+    {
+        IReadOnlyList<int> available = AvailableCores();
+        var seen = new HashSet<int>();
+        foreach (int core in cores)
+        {
+            if (!available.Contains(core))
+            {
+                throw new CoreNotAvailableException(
+                    $"{what} {core} does not exist or is not allowed; valid cores: {Describe(available)}");
+            }
+            if (!seen.Add(core))
+            {
+                throw new CoreNotAvailableException($"{what} {core} is given twice; each dedicated thread needs its own core");
+            }
+        }
+    }
+
+    /// <summary>Pins the calling thread to <paramref name="core"/>.</summary>
+    public static void PinCurrentThread(int core)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // Affinity is a Linux mechanism here; elsewhere threads run unpinned.
+        }
+        if (core < 0 || core >= MaskBytes * 8)
+        {
+            throw new CoreNotAvailableException($"core {core} does not exist; valid cores: {Describe(AvailableCores())}");
+        }
+
+        Span<byte> mask = stackalloc byte[MaskBytes];
+        mask.Clear();
+        mask[core >> 3] = (byte)(1 << (core & 7));
+        if (SchedSetAffinity(0, MaskBytes, ref MemoryMarshal.GetReference(mask)) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new CoreNotAvailableException(
+                $"cannot pin to core {core} (errno {errno}); valid cores: {Describe(AvailableCores())}");
+        }
+    }
+
+    /// <summary>"0-1" or "0,2,5": the cores in a short form for error messages.</summary>
+    public static string Describe(IReadOnlyList<int> cores)
+    {
+        if (cores.Count == 0)
+        {
+            return "none";
+        }
+        bool contiguous = cores[^1] - cores[0] == cores.Count - 1;
+        return contiguous ? $"{cores[0]}-{cores[^1]}" : string.Join(',', cores);
+    }
+
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static partial int SchedSetAffinity(int pid, nint cpusetsize, ref byte mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int SchedGetAffinity(int pid, nint cpusetsize, ref byte mask);
+}

@@ -1,0 +1,24 @@
+// Cache-line sizes and padded cells for anything two cores write.
+using System.Runtime.InteropServices;
+
+namespace NetStack.Runtime;
+
+/// <summary>Cache-line geometry. Every padded type keeps its hot fields at least
+/// <see cref="Size"/> bytes from anything another core writes; a unit test checks the offsets.</summary>
+public static class CacheLine
+{
+    /// <summary>One x86-64 / ARM64 cache line.</summary>
+    public const int Size = 64;
+
+    /// <summary>Two lines: the adjacent-line prefetcher pulls lines in pairs, so a padded cell
+    /// spans 128 bytes and keeps its value in the second line.</summary>
+    public const int PaddedSize = 2 * Size;
+}
+
+/// <summary>A long alone on its cache line: <see cref="Value"/> sits 64 bytes into a 128-byte cell.</summary>
+[StructLayout(LayoutKind.Explicit, Size = CacheLine.PaddedSize)]
+public struct PaddedLong
+{
+    /// <summary>The value.</summary>
+    [FieldOffset(CacheLine.Size)] public long Value;
+}

@@ -1,0 +1,3 @@
+// Namespaces every Runtime file uses.
+global using System.Diagnostics.CodeAnalysis;
+global using System.Numerics;

@@ -1,0 +1,118 @@
+// The state a worker core shares with the IOKernel: mailbox, completion ring, preemption word, slice.
+using System.Runtime.InteropServices;
+using NetStack.Runtime.Threading;
+
+namespace NetStack.Runtime.Scheduling;
+
+/// <summary>Why the IOKernel asked a worker to give its core up.</summary>
+public enum YieldReason
+{
+    /// <summary>The slice outlived the quantum while work was waiting (processor sharing).</summary>
+    Quantum = 1,
+    /// <summary>The core is being moved to another app.</summary>
+    Revoke = 2,
+}
+
+/// <summary>
+/// A worker's preemption word: the IOKernel writes into it the id of the slice it wants ended
+/// (our IPI); the running green thread's checkpoints compare it with their own slice id. It sits
+/// alone on its cache line, written only by the IOKernel, read by one carrier.
+/// </summary>
+public sealed class PreemptionWord
+{
+    /// <summary>A word that never preempts: what a context not on a carrier points at.</summary>
+    internal static readonly PreemptionWord Never = new();
+
+    internal PreemptionLine Line;
+
+    /// <summary>The word's line.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = CacheLine.PaddedSize)]
+    internal struct PreemptionLine
+    {
+        /// <summary>The slice to end (0: none yet).</summary>
+        [FieldOffset(CacheLine.Size)] public long Slice;
+        /// <summary>When the IOKernel wrote <see cref="Slice"/> (for the preemption-cost benchmark).</summary>
+        [FieldOffset(CacheLine.Size + 8)] public long WrittenAtTicks;
+        /// <summary>A <see cref="YieldReason"/>.</summary>
+        [FieldOffset(CacheLine.Size + 16)] public int Reason;
+    }
+
+    /// <summary>IOKernel only: asks the worker to end <paramref name="slice"/>.</summary>
+    public void Request(long slice, YieldReason reason, long now)
+    {
+        Line.WrittenAtTicks = now;
+        Line.Reason = (int)reason;
+        // Release: the stamp and reason are visible before the slice id that the carrier polls.
+        Volatile.Write(ref Line.Slice, slice);
+    }
+
+    /// <summary>The reason of the last request.</summary>
+    public YieldReason Reason => (YieldReason)Volatile.Read(ref Line.Reason);
+
+    /// <summary>When the last request was written.</summary>
+    public long WrittenAtTicks => Volatile.Read(ref Line.WrittenAtTicks);
+
+    /// <summary>The slice the last request named.</summary>
+    public long RequestedSlice => Volatile.Read(ref Line.Slice);
+}
+
+/// <summary>
+/// One worker core as the IOKernel sees it. The IOKernel is the only producer of the mailbox and
+/// the only writer of the preemption word; the worker's carrier is the only producer of the
+/// completion ring and the only writer of the running-slice line.
+/// </summary>
+public sealed class Worker
+{
+    private SliceLine _slice;
+
+    /// <param name="index">The worker's index (0-based).</param>
+    /// <param name="core">The core its carrier pins itself to.</param>
+    /// <param name="mailboxDepth">JBSQ's k: how many requests may wait at this worker, counting the running one.</param>
+    public Worker(int index, int core, int mailboxDepth)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(mailboxDepth, 1);
+        Index = index;
+        Core = core;
+        MailboxDepth = mailboxDepth;
+        Mailbox = new SpscRing<RequestContext>(mailboxDepth);
+        // The carrier holds at most k contexts, so k slots always take every completion.
+        Completions = new SpscRing<RequestContext>(mailboxDepth);
+    }
+
+    /// <summary>The worker's index.</summary>
+    public int Index { get; }
+
+    /// <summary>Its core.</summary>
+    public int Core { get; }
+
+    /// <summary>JBSQ's k.</summary>
+    public int MailboxDepth { get; }
+
+    /// <summary>IOKernel → carrier: green threads to run.</summary>
+    public SpscRing<RequestContext> Mailbox { get; }
+
+    /// <summary>Carrier → IOKernel: green threads that completed, yielded or detached.</summary>
+    public SpscRing<RequestContext> Completions { get; }
+
+    /// <summary>The preemption word (IOKernel writes, carrier reads).</summary>
+    public PreemptionWord Preemption { get; } = new();
+
+    /// <summary>The carrier's idle strategy, set when the carrier starts (the IOKernel wakes it).</summary>
+    public IdleStrategy? CarrierIdle { get; internal set; }
+
+    /// <summary>The id (and start tick) of the slice running now, 0 when idle. Carrier writes; IOKernel reads.</summary>
+    public long RunningSlice => Volatile.Read(ref _slice.Start);
+
+    internal void SetRunningSlice(long slice) =>
+        // Release: the IOKernel never sees a slice id before the context it belongs to is bound.
+        Volatile.Write(ref _slice.Start, slice);
+
+    internal static int SliceOffset => (int)Marshal.OffsetOf<SliceLine>(nameof(SliceLine.Start));
+
+    /// <summary>The carrier's line.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = CacheLine.PaddedSize)]
+    internal struct SliceLine
+    {
+        [FieldOffset(CacheLine.Size)] public long Start;
+    }
+}

@@ -1,0 +1,152 @@
+// What a polling thread does when a poll finds nothing: spin, then yield, then park.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NetStack.Runtime.Threading;
+
+/// <summary>How a polling thread backs off when it finds no work.</summary>
+public enum IdleStrategyKind
+{
+    /// <summary>Never give the core up: the lowest latency, and nothing else runs on that core.</summary>
+    Spin,
+
+    /// <summary>Spin for a while, then <c>sched_yield</c> on every idle poll: other threads on the
+    /// core get to run, and a poll still follows within microseconds when none wants to.</summary>
+    SpinYield,
+
+    /// <summary>Spin, yield, then sleep (or wait for a wake-up) for a short while. Waking a parked
+    /// thread costs ~20 µs on small VMs (PLATFORM.md), so only cores that may be slow to react park.</summary>
+    SpinPark,
+}
+
+/// <summary>
+/// The back-off of one polling thread. The thread calls <see cref="Idle"/> after each poll that
+/// found nothing and <see cref="Reset"/> after each poll that found work. A thread that parks can
+/// be woken early by a producer through <see cref="WakeIfParked"/>.
+/// </summary>
+public sealed partial class IdleStrategy
+{
+    private readonly IdleStrategyKind _kind;
+    private readonly long _spinTicks;
+    private readonly long _yieldTicks;
+    private readonly int _parkMicros;
+    private readonly Func<bool>? _hasWork;
+    private readonly ManualResetEventSlim? _wakeUp;
+    private long _idleSince;
+    private PaddedLong _parked;
+
+    /// <param name="kind">The strategy.</param>
+    /// <param name="spinMicros">How long to spin before yielding.</param>
+    /// <param name="yieldMicros">How long to keep yielding before parking (SpinPark only).</param>
+    /// <param name="parkMicros">How long one park lasts at most.</param>
+    /// <param name="hasWork">When given, the thread can be woken by <see cref="WakeIfParked"/>, and
+    /// this check runs after the thread announces it parks, so no wake-up is lost.</param>
+    public IdleStrategy(IdleStrategyKind kind, double spinMicros = 50, double yieldMicros = 1000,
+        double parkMicros = 100, Func<bool>? hasWork = null)
+    {
+        _kind = kind;
+        _spinTicks = Clock.FromMicros(spinMicros);
+        _yieldTicks = Clock.FromMicros(yieldMicros);
+        _parkMicros = Math.Max(1, (int)parkMicros);
+        _hasWork = hasWork;
+        if (hasWork is not null && kind == IdleStrategyKind.SpinPark)
+        {
+            _wakeUp = new ManualResetEventSlim(false, spinCount: 0);
+        }
+    }
+
+    /// <summary>The strategy.</summary>
+    public IdleStrategyKind Kind => _kind;
+
+    /// <summary>Times this thread parked.</summary>
+    public long Parks { get; private set; }
+
+    /// <summary>True when this thread may park and so needs waking.</summary>
+    public bool CanPark => _wakeUp is not null;
+
+    /// <summary>The poll found work.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Reset() => _idleSince = 0;
+
+    /// <summary>The poll found nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Idle()
+    {
+        if (_kind == IdleStrategyKind.Spin)
+        {
+            return;
+        }
+        IdleSlow();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void IdleSlow()
+    {
+        long now = Clock.Now();
+        if (_idleSince == 0)
+        {
+            _idleSince = now;
+            return;
+        }
+        long idleFor = now - _idleSince;
+        if (idleFor < _spinTicks)
+        {
+            return;
+        }
+        if (_kind == IdleStrategyKind.SpinYield || idleFor < _spinTicks + _yieldTicks)
+        {
+            Thread.Yield();
+            return;
+        }
+        Park();
+    }
+
+    private void Park()
+    {
+        Parks++;
+        if (_wakeUp is null)
+        {
+            Sleep(_parkMicros);
+            return;
+        }
+        _wakeUp.Reset();
+        // Full fence: the store of the flag must be visible before we re-check for work, or a
+        // producer that pushed just now could read "not parked" while we read "no work" (Dekker).
+        Interlocked.Exchange(ref _parked.Value, 1);
+        if (!_hasWork!())
+        {
+            _wakeUp.Wait(Math.Max(1, _parkMicros / 1000));
+        }
+        Volatile.Write(ref _parked.Value, 0);
+    }
+
+    /// <summary>Producer side, after making work visible: wakes the thread if it parked.</summary>
+    public void WakeIfParked()
+    {
+        if (_wakeUp is null)
+        {
+            return;
+        }
+        // Full fence: our publication of the work is ordered before the read of the flag (Dekker).
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _parked.Value) != 0)
+        {
+            _wakeUp.Set();
+        }
+    }
+
+    private static void Sleep(int micros)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = USleep((uint)micros);
+        }
+        else
+        {
+            Thread.Sleep(Math.Max(1, micros / 1000));
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "usleep")]
+    private static partial int USleep(uint micros);
+}
