@@ -30,7 +30,7 @@ public sealed partial class IOKernel
             {
                 continue; // nothing waits: let it run on
             }
-            worker.Preemption.Request(slice, YieldReason.Quantum, now);
+            worker.Preemption.Request(slice, YieldReason.Quantum);
             _preemptedSlice[w] = slice;
             Counters.PreemptRequests++;
             wrote = true;

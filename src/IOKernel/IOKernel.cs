@@ -43,6 +43,7 @@ public sealed partial class IOKernel
     private Exception? _fault;
     private volatile bool _stopRequested;
     private long _drainDeadline;
+    private AllocationMeter _allocations;
 
     /// <param name="options">Cores, policy, quantum, mailbox depth, idle strategies (validated here).</param>
     /// <param name="nic">The NIC queue to poll.</param>
@@ -116,6 +117,25 @@ public sealed partial class IOKernel
     /// admitted request is answered (in-process runs over the synthetic NIC).</summary>
     public bool StopWhenExhausted { get; init; }
 
+    /// <summary>Count the data path's allocations (IOKernel and carrier threads) from this time on;
+    /// set before <see cref="Start"/>.</summary>
+    public long MeasureAllocationsFrom
+    {
+        get => _allocations.FromTicks;
+        set
+        {
+            _allocations.FromTicks = value;
+            foreach (Carrier carrier in _carriers)
+            {
+                carrier.MeasureAllocationsFrom = value;
+            }
+        }
+    }
+
+    /// <summary>Bytes the IOKernel and carrier threads allocated from <see cref="MeasureAllocationsFrom"/>
+    /// until they stopped (read after the kernel stopped).</summary>
+    public long DataPathAllocatedBytes => _allocations.Bytes + _carriers.Sum(c => c.AllocatedBytes);
+
     /// <summary>Starts the carriers, then the IOKernel thread. Throws if a thread cannot be pinned.</summary>
     public void Start()
     {
@@ -177,6 +197,7 @@ public sealed partial class IOKernel
             while (true)
             {
                 long now = _time.Now();
+                _allocations.Tick(now);
                 bool worked = false;
                 if (!_stopRequested)
                 {
@@ -198,6 +219,7 @@ public sealed partial class IOKernel
                 }
                 _idle.Idle();
             }
+            _allocations.Stop();
         }
         catch (Exception e)
         {

@@ -15,7 +15,7 @@ namespace NetStack.Apps.Spin;
 public sealed class SpinApp : IRequestHandler
 {
     /// <inheritdoc />
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(GreenThreadBuilder))]
     public async ValueTask HandleAsync(RequestContext ctx)
     {
         long remaining = Clock.FromNs(ctx.ServiceNs);

@@ -67,18 +67,56 @@ public sealed class LatencyRecorder : CompletionRecorder
             Outside++;
             return;
         }
-        int t = ctx.Type;
-        long latencyNs = Math.Clamp(Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks), 1, HighestTrackable);
-        Latency[t].RecordValue(latencyNs);
-        if (ctx.ServiceNs > 0)
+        Record(ctx.Type, Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks), ctx.ServiceNs, ctx.Preemptions,
+            ctx.Status == RequestStatus.Error);
+    }
+
+    /// <summary>Records one request measured elsewhere (the UDP load generator's receiver).</summary>
+    public void Record(int type, long latencyNs, long serviceNs, int preemptions, bool error)
+    {
+        latencyNs = Math.Clamp(latencyNs, 1, HighestTrackable);
+        Latency[type].RecordValue(latencyNs);
+        if (serviceNs > 0)
         {
-            Slowdown[t].RecordValue(Math.Clamp(latencyNs * 100 / ctx.ServiceNs, 1, HighestTrackable));
+            Slowdown[type].RecordValue(Math.Clamp(latencyNs * 100 / serviceNs, 1, HighestTrackable));
         }
-        Preemptions[t] += ctx.Preemptions;
-        if (ctx.Status == RequestStatus.Error)
+        Preemptions[type] += preemptions;
+        if (error)
         {
-            Errors[t]++;
+            Errors[type]++;
         }
+    }
+
+    /// <summary>The per-type and all-requests classes of a report, from this (merged) recorder.</summary>
+    public (Reports.ClassReport All, List<Reports.ClassReport> Types) ToClasses(IReadOnlyList<string> typeNames)
+    {
+        var types = new List<Reports.ClassReport>();
+        LongHistogram allLatency = NewHistogram();
+        LongHistogram allSlowdown = NewHistogram();
+        for (int t = 0; t < Latency.Length; t++)
+        {
+            allLatency.Add(Latency[t]);
+            allSlowdown.Add(Slowdown[t]);
+            types.Add(new Reports.ClassReport
+            {
+                Name = typeNames[t],
+                Count = Latency[t].TotalCount,
+                LatencyUs = Reports.Summary.From(Latency[t], 1000.0),
+                Slowdown = Reports.Summary.From(Slowdown[t], SlowdownScale),
+                Preemptions = Preemptions[t],
+                Errors = Errors[t],
+            });
+        }
+        var all = new Reports.ClassReport
+        {
+            Name = "all",
+            Count = allLatency.TotalCount,
+            LatencyUs = Reports.Summary.From(allLatency, 1000.0),
+            Slowdown = Reports.Summary.From(allSlowdown, SlowdownScale),
+            Preemptions = Preemptions.Sum(),
+            Errors = Errors.Sum(),
+        };
+        return (all, types);
     }
 
     /// <inheritdoc />

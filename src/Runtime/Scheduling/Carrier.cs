@@ -24,6 +24,7 @@ public sealed class Carrier
     private volatile bool _stop;
     private long _lastSlice;
     private bool _measureNextStart;
+    private AllocationMeter _allocations;
 
     /// <param name="worker">The worker core this carrier runs.</param>
     /// <param name="idle">Its back-off when the mailbox is empty.</param>
@@ -55,6 +56,16 @@ public sealed class Carrier
 
     /// <summary>Ticks spent inside slices (app work, including checkpoints).</summary>
     public long BusyTicks { get; private set; }
+
+    /// <summary>Bytes this carrier's thread allocated from <see cref="MeasureAllocationsFrom"/> to its stop.</summary>
+    public long AllocatedBytes => _allocations.Bytes;
+
+    /// <summary>Count this thread's allocations from this time on (set before <see cref="Start"/>).</summary>
+    public long MeasureAllocationsFrom
+    {
+        get => _allocations.FromTicks;
+        set => _allocations.FromTicks = value;
+    }
 
     /// <summary>Starts the thread; returns once it is pinned, or throws why it could not be.</summary>
     public void Start()
@@ -103,6 +114,7 @@ public sealed class Carrier
                 _idle.Idle();
             }
         }
+        _allocations.Stop();
     }
 
     private void RunSlice(RequestContext ctx)
@@ -115,6 +127,7 @@ public sealed class Carrier
             start = _lastSlice + 1;
         }
         _lastSlice = start;
+        _allocations.Tick(start);
         if (_measureNextStart)
         {
             _measureNextStart = false;

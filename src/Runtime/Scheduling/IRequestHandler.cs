@@ -5,7 +5,7 @@ namespace NetStack.Runtime.Scheduling;
 /// Serves one request. Runs on a carrier thread as a green thread: it must not block the
 /// carrier, and a long computation awaits <see cref="RequestContext.Checkpoint"/> at least every
 /// microsecond or so, which is where the IOKernel can preempt it. Mark the method with
-/// <c>[AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]</c> so a preempted
+/// <c>[AsyncMethodBuilder(typeof(GreenThreadBuilder))]</c> so a preempted
 /// request allocates nothing.
 /// </summary>
 public interface IRequestHandler

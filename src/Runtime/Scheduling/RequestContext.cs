@@ -170,8 +170,10 @@ public sealed class RequestContext
             }
             _pending = task;
             // Our own callback: when the state machine finishes during a later slice, it runs inline
-            // on the carrier (ValueTask sources run continuations synchronously) and marks us done.
-            task.GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
+            // on the carrier (our boxes run continuations synchronously) and marks us done.
+            // ConfigureAwait(false): a plain awaiter would post the callback to whatever
+            // SynchronizationContext the thread has, and the carrier would see a detached request.
+            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
         }
         else
         {

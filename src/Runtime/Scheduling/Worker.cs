@@ -38,9 +38,10 @@ public sealed class PreemptionWord
     }
 
     /// <summary>IOKernel only: asks the worker to end <paramref name="slice"/>.</summary>
-    public void Request(long slice, YieldReason reason, long now)
+    public void Request(long slice, YieldReason reason)
     {
-        Line.WrittenAtTicks = now;
+        // A fresh stamp, not the loop's: the preemption cost is measured from this very write.
+        Line.WrittenAtTicks = Clock.Now();
         Line.Reason = (int)reason;
         // Release: the stamp and reason are visible before the slice id that the carrier polls.
         Volatile.Write(ref Line.Slice, slice);

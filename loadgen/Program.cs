@@ -1,0 +1,47 @@
+// `netstack-loadgen`: the verbs that measure NetStack (sched today; udp, colocate and demo as they land).
+using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Sched;
+using NetStack.Runtime;
+
+namespace NetStack.LoadGen;
+
+/// <summary>Entry point: a verb, then its options. Exit code 2 for a command line that cannot run.</summary>
+public static class Program
+{
+    /// <summary>Runs a verb.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            PrintUsage(Console.Out);
+            return args.Length == 0 ? 2 : 0;
+        }
+        string commandLine = "netstack-loadgen " + string.Join(' ', args.Select(Quote));
+        try
+        {
+            return args[0] switch
+            {
+                "sched" => SchedCommand.Run(args[1..], commandLine),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: sched"),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"netstack-loadgen: {e.Message}");
+            return 2;
+        }
+        catch (CoreNotAvailableException e)
+        {
+            Console.Error.WriteLine($"netstack-loadgen: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static void PrintUsage(TextWriter w)
+    {
+        w.WriteLine("usage: netstack-loadgen VERB [options]");
+        w.WriteLine("  " + SchedCommand.Usage);
+    }
+
+    private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) || s.Contains('<', StringComparison.Ordinal) ? $"\"{s}\"" : s;
+}

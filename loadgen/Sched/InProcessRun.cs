@@ -1,0 +1,136 @@
+// One in-process point: NetStack over the synthetic NIC at one offered load, measured and reported.
+using NetStack.IOKernel;
+using NetStack.IOKernel.Nic;
+using NetStack.IOKernel.Telemetry;
+using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
+using NetStack.Runtime.Workloads;
+
+namespace NetStack.LoadGen.Sched;
+
+/// <summary>What one in-process point runs.</summary>
+public sealed record SchedPoint
+{
+    /// <summary>Service-time distribution.</summary>
+    public required Workload Workload { get; init; }
+    /// <summary>Policy name.</summary>
+    public required string Policy { get; init; }
+    /// <summary>Offered load (fraction of capacity); +∞ saturates.</summary>
+    public required double Load { get; init; }
+    /// <summary>Time slice for ps.</summary>
+    public double QuantumUs { get; init; } = 5;
+    /// <summary>IOKernel core.</summary>
+    public int IOKernelCore { get; init; }
+    /// <summary>Worker cores.</summary>
+    public int[] WorkerCores { get; init; } = [1];
+    /// <summary>JBSQ's k.</summary>
+    public int MailboxDepth { get; init; } = 2;
+    /// <summary>Seconds of arrivals, warm-up included.</summary>
+    public double DurationS { get; init; } = 2;
+    /// <summary>Leading share not recorded.</summary>
+    public double WarmupFraction { get; init; } = 0.1;
+    /// <summary>Carrier back-off.</summary>
+    public IdleStrategyKind CarrierIdle { get; init; } = IdleStrategyKind.Spin;
+    /// <summary>IOKernel back-off.</summary>
+    public IdleStrategyKind IOKernelIdle { get; init; } = IdleStrategyKind.Spin;
+    /// <summary>Arrival and service-time seed.</summary>
+    public ulong Seed { get; init; } = 42;
+    /// <summary>Per-request events to keep (0: none).</summary>
+    public int TraceCapacity { get; init; }
+    /// <summary>The handler; the spin app when null.</summary>
+    public IRequestHandler? Handler { get; init; }
+}
+
+/// <summary>The outcome of a point: its report row, and the stopped kernel for anything else.</summary>
+public sealed record SchedPointResult(PointReport Report, IOKernel.IOKernel Kernel, long OriginTicks);
+
+/// <summary>Runs NetStack in this process over the synthetic NIC and measures one point.</summary>
+public static class InProcessRun
+{
+    /// <summary>Runs the point to its end (arrivals stop after the duration; in-flight requests drain).</summary>
+    public static SchedPointResult Run(SchedPoint p)
+    {
+        Workload workload = p.Workload;
+        int workers = p.WorkerCores.Length;
+        bool saturate = double.IsPositiveInfinity(p.Load);
+        double rate = saturate ? double.PositiveInfinity : workload.RateFor(p.Load, workers);
+        var options = new KernelOptions
+        {
+            IOKernelCore = p.IOKernelCore,
+            WorkerCores = p.WorkerCores,
+            Policy = p.Policy,
+            QuantumMicros = p.QuantumUs,
+            MailboxDepth = p.MailboxDepth,
+            CarrierIdle = p.CarrierIdle,
+            IOKernelIdle = p.IOKernelIdle,
+            TraceCapacity = p.TraceCapacity,
+        };
+
+        // Arrivals start a little after now, once every thread has pinned itself.
+        long start = Clock.Now() + Clock.FromMicros(20_000);
+        long duration = Clock.FromMicros(p.DurationS * 1e6);
+        long measureFrom = start + (long)(duration * p.WarmupFraction);
+        long measureUntil = start + duration;
+        var nic = new SyntheticNic(workload, rate, start, duration, p.Seed);
+        var kernel = new IOKernel.IOKernel(options, nic, p.Handler ?? new Apps.Spin.SpinApp(),
+            () => new LatencyRecorder(workload.Types.Count, measureFrom, measureUntil))
+        {
+            StopWhenExhausted = true,
+            MeasureAllocationsFrom = measureFrom,
+        };
+
+        kernel.Start();
+        SleepUntil(measureFrom);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        SleepUntil(measureUntil);
+        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
+        if (!kernel.Wait(TimeSpan.FromSeconds(30)))
+        {
+            kernel.RequestStop();
+            kernel.Wait(Timeout.InfiniteTimeSpan);
+        }
+
+        var merged = new LatencyRecorder(workload.Types.Count);
+        foreach (CompletionRecorder r in kernel.Recorders)
+        {
+            merged.Merge((LatencyRecorder)r);
+        }
+        (ClassReport all, List<ClassReport> types) = merged.ToClasses(workload.Types.Select(t => t.Name).ToList());
+        double windowS = Clock.ToMicros(measureUntil - measureFrom) / 1e6;
+        KernelCounters c = kernel.Counters;
+        var report = new PointReport
+        {
+            System = "netstack",
+            Policy = kernel.Policy.Name,
+            QuantumUs = kernel.Policy.QuantumTicks > 0 ? p.QuantumUs : 0,
+            Workers = workers,
+            MailboxDepth = p.MailboxDepth,
+            OfferedLoad = saturate ? double.NaN : p.Load,
+            OfferedRps = rate,
+            AchievedRps = all.Count / windowS,
+            Completed = c.Completed,
+            Dropped = c.Rejected,
+            Errors = c.Errors,
+            Unfinished = c.Unfinished,
+            Preemptions = c.Requeues,
+            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)(allocatedAfter - allocatedBefore) / all.Count,
+            DataPathAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)kernel.DataPathAllocatedBytes / all.Count,
+            PreemptionLatencyNs = merged.PreemptionLatency.TotalCount == 0 ? null : Summary.From(merged.PreemptionLatency, 1.0),
+            All = all,
+            Types = types,
+            WorkerBusyFraction = kernel.Carriers.Sum(k => Clock.ToMicros(k.BusyTicks)) / (workers * p.DurationS * 1e6),
+        };
+        return new SchedPointResult(report, kernel, start);
+    }
+
+    private static void SleepUntil(long ticks)
+    {
+        long left = ticks - Clock.Now();
+        if (left > 0)
+        {
+            Thread.Sleep(TimeSpan.FromMicroseconds(Clock.ToMicros(left)));
+        }
+    }
+}

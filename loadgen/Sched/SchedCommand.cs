@@ -1,0 +1,195 @@
+// The `sched` verb: NetStack in-process over the synthetic NIC, policies side by side at each load.
+using System.Globalization;
+using NetStack.IOKernel.Policies;
+using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Reports;
+using NetStack.Runtime;
+using NetStack.Runtime.Threading;
+using NetStack.Runtime.Workloads;
+
+namespace NetStack.LoadGen.Sched;
+
+/// <summary>
+/// <c>sched --workload NAME --policy cfcfs|ps|dfcfs[,..] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9]
+/// [--duration-s S] [--out DIR]</c>: runs every listed policy at each load, interleaved (load by
+/// load, policy by policy), so they meet the same machine conditions, and writes report.json and report.md.
+/// </summary>
+public static class SchedCommand
+{
+    /// <summary>Usage line.</summary>
+    public const string Usage =
+        "sched --workload NAME --policy cfcfs|ps|dfcfs[,...] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9|max] " +
+        "[--duration-s 2] [--warmup 0.1] [--mailbox-depth 2] [--iokernel-core 0] [--worker-cores 1,..] " +
+        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"] [--trace N] [--out DIR]";
+
+    private static readonly string[] s_options =
+    [
+        "workload", "policy", "quantum-us", "workers", "loads", "duration-s", "warmup", "mailbox-depth",
+        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out",
+    ];
+
+    /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        var a = new ArgParser("sched", args, s_options, ["no-charts"]);
+        Workload workload = ParseWorkload(a.Require("workload"));
+        List<string> policies = a.GetChoiceList("policy", "ps", ["cfcfs", "ps", "dfcfs"], "policy");
+        double quantum = a.GetDouble("quantum-us", 5, IOKernel.KernelOptions.MinQuantumMicros, IOKernel.KernelOptions.MaxQuantumMicros);
+        (int ioCore, int[] workerCores) = ParseCores(a);
+        List<double> loads = a.GetDoubleList("loads", [0.1, 0.5, 0.9], 0.001, 10, allowMax: true);
+        if (workload.MeanServiceNs <= 0 && loads.Any(l => !double.IsPositiveInfinity(l)))
+        {
+            throw new UsageException($"sched: workload {workload.Name} has no capacity to take a fraction of; use --loads max");
+        }
+        double duration = a.GetDouble("duration-s", 2, 0.05, 3600);
+        double warmup = a.GetDouble("warmup", 0.1, 0, 0.9);
+        int depth = a.GetInt("mailbox-depth", 2, 1, IOKernel.KernelOptions.MaxMailboxDepth);
+        IdleStrategyKind idle = ParseIdle(a.Get("idle", "spin")!);
+        ulong seed = (ulong)a.GetInt("seed", 42, 0);
+        int trace = a.GetInt("trace", 0, 0, 10_000_000);
+        Slo? slo = a.Get("slo") is { } sloText ? ParseSlo(sloText) : null;
+        string dir = ReportFiles.OutputDirectory(a.Get("out"), "sched");
+
+        var report = new RunReport
+        {
+            Verb = "sched",
+            StartedAt = DateTimeOffset.UtcNow,
+            Command = commandLine,
+            Workload = WorkloadInfo.From(workload),
+            Config = new RunConfig
+            {
+                DurationS = duration,
+                WarmupFraction = warmup,
+                IOKernelCore = ioCore,
+                WorkerCores = workerCores,
+                CarrierIdle = idle.ToString(),
+                IOKernelIdle = IdleStrategyKind.Spin.ToString(),
+                Seed = seed,
+            },
+        };
+        NoteSmallMachine(report.Config, workerCores.Length);
+
+        var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
+        foreach (double load in loads)
+        {
+            foreach (string policy in policies)
+            {
+                string loadText = double.IsPositiveInfinity(load) ? "max" : load.ToString("0.###", CultureInfo.InvariantCulture);
+                progress.Starting($"{workload.Name} {policy} load {loadText}");
+                SchedPointResult result = InProcessRun.Run(new SchedPoint
+                {
+                    Workload = workload,
+                    Policy = policy,
+                    Load = load,
+                    QuantumUs = quantum,
+                    IOKernelCore = ioCore,
+                    WorkerCores = workerCores,
+                    MailboxDepth = depth,
+                    DurationS = duration,
+                    WarmupFraction = warmup,
+                    CarrierIdle = idle,
+                    Seed = seed,
+                    TraceCapacity = trace,
+                });
+                report.Points.Add(result.Report);
+                if (result.Kernel.Trace is { } t)
+                {
+                    using var w = new StreamWriter(Path.Combine(dir, $"trace-{policy}-{loadText}.csv"));
+                    t.WriteCsv(w, result.OriginTicks);
+                }
+                progress.Finished(OneLine(result.Report));
+            }
+        }
+
+        if (slo is not null)
+        {
+            report.Slo = SloReport.Evaluate(slo, report.Points);
+        }
+        ReportFiles.Write(report, dir);
+        Console.WriteLine(MarkdownReport.Render(report));
+        Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        return 0;
+    }
+
+    /// <summary>One-line summary of a point for progress output.</summary>
+    public static string OneLine(PointReport p)
+    {
+        string types = string.Join("; ", (p.Types.Count > 1 ? p.Types : [p.All]).Select(c =>
+            string.Create(CultureInfo.InvariantCulture, $"{c.Name} p99.9 {c.LatencyUs.P999:0.#} µs, slowdown {c.Slowdown.P999:0.#}")));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{p.AchievedRps / 1000:0.#} krps done, {p.Dropped} dropped, {p.Preemptions} preemptions; {types}");
+    }
+
+    /// <summary>A workload by name, or a usage error listing them.</summary>
+    public static Workload ParseWorkload(string name) =>
+        Workload.TryGet(name, out Workload? w) ? w : throw new UsageException($"unknown workload '{name}'; valid: {Workload.Names}");
+
+    /// <summary>An SLO, or a usage error with the syntax.</summary>
+    public static Slo ParseSlo(string text)
+    {
+        try
+        {
+            return Slo.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>The idle strategy by its command-line name.</summary>
+    public static IdleStrategyKind ParseIdle(string text) => text switch
+    {
+        "spin" => IdleStrategyKind.Spin,
+        "spin-yield" => IdleStrategyKind.SpinYield,
+        "spin-park" => IdleStrategyKind.SpinPark,
+        _ => throw new UsageException($"unknown idle strategy '{text}'; valid: spin, spin-yield, spin-park"),
+    };
+
+    /// <summary>--iokernel-core and --worker-cores (or --workers N: cores after the IOKernel's), checked against this machine.</summary>
+    public static (int IOKernelCore, int[] WorkerCores) ParseCores(ArgParser a)
+    {
+        IReadOnlyList<int> available = Affinity.AvailableCores();
+        int ioCore = a.GetInt("iokernel-core", available[0], 0);
+        int[] workerCores;
+        if (a.Get("worker-cores") is { } list)
+        {
+            workerCores = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out int c) ? c : throw new UsageException($"--worker-cores: '{s}' is not a core number"))
+                .ToArray();
+        }
+        else
+        {
+            int workers = a.GetInt("workers", 1, 1, 1024);
+            workerCores = available.Where(c => c != ioCore).Take(workers).ToArray();
+            if (workerCores.Length < workers)
+            {
+                throw new UsageException(
+                    $"--workers {workers} needs {workers + 1} cores (the IOKernel's and one per worker); this machine has {available.Count}: {Affinity.Describe(available)}");
+            }
+        }
+        try
+        {
+            Affinity.Validate([ioCore, .. workerCores]);
+        }
+        catch (CoreNotAvailableException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        return (ioCore, workerCores);
+    }
+
+    /// <summary>What a machine with few cores cannot show, written into every report made on it.</summary>
+    public static void NoteSmallMachine(RunConfig config, int workers)
+    {
+        if (Environment.ProcessorCount <= workers + 1)
+        {
+            config.Notes.Add($"{Environment.ProcessorCount} cores: the IOKernel and {workers} worker(s) spin on every core, so the OS, " +
+                "the JIT and this process's other threads preempt them now and then; tails include those hiccups");
+        }
+    }
+
+    /// <summary>The policy names, for usage text.</summary>
+    public static string PolicyNames => PolicyCatalog.Names;
+}

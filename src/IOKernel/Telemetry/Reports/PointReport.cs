@@ -1,0 +1,131 @@
+// One measured point of a run: a system and policy at an offered load.
+using HdrHistogram;
+
+namespace NetStack.IOKernel.Telemetry.Reports;
+
+/// <summary>One point: a system under one policy at one offered load.</summary>
+public sealed class PointReport
+{
+    /// <summary>"netstack", or "threadpool" for the conventional baseline.</summary>
+    public string System { get; set; } = "netstack";
+    /// <summary>Scheduling policy.</summary>
+    public string Policy { get; set; } = "";
+    /// <summary>Time slice, µs (0 when the policy does not preempt).</summary>
+    public double QuantumUs { get; set; }
+    /// <summary>Worker cores.</summary>
+    public int Workers { get; set; }
+    /// <summary>JBSQ's k.</summary>
+    public int MailboxDepth { get; set; }
+    /// <summary>Offered load, fraction of capacity (NaN for a saturation point).</summary>
+    public double OfferedLoad { get; set; }
+    /// <summary>Offered requests/s (NaN for a saturation point).</summary>
+    public double OfferedRps { get; set; }
+    /// <summary>Requests/s completed over the measured window.</summary>
+    public double AchievedRps { get; set; }
+    /// <summary>Requests completed (whole point, warm-up included).</summary>
+    public long Completed { get; set; }
+    /// <summary>Requests turned away (queue full), whole point.</summary>
+    public long Dropped { get; set; }
+    /// <summary>Handlers that threw, whole point.</summary>
+    public long Errors { get; set; }
+    /// <summary>Requests still in flight when the point ended (should be 0).</summary>
+    public long Unfinished { get; set; }
+    /// <summary>Preemptions (yields that were requeued), whole point.</summary>
+    public long Preemptions { get; set; }
+    /// <summary>Bytes allocated by the whole process per request completed over the measured window.</summary>
+    public double AllocatedBytesPerRequest { get; set; }
+    /// <summary>Bytes the data-path threads (IOKernel, carriers) allocated per request, counted per
+    /// thread from the end of warm-up: exact, whatever other threads of the process do.</summary>
+    public double? DataPathAllocatedBytesPerRequest { get; set; }
+    /// <summary>Preemption word written → next green thread running on that worker, ns.</summary>
+    public Summary? PreemptionLatencyNs { get; set; }
+    /// <summary>All requests of the measured window.</summary>
+    public ClassReport All { get; set; } = new();
+    /// <summary>Each request type.</summary>
+    public List<ClassReport> Types { get; set; } = [];
+    /// <summary>Share of worker-core time spent in app work (colocate runs).</summary>
+    public double? WorkerBusyFraction { get; set; }
+
+    // ---- network runs (udp verb) ----
+
+    /// <summary>Requests sent by the load generator.</summary>
+    public long? Sent { get; set; }
+    /// <summary>Answered ok.</summary>
+    public long? Ok { get; set; }
+    /// <summary>Answered rejected-overload.</summary>
+    public long? Rejected { get; set; }
+    /// <summary>Answered bad-request or error.</summary>
+    public long? Failed { get; set; }
+    /// <summary>Never answered.</summary>
+    public long? Lost { get; set; }
+    /// <summary>How far behind its schedule the generator sent, µs.</summary>
+    public Summary? GeneratorLatenessUs { get; set; }
+    /// <summary>True when the generator could not keep its schedule: the point measures the generator.</summary>
+    public bool? GeneratorFellBehind { get; set; }
+
+    /// <summary>A short label: "netstack ps 5µs" or "threadpool".</summary>
+    public string Label => System == "netstack"
+        ? (QuantumUs > 0 ? $"{Policy} {QuantumUs:0.##}µs" : Policy)
+        : System;
+}
+
+/// <summary>Latency and slowdown of one class of requests (a type, or all).</summary>
+public sealed class ClassReport
+{
+    /// <summary>Type name, or "all".</summary>
+    public string Name { get; set; } = "all";
+    /// <summary>Requests recorded.</summary>
+    public long Count { get; set; }
+    /// <summary>Latency, µs.</summary>
+    public Summary LatencyUs { get; set; } = new();
+    /// <summary>Slowdown: latency / requested service time.</summary>
+    public Summary Slowdown { get; set; } = new();
+    /// <summary>Preemptions of these requests.</summary>
+    public long Preemptions { get; set; }
+    /// <summary>Of these, handlers that threw.</summary>
+    public long Errors { get; set; }
+}
+
+/// <summary>Percentiles of one distribution.</summary>
+public sealed class Summary
+{
+    /// <summary>Values.</summary>
+    public long Count { get; set; }
+    /// <summary>Median.</summary>
+    public double P50 { get; set; }
+    /// <summary>99th percentile.</summary>
+    public double P99 { get; set; }
+    /// <summary>99.9th percentile.</summary>
+    public double P999 { get; set; }
+    /// <summary>Largest.</summary>
+    public double Max { get; set; }
+    /// <summary>Mean.</summary>
+    public double Mean { get; set; }
+
+    /// <summary>From an HdrHistogram, dividing every value by <paramref name="scale"/>.</summary>
+    public static Summary From(HistogramBase h, double scale)
+    {
+        if (h.TotalCount == 0)
+        {
+            return new Summary();
+        }
+        return new Summary
+        {
+            Count = h.TotalCount,
+            P50 = h.GetValueAtPercentile(50) / scale,
+            P99 = h.GetValueAtPercentile(99) / scale,
+            P999 = h.GetValueAtPercentile(99.9) / scale,
+            Max = h.GetMaxValue() / scale,
+            Mean = h.GetMean() / scale,
+        };
+    }
+
+    /// <summary>A percentile by its SLO name (p50, p99, p99.9).</summary>
+    public double At(string percentile) => percentile switch
+    {
+        "p50" => P50,
+        "p99" => P99,
+        "p99.9" => P999,
+        _ => throw new ArgumentException($"unknown percentile '{percentile}'; valid: p50, p99, p99.9"),
+    };
+}

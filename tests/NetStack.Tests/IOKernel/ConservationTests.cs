@@ -1,0 +1,87 @@
+// Nothing is lost or answered twice: every request offered gets exactly one answer, under every policy.
+using NetStack.IOKernel.Nic;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Workloads;
+using NetStack.Tests.Support;
+using Xunit;
+
+namespace NetStack.Tests.IOKernel;
+
+public class ConservationTests
+{
+    [Theory]
+    [InlineData("cfcfs", 5)]
+    [InlineData("dfcfs", 5)]
+    [InlineData("ps", 5)]     // preempts often: high-bimodal's 100 µs requests outlive the quantum
+    [InlineData("ps", 1000)]  // a quantum longer than any request: preempts only slices the OS stretched
+    public void EveryOfferedRequestIsAnsweredExactlyOnce(string policy, double quantumMicros)
+    {
+        Workload.TryGet("high-bimodal", out Workload? workload);
+        const int Max = 3000;
+        var synthetic = new SyntheticNic(workload!, workload!.RateFor(0.7, 1), Clock.Now(), Clock.FromMicros(2_000_000), seed: 7, maxRequests: Max);
+        var nic = new CountingNic(synthetic, Max);
+        var kernel = new Kernel(TestKernel.Options(policy, quantumMicros, 2), nic, new Apps.Spin.SpinApp()) { StopWhenExhausted = true };
+        TestKernel.RunToEnd(kernel);
+
+        var c = kernel.Counters;
+        Assert.Equal(Max, nic.Received);
+        Assert.Equal(nic.Received, c.Received);
+        Assert.Equal(c.Received, c.Completed + c.Rejected);
+        Assert.Equal(0, c.Unfinished);
+        Assert.All(nic.AnswersPerId, n => Assert.Equal(1, n));
+        // A request may finish before its next checkpoint sees the word: requeues never exceed requests,
+        // and every yield a carrier made came back to be requeued.
+        Assert.True(c.Requeues <= c.PreemptRequests);
+        Assert.Equal(c.Requeues, kernel.Carriers.Sum(k => k.Yields));
+        if (policy == "ps" && quantumMicros == 5)
+        {
+            Assert.True(c.Requeues > 0, "ps with a 5 µs quantum should have preempted some 100 µs requests");
+        }
+        if (policy != "ps")
+        {
+            Assert.Equal(0, c.PreemptRequests); // no quantum, no preemption
+        }
+    }
+
+    [Fact]
+    public void HandlerThatThrowsFailsOnlyItsRequestAndTheWorkerKeepsServing()
+    {
+        var nic = new ScriptedNic((0, 1_000), (1, 1_000), (0, 1_000), (1, 1_000), (0, 1_000));
+        var kernel = new Kernel(TestKernel.Options("ps"), nic, new ThrowingForTypeOne()) { StopWhenExhausted = true };
+        TestKernel.RunToEnd(kernel);
+
+        var answers = nic.Answers.OrderBy(a => a.Id).ToArray();
+        Assert.Equal(5, answers.Length);
+        Assert.Equal([RequestStatus.Ok, RequestStatus.Error, RequestStatus.Ok, RequestStatus.Error, RequestStatus.Ok], answers.Select(a => a.Status));
+        Assert.Equal(2, kernel.Counters.Errors);
+        Assert.Equal(5, kernel.Counters.Completed);
+    }
+
+    [Fact]
+    public void FullQueueRejectsAtOnceAndLosesNothing()
+    {
+        // A queue of 4 and 200 requests of 1 ms arriving together: most are turned away, each exactly once.
+        var script = Enumerable.Range(0, 200).Select(_ => (0, 1_000_000L)).ToArray();
+        var nic = new ScriptedNic(script);
+        var options = TestKernel.Options("cfcfs");
+        options.QueueCapacity = 4;
+        var kernel = new Kernel(options, nic, new Apps.Spin.SpinApp()) { StopWhenExhausted = true };
+        TestKernel.RunToEnd(kernel);
+
+        Assert.True(nic.Rejections.Count > 0);
+        Assert.Equal(200, nic.Answers.Count + nic.Rejections.Count);
+        Assert.Equal(200, nic.Answers.Select(a => a.Id).Concat(nic.Rejections).Distinct().Count());
+        Assert.Equal(kernel.Counters.Rejected, nic.Rejections.Count);
+    }
+
+    [Fact]
+    public void KernelOnACoreThatDoesNotExistFailsAtStartWithTheValidCores()
+    {
+        var options = TestKernel.Options("ps");
+        options.WorkerCores = [4096];
+        var e = Assert.Throws<CoreNotAvailableException>(() => new Kernel(options, new ScriptedNic(), new Apps.Spin.SpinApp()));
+        Assert.Contains("4096", e.Message);
+        Assert.Contains("valid cores", e.Message);
+    }
+}

@@ -1,0 +1,118 @@
+// Green threads: a checkpoint yields only when its slice is named, and a yielded request resumes intact elsewhere.
+using NetStack.Runtime.Scheduling;
+using NetStack.Tests.Support;
+using Xunit;
+
+namespace NetStack.Tests.Runtime;
+
+public class GreenThreadTests
+{
+    [Fact]
+    public void PreemptedRequestResumesOnAnotherThreadWithItsLocalStateIntact()
+    {
+        const int Steps = 50;
+        var handler = new FibonacciHandler(Steps);
+        var ctx = new RequestContext { Id = 7, Handler = handler };
+        var word = new PreemptionWord();
+
+        // Slice 1 is named by the word before it starts: the first checkpoint yields.
+        word.Request(1, YieldReason.Quantum);
+        Assert.Equal(SliceOutcome.Yielded, ctx.RunSlice(word, 1));
+
+        // Each later slice runs on a new thread, and is preempted again until the last one.
+        int yields = 1;
+        SliceOutcome outcome = SliceOutcome.Yielded;
+        for (long slice = 2; outcome == SliceOutcome.Yielded; slice++)
+        {
+            if (slice < 10)
+            {
+                word.Request(slice, YieldReason.Quantum);
+            }
+            long s = slice;
+            var t = new Thread(() => outcome = ctx.RunSlice(word, s));
+            t.Start();
+            t.Join();
+            if (outcome == SliceOutcome.Yielded)
+            {
+                yields++;
+            }
+        }
+
+        Assert.Equal(SliceOutcome.Completed, outcome);
+        Assert.Equal(RequestStatus.Ok, ctx.Status);
+        Assert.Equal(9, yields);
+        Assert.Equal(FibonacciHandler.Expected(Steps), handler.Results[7]);
+        Assert.True(handler.Threads[7].Count >= 2, "the handler should have run on several threads");
+    }
+
+    [Fact]
+    public void CheckpointDoesNotYieldWhenTheWordNamesAnotherSlice()
+    {
+        var handler = new FibonacciHandler(20);
+        var ctx = new RequestContext { Id = 1, Handler = handler };
+        var word = new PreemptionWord();
+        word.Request(5, YieldReason.Quantum); // an earlier slice's request, already stale
+        Assert.Equal(SliceOutcome.Completed, ctx.RunSlice(word, 6));
+        Assert.Equal(FibonacciHandler.Expected(20), handler.Results[1]);
+    }
+
+    [Fact]
+    public void HandlerThatThrowsCompletesWithErrorStatus()
+    {
+        var ctx = new RequestContext { Id = 3, Type = 1, Handler = new ThrowingForTypeOne() };
+        Assert.Equal(SliceOutcome.Completed, ctx.RunSlice(new PreemptionWord(), 1));
+        Assert.Equal(RequestStatus.Error, ctx.Status);
+        Assert.IsType<InvalidOperationException>(ctx.Error);
+    }
+
+    [Fact]
+    public void YieldingAndResumingAllocatesNothingAfterWarmUp()
+    {
+        var handler = new TwoCheckpoints();
+        var word = new PreemptionWord();
+        var contexts = Enumerable.Range(0, 64).Select(_ => new RequestContext()).ToArray();
+        var outcomes = new SliceOutcome[2 * contexts.Length];
+        long slice = 0;
+
+        // Suspends 64 requests at once, as a processor-sharing queue holds many, then finishes them
+        // all. Outcomes go to a preallocated array: assertions allocate, so they come after.
+        void RunBatch()
+        {
+            for (int i = 0; i < contexts.Length; i++)
+            {
+                RequestContext c = contexts[i];
+                c.Reset();
+                c.Handler = handler;
+                word.Request(++slice, YieldReason.Quantum);
+                outcomes[i] = c.RunSlice(word, slice);
+            }
+            for (int i = 0; i < contexts.Length; i++)
+            {
+                outcomes[contexts.Length + i] = contexts[i].RunSlice(word, ++slice);
+            }
+        }
+
+        RunBatch(); // fills the box pool
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            RunBatch();
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.All(outcomes.Take(contexts.Length), o => Assert.Equal(SliceOutcome.Yielded, o));
+        Assert.All(outcomes.Skip(contexts.Length), o => Assert.Equal(SliceOutcome.Completed, o));
+        Assert.All(contexts, c => Assert.Equal(RequestStatus.Ok, c.Status));
+        Assert.Equal(0, allocated);
+    }
+
+    private sealed class TwoCheckpoints : IRequestHandler
+    {
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(GreenThreadBuilder))]
+        public async ValueTask HandleAsync(RequestContext ctx)
+        {
+            await ctx.Checkpoint();
+            await ctx.Checkpoint();
+        }
+    }
+}

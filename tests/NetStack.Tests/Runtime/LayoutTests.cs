@@ -1,0 +1,53 @@
+// The padded layouts hold: every field two cores write sits alone on its cache line.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
+using Xunit;
+
+namespace NetStack.Tests.Runtime;
+
+public class LayoutTests
+{
+    [Fact]
+    public void PaddedLongKeepsItsValueInTheSecondLine()
+    {
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<PaddedLong>());
+        Assert.Equal(CacheLine.Size, (int)Marshal.OffsetOf<PaddedLong>(nameof(PaddedLong.Value)));
+    }
+
+    [Fact]
+    public void RingProducerAndConsumerLinesArePadded()
+    {
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<RingProducerLine>());
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<RingConsumerLine>());
+        Assert.Equal(CacheLine.Size, (int)Marshal.OffsetOf<RingProducerLine>(nameof(RingProducerLine.Tail)));
+        Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<RingProducerLine>(nameof(RingProducerLine.CachedHead)));
+        Assert.Equal(CacheLine.Size, (int)Marshal.OffsetOf<RingConsumerLine>(nameof(RingConsumerLine.Head)));
+        Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<RingConsumerLine>(nameof(RingConsumerLine.CachedTail)));
+    }
+
+    [Fact]
+    public void RingTailAndHeadAreAtLeastALineApartInALiveInstance()
+    {
+        var ring = new SpscRing<object>(4);
+        Assert.True(ring.DistanceTailToHead() >= CacheLine.Size, $"tail and head are {ring.DistanceTailToHead()} bytes apart");
+    }
+
+    [Fact]
+    public void PreemptionWordSitsAloneOnItsLine()
+    {
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<PreemptionWord.PreemptionLine>());
+        Assert.Equal(CacheLine.Size, (int)Marshal.OffsetOf<PreemptionWord.PreemptionLine>(nameof(PreemptionWord.PreemptionLine.Slice)));
+        Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<PreemptionWord.PreemptionLine>(nameof(PreemptionWord.PreemptionLine.WrittenAtTicks)));
+        Assert.Equal(CacheLine.Size + 16, (int)Marshal.OffsetOf<PreemptionWord.PreemptionLine>(nameof(PreemptionWord.PreemptionLine.Reason)));
+    }
+
+    [Fact]
+    public void WorkerSliceLineIsPadded()
+    {
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<Worker.SliceLine>());
+        Assert.Equal(CacheLine.Size, Worker.SliceOffset);
+    }
+}

@@ -1,0 +1,88 @@
+// A NIC queue for tests: delivers a fixed script of requests and records every answer in order.
+using System.Collections.Concurrent;
+using NetStack.IOKernel.Nic;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.Tests.Support;
+
+/// <summary>Delivers its requests all at once on the first poll, and records answers (id, status, preemptions).</summary>
+public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : INicQueue
+{
+    private int _next;
+
+    /// <summary>Answers in the order the IOKernel gave them.</summary>
+    public ConcurrentQueue<(long Id, RequestStatus Status, int Preemptions)> Answers { get; } = new();
+
+    /// <summary>Requests rejected on arrival.</summary>
+    public ConcurrentQueue<long> Rejections { get; } = new();
+
+    /// <inheritdoc />
+    public bool Exhausted => _next >= script.Length;
+
+    /// <inheritdoc />
+    public bool Saturating => false;
+
+    /// <inheritdoc />
+    public int RxBurst(long now, Span<Arrival> batch)
+    {
+        int n = 0;
+        while (n < batch.Length && _next < script.Length)
+        {
+            (int type, long serviceNs) = script[_next];
+            batch[n++] = new Arrival { Id = _next, Type = type, ServiceNs = serviceNs, ArrivalTicks = Clock.Now(), FlowHash = (uint)_next };
+            _next++;
+        }
+        return n;
+    }
+
+    /// <inheritdoc />
+    public void Transmit(RequestContext ctx) => Answers.Enqueue((ctx.Id, ctx.Status, ctx.Preemptions));
+
+    /// <inheritdoc />
+    public void Reject(in Arrival arrival, RequestStatus status) => Rejections.Enqueue(arrival.Id);
+
+    /// <inheritdoc />
+    public bool TxBurst() => false;
+}
+
+/// <summary>Wraps a NIC queue and counts, per request id, how many answers it got.</summary>
+public sealed class CountingNic(INicQueue inner, int maxRequests) : INicQueue
+{
+    /// <summary>Answers per id (completions and rejections).</summary>
+    public int[] AnswersPerId { get; } = new int[maxRequests];
+
+    /// <summary>Ids received.</summary>
+    public long Received { get; private set; }
+
+    /// <inheritdoc />
+    public bool Exhausted => inner.Exhausted;
+
+    /// <inheritdoc />
+    public bool Saturating => inner.Saturating;
+
+    /// <inheritdoc />
+    public int RxBurst(long now, Span<Arrival> batch)
+    {
+        int n = inner.RxBurst(now, batch);
+        Received += n;
+        return n;
+    }
+
+    /// <inheritdoc />
+    public void Transmit(RequestContext ctx)
+    {
+        AnswersPerId[ctx.Id]++;
+        inner.Transmit(ctx);
+    }
+
+    /// <inheritdoc />
+    public void Reject(in Arrival arrival, RequestStatus status)
+    {
+        AnswersPerId[arrival.Id]++;
+        inner.Reject(arrival, status);
+    }
+
+    /// <inheritdoc />
+    public bool TxBurst() => inner.TxBurst();
+}
