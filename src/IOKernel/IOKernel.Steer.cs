@@ -25,6 +25,8 @@ public sealed partial class IOKernel
             ctx.FlowHash = a.FlowHash;
             ctx.AppId = a.AppId;
             ctx.NicToken = a.NicToken;
+            ctx.EchoToken = a.EchoToken;
+            ctx.NicQueue = a.NicQueue;
             ctx.Handler = _handler;
             if (!_policy.Enqueue(ctx))
             {

@@ -18,8 +18,12 @@ public struct Arrival
     public uint FlowHash;
     /// <summary>The app it is for.</summary>
     public int AppId;
-    /// <summary>Transport token handed back with the answer.</summary>
+    /// <summary>Transport token handed back with the answer (UDP: the peer's address and queue).</summary>
     public long NicToken;
+    /// <summary>Echoed back in the answer untouched (UDP: the client's intended send time).</summary>
+    public long EchoToken;
+    /// <summary>The NIC queue it came on.</summary>
+    public int NicQueue;
 }
 
 /// <summary>

@@ -102,6 +102,8 @@ public sealed class SyntheticNic : INicQueue
             a.FlowHash = (uint)_rng.NextUInt64();
             a.AppId = _appId;
             a.NicToken = 0;
+            a.EchoToken = 0;
+            a.NicQueue = 0;
             if (!Saturating)
             {
                 _nextArrival += _process == ArrivalProcess.Poisson ? _rng.NextExponential(_gapTicks) : _gapTicks;

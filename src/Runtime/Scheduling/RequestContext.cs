@@ -77,8 +77,11 @@ public sealed class RequestContext
     /// opaque to the scheduler.</summary>
     public int NicQueue { get; set; }
 
-    /// <summary>Opaque transport token (for example the index of the peer address).</summary>
+    /// <summary>Opaque transport token (for example the peer's address and the queue it came on).</summary>
     public long NicToken { get; set; }
+
+    /// <summary>A value the transport echoes back in the answer untouched (the client's intended send time).</summary>
+    public long EchoToken { get; set; }
 
     /// <summary>When this slice started, in <see cref="Clock"/> ticks: the time before it was not
     /// spent running this request.</summary>
@@ -134,7 +137,7 @@ public sealed class RequestContext
     /// <summary>Clears the context for its next request. The IOKernel calls it before reuse.</summary>
     public void Reset()
     {
-        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; NicQueue = 0; NicToken = 0;
+        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; NicQueue = 0; NicToken = 0; EchoToken = 0;
         ArrivalTicks = 0; FirstDispatchTicks = 0; LastPreemptionTicks = 0; CompletionTicks = 0;
         ServiceTicks = 0; Preemptions = 0; Status = RequestStatus.Ok; Error = null; Outcome = SliceOutcome.None;
         Handler = null; _continuation = null; _pending = default; _started = false; _yielded = false;

@@ -40,6 +40,9 @@ public sealed class RunReport
     /// <summary>The SLO evaluation, when one was given.</summary>
     public SloReport? Slo { get; set; }
 
+    /// <summary>Colocated runs (the colocate verb).</summary>
+    public List<ColocationRun>? Colocations { get; set; }
+
     /// <summary>The serializer options of every report (camelCase, indented, enums as strings).</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
