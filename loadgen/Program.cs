@@ -1,6 +1,8 @@
-// `netstack-loadgen`: the verbs that measure NetStack (sched today; udp, colocate and demo as they land).
+// `netstack-loadgen`: the verbs that measure NetStack (sched in-process, udp over the network, echo as its trivial peer; more as they land).
 using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Echo;
 using NetStack.LoadGen.Sched;
+using NetStack.LoadGen.Udp;
 using NetStack.Runtime;
 
 namespace NetStack.LoadGen;
@@ -22,7 +24,10 @@ public static class Program
             return args[0] switch
             {
                 "sched" => SchedCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: sched"),
+                "udp" => UdpCommand.Run(args[1..], commandLine),
+                "echo" => EchoCommand.Run(args[1..]),
+                "colocate" => Colocate.ColocateCommand.Run(args[1..], commandLine),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: sched, udp, echo, colocate"),
             };
         }
         catch (UsageException e)
@@ -41,6 +46,9 @@ public static class Program
     {
         w.WriteLine("usage: netstack-loadgen VERB [options]");
         w.WriteLine("  " + SchedCommand.Usage);
+        w.WriteLine("  " + Colocate.ColocateCommand.Usage);
+        w.WriteLine("  " + UdpCommand.Usage);
+        w.WriteLine("  " + EchoCommand.Usage);
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) || s.Contains('<', StringComparison.Ordinal) ? $"\"{s}\"" : s;

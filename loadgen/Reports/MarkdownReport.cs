@@ -20,7 +20,9 @@ public static class MarkdownReport
         string types = string.Join(", ", r.Workload.Types.Select(t => Inv($"{t.Name} {t.Weight:P1} × {t.MeanUs:0.###} µs")));
         sb.AppendLine(Inv($"- workload: {r.Workload.Name}, mean service {r.Workload.MeanServiceUs:0.###} µs; types: {types}"));
         string cores = string.Join(',', r.Config.WorkerCores);
-        sb.AppendLine(Inv($"- each point: {r.Config.DurationS:0.##} s, first {r.Config.WarmupFraction:P0} not recorded; IOKernel on core {r.Config.IOKernelCore}, workers on cores {cores}; idle: IOKernel {r.Config.IOKernelIdle}, carriers {r.Config.CarrierIdle}; seed {r.Config.Seed}"));
+        sb.AppendLine(r.Verb == "udp"
+            ? Inv($"- each point: {r.Config.DurationS:0.##} s of open-loop Poisson sending, first {r.Config.WarmupFraction:P0} not recorded; latency from the intended send time on the generator's clock; seed {r.Config.Seed}")
+            : Inv($"- each point: {r.Config.DurationS:0.##} s, first {r.Config.WarmupFraction:P0} not recorded; IOKernel on core {r.Config.IOKernelCore}, workers on cores {cores}; idle: IOKernel {r.Config.IOKernelIdle}, carriers {r.Config.CarrierIdle}; seed {r.Config.Seed}"));
         if (r.Config.Placement is not null)
         {
             sb.AppendLine(Inv($"- placement: {r.Config.Placement}"));
@@ -31,19 +33,20 @@ public static class MarkdownReport
         }
         sb.AppendLine();
 
-        if (r.Slo is not null)
+        foreach (SloReport slo in r.Slos ?? (r.Slo is null ? [] : [r.Slo]))
         {
-            sb.AppendLine(Inv($"## SLO: {r.Slo.Slo}"));
+            sb.AppendLine(Inv($"## SLO: {slo.Slo}"));
             sb.AppendLine();
             sb.AppendLine("| system | highest load holding the SLO | krps | value there |");
             sb.AppendLine("|---|---:|---:|---:|");
-            foreach (SloRow row in r.Slo.Rows)
+            foreach (SloRow row in slo.Rows)
             {
                 sb.AppendLine(row.MaxLoad is null
                     ? Inv($"| {row.Label} | none | – | – |")
-                    : Inv($"| {row.Label} | {row.MaxLoad:0.###} | {row.MaxRps / 1000:0.#} | {row.ValueAtMax:0.##} |"));
+                    : Inv($"| {row.Label} | {row.MaxLoad:0.###}{(HeldAtHighest(r, row) ? " (every load tested)" : "")} | {row.MaxRps / 1000:0.#} | {row.ValueAtMax:0.##} |"));
             }
             sb.AppendLine();
+            AppendRatios(sb, r, slo);
         }
 
         sb.AppendLine("## Points");
@@ -64,6 +67,7 @@ public static class MarkdownReport
                 first = false;
             }
         }
+        AppendNetworkCounts(sb, r);
         List<PointReport> withPreemption = r.Points.Where(p => p.PreemptionLatencyNs is { Count: > 0 }).ToList();
         if (withPreemption.Count > 0)
         {
@@ -78,6 +82,68 @@ public static class MarkdownReport
             }
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Between every two systems that both held the SLO at some load: the ratio of the highest
+    /// request rates they held it at. A system that held it at every load tested may hold it higher,
+    /// so a ratio involving one is a bound, and says which way.
+    /// </summary>
+    private static void AppendRatios(StringBuilder sb, RunReport r, SloReport slo)
+    {
+        List<SloRow> held = slo.Rows.Where(row => row.MaxRps is > 0).ToList();
+        if (held.Count < 2)
+        {
+            return;
+        }
+        for (int i = 0; i < held.Count; i++)
+        {
+            for (int j = i + 1; j < held.Count; j++)
+            {
+                SloRow a = held[i], b = held[j];
+                double ratio = a.MaxRps!.Value / b.MaxRps!.Value;
+                bool aOpen = HeldAtHighest(r, a), bOpen = HeldAtHighest(r, b);
+                string bound = (aOpen, bOpen) switch
+                {
+                    (true, false) => " (at least: " + a.Label + " held it at every load tested)",
+                    (false, true) => " (at most: " + b.Label + " held it at every load tested)",
+                    (true, true) => " (both held it at every load tested: no ranking)",
+                    _ => "",
+                };
+                sb.AppendLine(Inv($"- {a.Label} / {b.Label}: {ratio:0.##}×{bound}"));
+            }
+        }
+        sb.AppendLine();
+    }
+
+    private static bool HeldAtHighest(RunReport r, SloRow row)
+    {
+        double highest = r.Points.Where(p => p.Label == row.Label && !double.IsNaN(p.OfferedLoad)).Select(p => p.OfferedLoad).DefaultIfEmpty(double.NaN).Max();
+        return row.MaxLoad is { } max && max >= highest;
+    }
+
+    /// <summary>Network runs: what the generator sent and what came back, and how well it kept its schedule.</summary>
+    private static void AppendNetworkCounts(StringBuilder sb, RunReport r)
+    {
+        List<PointReport> network = r.Points.Where(p => p.Sent is not null).ToList();
+        if (network.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Requests and the generator (whole point, warm-up included)");
+        sb.AppendLine();
+        sb.AppendLine("sent = ok + rejected + failed + lost. Lost: no answer within the grace after the last send. " +
+            "Lateness: actual − intended send time over the measured window. A point marked **behind** measures the generator, not the server.");
+        sb.AppendLine();
+        sb.AppendLine("| system | load | offered krps | scheduled | sent | ok | rejected | failed | lost | send errors | duplicates | unknown | lateness p50 µs | p99 µs | max µs | generator B/req | generator |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (PointReport p in network)
+        {
+            Summary late = p.GeneratorLatenessUs ?? new Summary();
+            string state = p.GeneratorFellBehind == true ? "**behind**" : "kept up";
+            sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {p.OfferedRps / 1000:0.#} | {p.Scheduled} | {p.Sent} | {p.Ok} | {p.Rejected} | {p.Failed} | {p.Lost} | {p.SendErrors} | {p.Duplicates} | {p.UnknownResponses} | {late.P50:0.#} | {late.P99:0.#} | {late.Max:0.#} | {p.GeneratorAllocatedBytesPerRequest:0.#} | {state} |"));
+        }
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -21,7 +21,7 @@ public static class SchedCommand
     public const string Usage =
         "sched --workload NAME --policy cfcfs|ps|dfcfs[,...] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9|max] " +
         "[--duration-s 2] [--warmup 0.1] [--mailbox-depth 2] [--iokernel-core 0] [--worker-cores 1,..] " +
-        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"] [--trace N] [--out DIR]";
+        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"] [--trace N] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
@@ -109,6 +109,10 @@ public static class SchedCommand
         ReportFiles.Write(report, dir);
         Console.WriteLine(MarkdownReport.Render(report));
         Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        if (!a.Has("no-charts"))
+        {
+            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, Console.Out);
+        }
         return 0;
     }
 

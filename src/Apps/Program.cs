@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using NetStack.Apps.Hosting;
 using NetStack.IOKernel;
+using NetStack.IOKernel.Nic;
 using NetStack.Runtime;
 
 namespace NetStack.Apps;
@@ -20,15 +21,26 @@ public static class Program
         ["--iokernel-core"] = "NetStack:IOKernelCore",
         ["--workload"] = "Synthetic:Workload",
         ["--load"] = "Synthetic:Load",
+        ["--server"] = "Server:Kind",
+        ["--nic"] = "Server:Nic",
+        ["--max-in-flight"] = "Server:ThreadPoolMaxInFlight",
+        ["--address"] = "Udp:Address",
+        ["--port"] = "Udp:Port",
+        ["--queues"] = "Udp:Queues",
     };
+
+    /// <summary>The one-line usage.</summary>
+    internal const string Usage =
+        "usage: netstack [serve] [--server netstack|threadpool] [--nic udp|synthetic] [--address A] [--port P] [--queues N] " +
+        "[--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] [--worker-cores 1,2] [--iokernel-core N] " +
+        "[--max-in-flight N] [--workload NAME] [--load F] [--Section:Key value ...]  (see docs/configuration.md)";
 
     /// <summary>Runs the host. Exit code 2 for a bad configuration value.</summary>
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
         {
-            Console.WriteLine("usage: netstack [serve] [--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] " +
-                "[--worker-cores 1,2] [--iokernel-core N] [--workload NAME] [--load F] [--Section:Key value ...]");
+            Console.WriteLine(Usage);
             return 0;
         }
         string[] rest = args.Length > 0 && args[0] == "serve" ? args[1..] : args;
@@ -42,16 +54,35 @@ public static class Program
             });
             builder.Configuration.AddCommandLine(rest, s_switches);
             // Bind and check everything before the host starts, so a bad value is one line and exit 2.
+            var server = Bind(builder.Configuration, "Server", new ServerOptions());
+            server.Validate();
             // The core list starts empty: the binder appends to an array it finds filled.
-            var kernel = new KernelOptions { WorkerCores = [] };
-            builder.Configuration.GetSection("NetStack").Bind(kernel);
-            kernel.Validate();
-            var synthetic = new SyntheticOptions();
-            builder.Configuration.GetSection("Synthetic").Bind(synthetic);
-            HostValidation.Workload(synthetic.Workload);
+            var kernel = Bind(builder.Configuration, "NetStack", new KernelOptions { WorkerCores = [] });
+            if (kernel.WorkerCores.Length == 0)
+            {
+                kernel.WorkerCores = [1];
+            }
+            var udp = Bind(builder.Configuration, "Udp", new UdpNicOptions());
+            udp.Validate();
+            var synthetic = Bind(builder.Configuration, "Synthetic", new SyntheticOptions());
+            if (server.IsThreadPool)
+            {
+                // The baseline pins nothing, so the IOKernel's cores do not apply to it.
+                builder.Services.AddHostedService<ThreadPoolService>();
+            }
+            else
+            {
+                kernel.Validate();
+                if (server.IsSynthetic)
+                {
+                    HostValidation.Workload(synthetic.Workload);
+                }
+                builder.Services.AddHostedService<NetStackService>();
+            }
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(kernel));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(synthetic));
-            builder.Services.AddHostedService<NetStackService>();
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(server));
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(udp));
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
             using IHost host = builder.Build();
             host.Run();
@@ -66,6 +97,21 @@ public static class Program
         {
             Console.Error.WriteLine($"netstack: failed: {Innermost(e).Message}");
             return 1;
+        }
+    }
+
+    /// <summary>Binds a section; a value of the wrong type ("--port x") becomes a <see cref="ConfigurationException"/>
+    /// naming the key, rather than the binder's exception deep inside the host.</summary>
+    private static T Bind<T>(IConfiguration configuration, string section, T options)
+    {
+        try
+        {
+            configuration.GetSection(section).Bind(options);
+            return options;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigurationException(e.Message);
         }
     }
 

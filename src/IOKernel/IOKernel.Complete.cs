@@ -20,15 +20,21 @@ public sealed partial class IOKernel
                 {
                     continue; // the context itself comes back through the detached queue
                 }
-                if (ctx.Outcome == SliceOutcome.Yielded)
+                switch (ctx.Outcome)
                 {
-                    Counters.Requeues++;
-                    Trace?.Add(ctx.Id, ctx.LastPreemptionTicks, TraceEventKind.Preempt, w);
-                    _policy.Requeue(ctx);
-                }
-                else
-                {
-                    Answer(ctx, w);
+                    case SliceOutcome.Yielded:
+                        Counters.Requeues++;
+                        Trace?.Add(ctx.Id, ctx.LastPreemptionTicks, TraceEventKind.Preempt, w);
+                        ctx.QueuedTicks = now;
+                        _apps[ctx.AppId].Policy!.Requeue(ctx);
+                        break;
+                    case SliceOutcome.Returned:
+                        Counters.PutBacks++;
+                        _apps[ctx.AppId].Policy!.PutBack(ctx);
+                        break;
+                    default:
+                        Answer(ctx, w);
+                        break;
                 }
             }
         }

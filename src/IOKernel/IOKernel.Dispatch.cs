@@ -1,4 +1,4 @@
-// Stage 3, dispatch: queued green threads go to workers' mailboxes, shortest first (JBSQ(k)).
+// Stage 3, dispatch: queued green threads go to the mailboxes of their app's workers, shortest first (JBSQ(k)).
 using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime.Scheduling;
 
@@ -6,28 +6,38 @@ namespace NetStack.IOKernel;
 
 public sealed partial class IOKernel
 {
-    /// <summary>
-    /// Join-bounded-shortest-queue: fill every worker holding 0 requests, then every one holding 1,
-    /// and so on up to k. The IOKernel counts what each worker holds itself (dispatched minus
-    /// returned), so it never reads a carrier's line to decide.
-    /// </summary>
+    /// <summary>Dispatches every latency-critical app's queue onto the workers it owns.</summary>
     private bool Dispatch(long now)
     {
-        if (_policy.Count == 0)
+        bool dispatched = false;
+        foreach (KernelApp app in _apps)
         {
-            return false;
+            if (app.Policy is { Count: > 0 } && app.Cores > 0)
+            {
+                dispatched |= Dispatch(app, now);
+            }
         }
+        return dispatched;
+    }
+
+    /// <summary>
+    /// Join-bounded-shortest-queue: fill every worker of the app holding 0 requests, then every one
+    /// holding 1, and so on up to k. The IOKernel counts what each worker holds itself (dispatched
+    /// minus returned), so it never reads a carrier's line to decide.
+    /// </summary>
+    private bool Dispatch(KernelApp app, long now)
+    {
         bool dispatched = false;
         int depth = _options.MailboxDepth;
         for (int level = 0; level < depth; level++)
         {
             for (int w = 0; w < _workers.Length; w++)
             {
-                if (_occupancy[w] != level)
+                if (_owner[w] != app.Id || _occupancy[w] != level)
                 {
                     continue;
                 }
-                RequestContext? ctx = _policy.Next(w);
+                RequestContext? ctx = app.Policy!.Next(w);
                 if (ctx is null)
                 {
                     continue;

@@ -9,8 +9,16 @@ public sealed partial class IOKernel
         Span<Nic.Arrival> batch = _rxBatch;
         if (_nic.Saturating)
         {
-            // A saturation source is offered only the room left, so it never meets a full queue.
-            int room = Math.Min(batch.Length, _options.QueueCapacity - _policy.Count);
+            // A saturation source is offered only the room left in the smallest queue it could
+            // fill, so it never meets a full one.
+            int room = batch.Length;
+            foreach (KernelApp app in _apps)
+            {
+                if (app.Policy is { } p)
+                {
+                    room = Math.Min(room, _options.QueueCapacity - p.Count);
+                }
+            }
             if (room <= 0)
             {
                 return false;

@@ -12,6 +12,13 @@ public sealed partial class IOKernel
         foreach (ref readonly Arrival a in arrivals)
         {
             Counters.Received++;
+            if ((uint)a.AppId >= (uint)_apps.Length || !_apps[a.AppId].IsLatencyCritical)
+            {
+                Counters.Misaddressed++;
+                _nic.Reject(a, RequestStatus.BadRequest);
+                continue;
+            }
+            KernelApp app = _apps[a.AppId];
             RequestContext? ctx = _pool.TryRent();
             if (ctx is null)
             {
@@ -22,13 +29,14 @@ public sealed partial class IOKernel
             ctx.Type = a.Type;
             ctx.ServiceNs = a.ServiceNs;
             ctx.ArrivalTicks = a.ArrivalTicks;
+            ctx.QueuedTicks = now;
             ctx.FlowHash = a.FlowHash;
             ctx.AppId = a.AppId;
             ctx.NicToken = a.NicToken;
             ctx.EchoToken = a.EchoToken;
             ctx.NicQueue = a.NicQueue;
-            ctx.Handler = _handler;
-            if (!_policy.Enqueue(ctx))
+            ctx.Handler = app.Handler;
+            if (!app.Policy!.Enqueue(ctx))
             {
                 _pool.Return(ctx);
                 Reject(a, now);

@@ -1,7 +1,7 @@
 // The IOKernel: one pinned thread whose loop is the table of contents of the data path.
 using System.Collections.Concurrent;
+using NetStack.IOKernel.Allocation;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Policies;
 using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
@@ -11,29 +11,31 @@ namespace NetStack.IOKernel;
 
 /// <summary>
 /// The dispatcher core. One dedicated thread, pinned to its core, polls the NIC queue and moves
-/// requests through five stages, each in its own file:
+/// requests through six stages, each in its own file:
 /// <list type="number">
 /// <item><see cref="RxBurst"/> (IOKernel.Rx.cs): takes a burst of requests from the NIC queue;</item>
 /// <item><see cref="Steer"/> (IOKernel.Steer.cs): gives each a green thread and queues it with its app's policy;</item>
-/// <item><see cref="Dispatch"/> (IOKernel.Dispatch.cs): hands queued green threads to workers' mailboxes (JBSQ);</item>
+/// <item><see cref="Dispatch"/> (IOKernel.Dispatch.cs): hands queued green threads to the mailboxes of the app's workers (JBSQ);</item>
 /// <item><see cref="Preempt"/> (IOKernel.Preempt.cs): writes the preemption word of workers whose slice ran past the quantum;</item>
-/// <item><see cref="Complete"/> (IOKernel.Complete.cs): takes back completed or yielded green threads, answers and requeues.</item>
+/// <item><see cref="Complete"/> (IOKernel.Complete.cs): takes back completed or yielded green threads, answers and requeues;</item>
+/// <item><see cref="AdjustCores"/> (IOKernel.AdjustCores.cs): every 5 µs, grants cores to congested apps and lends idle ones to batch.</item>
 /// </list>
-/// It never runs app code, and it backs off through its idle strategy when a whole loop found nothing.
+/// then sends what was answered (<see cref="INicQueue.TxBurst"/>). It never runs app code, and it
+/// backs off through its idle strategy when a whole loop found nothing.
 /// </summary>
 public sealed partial class IOKernel
 {
     private readonly KernelOptions _options;
     private readonly INicQueue _nic;
     private readonly TimeSource _time;
-    private readonly IRequestHandler _handler;
-    private readonly ISchedulingPolicy _policy;
+    private readonly KernelApp[] _apps;
     private readonly Worker[] _workers;
     private readonly Carrier[] _carriers;
     private readonly ContextPool _pool;
     private readonly Arrival[] _rxBatch;
     private readonly int[] _occupancy;
     private readonly long[] _preemptedSlice;
+    private readonly int[] _owner;
     private readonly ConcurrentQueue<RequestContext> _detached = new();
     private readonly CompletionRecorder? _ownRecorder;
     private readonly IdleStrategy _idle;
@@ -45,36 +47,89 @@ public sealed partial class IOKernel
     private long _drainDeadline;
     private AllocationMeter _allocations;
 
+    /// <summary>One latency-critical app on every worker core, statically: the scheduler alone.</summary>
     /// <param name="options">Cores, policy, quantum, mailbox depth, idle strategies (validated here).</param>
     /// <param name="nic">The NIC queue to poll.</param>
-    /// <param name="handler">The latency-critical app's handler.</param>
-    /// <param name="recorderFactory">Makes one recorder per carrier, and one for the IOKernel's own
+    /// <param name="handler">The app's handler.</param>
+    /// <param name="recorderFactory">Makes one recorder per carrier and one for the IOKernel's own
     /// (detached) completions; null: nothing is measured.</param>
     /// <param name="time">The loop's clock (tests may drive it).</param>
     public IOKernel(KernelOptions options, INicQueue nic, IRequestHandler handler,
         Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
+        : this(WithStaticAllocation(options), nic,
+            [AppRegistration.LatencyCritical(new AppOptions
+            {
+                Name = "app",
+                Policy = options.Policy,
+                QuantumMicros = options.QuantumMicros,
+                GuaranteedCores = options.WorkerCores.Length,
+                MaxCores = options.WorkerCores.Length,
+            }, handler)],
+            recorderFactory, time)
+    {
+    }
+
+    /// <summary>Several apps, latency-critical and batch, sharing the worker cores.</summary>
+    /// <param name="options">Cores, allocation policy, intervals, idle strategies (validated here).</param>
+    /// <param name="nic">The NIC queue to poll; each arrival names its app.</param>
+    /// <param name="apps">The apps; their index is their id.</param>
+    /// <param name="recorderFactory">As above.</param>
+    /// <param name="time">The loop's clock.</param>
+    public IOKernel(KernelOptions options, INicQueue nic, IReadOnlyList<AppRegistration> apps,
+        Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
     {
         options.Validate();
+        if (apps.Count == 0)
+        {
+            throw new ArgumentException("at least one app is needed");
+        }
+        foreach (AppRegistration app in apps)
+        {
+            app.Options.Validate();
+            if (options.CoreAllocation == "static" && app.Options.Priority == AppPriority.LatencyCritical && app.Options.GuaranteedCores < 1)
+            {
+                throw new ArgumentException(
+                    $"app {app.Options.Name}: under static allocation a latency-critical app holds only its guaranteed cores; set GuaranteedCores to at least 1");
+            }
+        }
         _options = options;
         _nic = nic;
-        _handler = handler;
         _time = time ?? TimeSource.System;
         int workers = options.WorkerCores.Length;
-        _policy = PolicyCatalog.Create(options.Policy, options.QuantumMicros);
-        _policy.Initialize(workers, options.QueueCapacity);
+        _apps = apps.Select((a, i) => new KernelApp(i, a, workers, options.QueueCapacity)).ToArray();
+        IBatchJob?[] jobs = _apps.Select(a => a.Job).ToArray();
+
+        _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros),
+            Clock.FromMicros(options.ReleaseIdleMicros));
+        _appViews = new AppView[_apps.Length];
+        _workerViews = new WorkerView[workers];
+        _moves = new CoreMove[2 * workers + _apps.Length];
+        _owner = new int[workers];
+        FillAppViews(0);
+        _allocator.InitialAssignment(_appViews, _owner);
+        AllocationLog = new AllocationLog(options.AllocationLogCapacity);
+        _grantEvent = new int[workers];
+        _grantEpoch = new long[workers];
+
         _workers = new Worker[workers];
         _carriers = new Carrier[workers];
         var recorders = new List<CompletionRecorder>();
         for (int w = 0; w < workers; w++)
         {
-            _workers[w] = new Worker(w, options.WorkerCores[w], options.MailboxDepth);
+            _workers[w] = new Worker(w, options.WorkerCores[w], options.MailboxDepth, _owner[w]);
+            if (_owner[w] >= 0)
+            {
+                _apps[_owner[w]].Cores++;
+            }
+            _grantEpoch[w] = _workers[w].AssignmentEpoch;
+            _grantEvent[w] = AllocationLog.Add(0, new CoreMove(w, Worker.NoApp, _owner[w], AllocationReason.Initial));
             CompletionRecorder? recorder = recorderFactory?.Invoke();
             if (recorder is not null)
             {
                 recorders.Add(recorder);
             }
             _carriers[w] = new Carrier(_workers[w], options.CarrierIdle, recorder,
-                options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros);
+                options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros, jobs);
         }
         _ownRecorder = recorderFactory?.Invoke();
         if (_ownRecorder is not null)
@@ -82,9 +137,10 @@ public sealed partial class IOKernel
             recorders.Add(_ownRecorder);
         }
         Recorders = recorders;
-        // Every admitted request holds a context until answered: the queue's bound plus what the
-        // workers can hold, so a full queue (not an empty pool) is what turns requests away.
-        _pool = new ContextPool(options.QueueCapacity + workers * options.MailboxDepth, _detached.Enqueue);
+        int lcApps = _apps.Count(a => a.IsLatencyCritical);
+        // Every admitted request holds a context until answered: each app's queue bound plus what
+        // the workers can hold, so a full queue (not an empty pool) is what turns requests away.
+        _pool = new ContextPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth, _detached.Enqueue);
         _rxBatch = new Arrival[options.RxBatch];
         _occupancy = new int[workers];
         _preemptedSlice = new long[workers];
@@ -98,17 +154,29 @@ public sealed partial class IOKernel
     /// <summary>The recorders, one per carrier, then the IOKernel's own.</summary>
     public IReadOnlyList<CompletionRecorder> Recorders { get; }
 
+    /// <summary>The apps, by id.</summary>
+    public IReadOnlyList<KernelApp> Apps => _apps;
+
     /// <summary>The carriers.</summary>
     public IReadOnlyList<Carrier> Carriers => _carriers;
 
     /// <summary>The workers.</summary>
     public IReadOnlyList<Worker> Workers => _workers;
 
-    /// <summary>The app's policy.</summary>
-    public ISchedulingPolicy Policy => _policy;
+    /// <summary>The first latency-critical app's policy (the single-app case).</summary>
+    public Policies.ISchedulingPolicy Policy => _apps.First(a => a.IsLatencyCritical).Policy!;
 
     /// <summary>The per-request event log, when configured.</summary>
     public RequestTrace? Trace { get; }
+
+    /// <summary>Every core move, with its latency.</summary>
+    public AllocationLog AllocationLog { get; }
+
+    /// <summary>The allocation rules in force.</summary>
+    public CoreAllocator Allocator => _allocator;
+
+    /// <summary>The app each worker core is assigned to now (IOKernel's view; a snapshot while it runs).</summary>
+    public int OwnerOf(int worker) => Volatile.Read(ref _owner[worker]);
 
     /// <summary>Requests admitted and not yet answered.</summary>
     public int InFlight => _pool.InUse;
@@ -136,9 +204,13 @@ public sealed partial class IOKernel
     /// until they stopped (read after the kernel stopped).</summary>
     public long DataPathAllocatedBytes => _allocations.Bytes + _carriers.Sum(c => c.AllocatedBytes);
 
+    /// <summary>When the loop started, in ticks (the origin of allocation-log times).</summary>
+    public long StartedTicks { get; private set; }
+
     /// <summary>Starts the carriers, then the IOKernel thread. Throws if a thread cannot be pinned.</summary>
     public void Start()
     {
+        StartedTicks = _time.Now();
         foreach (Carrier carrier in _carriers)
         {
             carrier.Start();
@@ -206,6 +278,7 @@ public sealed partial class IOKernel
                 worked |= Complete(now);
                 worked |= Dispatch(now);
                 worked |= Preempt(now);
+                worked |= AdjustCores(now);
                 worked |= _nic.TxBurst();
 
                 if (worked)
@@ -228,6 +301,7 @@ public sealed partial class IOKernel
         finally
         {
             StopCarriers();
+            AcknowledgeMoves();
             // Carriers have stopped: whatever they pushed last is still to be answered.
             Complete(_time.Now());
             _nic.TxBurst();
@@ -260,6 +334,12 @@ public sealed partial class IOKernel
             carrier.Stop();
         }
     }
+
+    private static KernelOptions WithStaticAllocation(KernelOptions options)
+    {
+        options.CoreAllocation = "static";
+        return options;
+    }
 }
 
 /// <summary>The IOKernel's counts: plain fields written by its thread alone.</summary>
@@ -269,6 +349,8 @@ public sealed class KernelCounters
     public long Received;
     /// <summary>Requests rejected on arrival because the queue was full.</summary>
     public long Rejected;
+    /// <summary>Requests rejected on arrival because they named no latency-critical app.</summary>
+    public long Misaddressed;
     /// <summary>Requests answered after running (ok or error).</summary>
     public long Completed;
     /// <summary>Of those, handlers that threw.</summary>
@@ -279,8 +361,12 @@ public sealed class KernelCounters
     public long PreemptRequests;
     /// <summary>Green threads that came back yielded and were requeued.</summary>
     public long Requeues;
+    /// <summary>Green threads handed back unrun by a worker whose core left their app.</summary>
+    public long PutBacks;
     /// <summary>Requests that completed off the carriers (handlers that awaited something else).</summary>
     public long DetachedCompletions;
+    /// <summary>Core moves made (grants and releases), the initial partition excluded.</summary>
+    public long CoreMoves;
     /// <summary>Requests still in flight when the IOKernel stopped (drain timed out).</summary>
     public long Unfinished;
 }

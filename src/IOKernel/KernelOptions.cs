@@ -51,6 +51,24 @@ public sealed class KernelOptions
     /// <summary>Per-request events (arrival, dispatch, preemption, completion) to keep; 0: none.</summary>
     public int TraceCapacity { get; set; }
 
+    /// <summary>Core allocation between apps: static, standing-queue (Shenango) or queue-delay (Caladan).</summary>
+    public string CoreAllocation { get; set; } = "static";
+
+    /// <summary>How often the IOKernel checks apps for congestion. 5 µs is Shenango's interval.</summary>
+    public double CongestionIntervalMicros { get; set; } = 5;
+
+    /// <summary>queue-delay: an app is congested when its oldest request has queued this long
+    /// (Caladan's default delay threshold is of this order: a few intervals).</summary>
+    public double QueueDelayMicros { get; set; } = 10;
+
+    /// <summary>A core whose carrier found no work for its latency-critical app this long goes to
+    /// batch. Two congestion intervals: long enough to ride out the gap between two requests of a
+    /// busy period, short enough that batch gets the idle time.</summary>
+    public double ReleaseIdleMicros { get; set; } = 10;
+
+    /// <summary>Core moves kept in the allocation log.</summary>
+    public int AllocationLogCapacity { get; set; } = 1 << 20;
+
     /// <summary>Quantum bounds: below 1 µs a slice is shorter than a handoff; above 1 ms it is c-FCFS.</summary>
     public const double MinQuantumMicros = 1, MaxQuantumMicros = 1000;
 
@@ -79,6 +97,14 @@ public sealed class KernelOptions
         if (QueueCapacity < 1 || RxBatch < 1)
         {
             throw new ArgumentException("queue capacity and receive batch must be positive");
+        }
+        if (!Allocation.AllocationCatalog.IsKnown(CoreAllocation))
+        {
+            throw new ArgumentException($"unknown core allocation '{CoreAllocation}'; valid: {Allocation.AllocationCatalog.Names}");
+        }
+        if (CongestionIntervalMicros <= 0 || QueueDelayMicros <= 0 || ReleaseIdleMicros < 0)
+        {
+            throw new ArgumentException("congestion interval and queue delay must be positive, release time not negative");
         }
         Affinity.Validate([IOKernelCore, .. WorkerCores]);
     }

@@ -1,4 +1,6 @@
 // Start-up checks of the host's configuration: one clear line for each bad value.
+using System.Net.Sockets;
+using NetStack.IOKernel.Nic;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.Apps.Hosting;
@@ -14,4 +16,19 @@ public static class HostValidation
         Runtime.Workloads.Workload.TryGet(name, out Workload? w)
             ? w
             : throw new ConfigurationException($"unknown workload '{name}'; valid: {Runtime.Workloads.Workload.Names}");
+
+    /// <summary>Opens a server's sockets; a port in use or an address that is not this machine's
+    /// becomes one line saying which address failed and why.</summary>
+    public static T Listen<T>(UdpNicOptions options, Func<UdpNicOptions, T> open)
+    {
+        try
+        {
+            return open(options);
+        }
+        catch (SocketException e)
+        {
+            throw new ConfigurationException(
+                $"cannot listen on udp://{options.Address}:{options.Port}: {e.Message}; choose another --port or --address");
+        }
+    }
 }

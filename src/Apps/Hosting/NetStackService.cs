@@ -1,6 +1,5 @@
 // The hosted service that runs the IOKernel for the host's lifetime and drains it on shutdown.
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NetStack.Apps.Spin;
 using NetStack.IOKernel;
@@ -11,31 +10,63 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.Apps.Hosting;
 
 /// <summary>
-/// Starts the IOKernel and its carriers with the host, and on Ctrl+C or SIGTERM stops taking
-/// requests, lets in-flight ones finish and prints the counts.
+/// Starts the IOKernel and its carriers with the host, serving the spin app from the UDP NIC (or
+/// the synthetic one), and on Ctrl+C or SIGTERM stops taking requests, lets in-flight ones finish
+/// and prints the counts.
 /// </summary>
 public sealed class NetStackService(
     IOptions<KernelOptions> kernelOptions,
     IOptions<SyntheticOptions> syntheticOptions,
-    ILogger<NetStackService> logger) : IHostedService
+    IOptions<ServerOptions> serverOptions,
+    IOptions<UdpNicOptions> udpOptions) : IHostedService
 {
     private IOKernel.IOKernel? _kernel;
-    private SyntheticNic? _nic;
+    private INicQueue? _nic;
+
+    /// <summary>The running kernel (null before start).</summary>
+    public IOKernel.IOKernel? Kernel => _kernel;
+
+    /// <summary>The UDP NIC, when serving UDP and started.</summary>
+    public UdpNic? UdpNic => _nic as UdpNic;
+
+    /// <summary>The shutdown summary, once stopped.</summary>
+    public string? Summary { get; private set; }
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
         KernelOptions options = kernelOptions.Value;
-        SyntheticOptions synthetic = syntheticOptions.Value;
-        Workload workload = HostValidation.Workload(synthetic.Workload);
-        double rate = workload.RateFor(synthetic.Load, options.WorkerCores.Length);
-        _nic = new SyntheticNic(workload, rate, Clock.Now(), long.MaxValue / 4, synthetic.Seed);
-        _kernel = new IOKernel.IOKernel(options, _nic, new SpinApp());
-        _kernel.Start();
-        logger.LogInformation(
-            "NetStack serving the synthetic NIC: workload {Workload}, load {Load:P0} ({Rate:F0} req/s); policy {Policy}, quantum {Quantum} µs, JBSQ({Depth}); IOKernel on core {Core}, workers on cores {Workers}",
-            workload.Name, synthetic.Load, rate, options.Policy, options.QuantumMicros, options.MailboxDepth,
-            options.IOKernelCore, string.Join(',', options.WorkerCores));
+        string source;
+        if (serverOptions.Value.IsSynthetic)
+        {
+            SyntheticOptions synthetic = syntheticOptions.Value;
+            Workload workload = HostValidation.Workload(synthetic.Workload);
+            double rate = workload.RateFor(synthetic.Load, options.WorkerCores.Length);
+            _nic = new SyntheticNic(workload, rate, Clock.Now(), long.MaxValue / 4, synthetic.Seed);
+            source = $"the synthetic NIC: workload {workload.Name}, load {synthetic.Load:P0} ({rate:F0} req/s)";
+        }
+        else
+        {
+            UdpNic udp = HostValidation.Listen(udpOptions.Value, o => new UdpNic(o, SpinApp.TypeCount));
+            _nic = udp;
+            source = $"udp://{udp.LocalEndPoint} ({udp.QueueCount} NIC queue{(udp.QueueCount == 1 ? "" : "s")}, SO_REUSEPORT)";
+        }
+        try
+        {
+            _kernel = new IOKernel.IOKernel(options, _nic, new SpinApp());
+            _kernel.Start();
+        }
+        catch
+        {
+            // The sockets are open by now: close them, or a retry on the same port would be refused.
+            (_nic as IDisposable)?.Dispose();
+            _kernel = null;
+            throw;
+        }
+        Console.WriteLine(
+            $"netstack: serving spin ({SpinApp.TypeCount} request types) on {source}; policy {options.Policy}, " +
+            $"quantum {options.QuantumMicros} µs, JBSQ({options.MailboxDepth}), queue bound {options.QueueCapacity}; " +
+            $"IOKernel on core {options.IOKernelCore}, workers on cores {string.Join(',', options.WorkerCores)}");
         return Task.CompletedTask;
     }
 
@@ -46,11 +77,18 @@ public sealed class NetStackService(
         {
             return Task.CompletedTask;
         }
+        // Stop intake; the kernel finishes what it admitted (up to NetStack:DrainTimeoutMillis) and flushes the replies.
         _kernel.Stop();
         KernelCounters c = _kernel.Counters;
-        Console.WriteLine(
+        Summary =
             $"netstack: received {c.Received}, completed {c.Completed} (errors {c.Errors}), rejected {c.Rejected}, " +
-            $"preemptions {c.Requeues}, unfinished {c.Unfinished}");
+            $"preemptions {c.Requeues}, unfinished {c.Unfinished}";
+        if (_nic is UdpNic udp)
+        {
+            Summary += $"; udp: {udp.Counters}";
+            udp.Dispose();
+        }
+        Console.WriteLine(Summary);
         return Task.CompletedTask;
     }
 }

@@ -14,6 +14,10 @@ namespace NetStack.Apps.Spin;
 /// </summary>
 public sealed class SpinApp : IRequestHandler
 {
+    /// <summary>Request types the spin app accepts (0 to 15). The type only labels results, so a
+    /// workload can report each class apart; a network request of a higher type is unknown-type.</summary>
+    public const int TypeCount = 16;
+
     /// <inheritdoc />
     [AsyncMethodBuilder(typeof(GreenThreadBuilder))]
     public async ValueTask HandleAsync(RequestContext ctx)

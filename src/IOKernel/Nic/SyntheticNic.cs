@@ -25,13 +25,15 @@ public enum ArrivalProcess
 public sealed class SyntheticNic : INicQueue
 {
     private readonly Workload _workload;
-    private readonly double _gapTicks;
     private readonly ArrivalProcess _process;
-    private readonly long _endTicks;
+    private readonly long[] _phaseEnds;
+    private readonly double[] _phaseGaps;
+    private readonly bool _saturating;
     private readonly long _maxRequests;
     private readonly int _appId;
     private Xoshiro256 _rng;
     private double _nextArrival;
+    private int _phase;
     private long _generated;
 
     /// <param name="workload">Service-time distribution.</param>
@@ -44,16 +46,35 @@ public sealed class SyntheticNic : INicQueue
     /// <param name="appId">The app every request goes to.</param>
     public SyntheticNic(Workload workload, double ratePerSecond, long startTicks, long durationTicks,
         ulong seed = 42, ArrivalProcess process = ArrivalProcess.Poisson, long maxRequests = long.MaxValue, int appId = 0)
+        : this(workload, [new RatePhase(durationTicks, ratePerSecond)], startTicks, seed, process, maxRequests, appId)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ratePerSecond);
+    }
+
+    /// <summary>A source whose rate follows <paramref name="phases"/> one after another (a load pattern).</summary>
+    public SyntheticNic(Workload workload, IReadOnlyList<RatePhase> phases, long startTicks,
+        ulong seed = 42, ArrivalProcess process = ArrivalProcess.Poisson, long maxRequests = long.MaxValue, int appId = 0)
+    {
+        if (phases.Count == 0)
+        {
+            throw new ArgumentException("at least one phase is needed", nameof(phases));
+        }
         _workload = workload;
-        _gapTicks = double.IsPositiveInfinity(ratePerSecond) ? 0 : Clock.Frequency / ratePerSecond;
         _process = process;
         _rng = new Xoshiro256(seed);
-        _nextArrival = startTicks;
-        _endTicks = startTicks + durationTicks;
         _maxRequests = maxRequests;
         _appId = appId;
+        _phaseEnds = new long[phases.Count];
+        _phaseGaps = new double[phases.Count];
+        long end = startTicks;
+        for (int i = 0; i < phases.Count; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(phases[i].RatePerSecond);
+            end += phases[i].DurationTicks;
+            _phaseEnds[i] = end;
+            _phaseGaps[i] = phases[i].RatePerSecond == 0 ? double.PositiveInfinity : Clock.Frequency / phases[i].RatePerSecond;
+        }
+        _saturating = phases.Count == 1 && double.IsPositiveInfinity(phases[0].RatePerSecond);
+        _nextArrival = _saturating ? startTicks : DrawNext(startTicks);
     }
 
     /// <summary>Requests generated so far.</summary>
@@ -65,33 +86,30 @@ public sealed class SyntheticNic : INicQueue
     /// <summary>Requests answered.</summary>
     public long Answered { get; private set; }
 
-    /// <summary>True when saturating rather than following a schedule.</summary>
-    public bool Saturating => _gapTicks == 0;
+    /// <inheritdoc />
+    public bool Saturating => _saturating;
 
     /// <inheritdoc />
-    public bool Exhausted => _generated >= _maxRequests || (long)_nextArrival >= _endTicks;
+    public bool Exhausted => _generated >= _maxRequests || (long)_nextArrival >= _phaseEnds[^1];
 
     /// <inheritdoc />
     public int RxBurst(long now, Span<Arrival> batch)
     {
         int n = 0;
+        long end = _phaseEnds[^1];
         while (n < batch.Length && _generated < _maxRequests)
         {
             long at = (long)_nextArrival;
-            if (at >= _endTicks)
+            if (_saturating)
             {
-                break;
-            }
-            if (Saturating)
-            {
-                at = now;
-                if (now >= _endTicks)
+                if (now >= end)
                 {
                     _nextArrival = now;
                     break;
                 }
+                at = now;
             }
-            else if (at > now)
+            else if (at >= end || at > now)
             {
                 break;
             }
@@ -104,12 +122,42 @@ public sealed class SyntheticNic : INicQueue
             a.NicToken = 0;
             a.EchoToken = 0;
             a.NicQueue = 0;
-            if (!Saturating)
+            if (!_saturating)
             {
-                _nextArrival += _process == ArrivalProcess.Poisson ? _rng.NextExponential(_gapTicks) : _gapTicks;
+                _nextArrival = DrawNext(_nextArrival);
             }
         }
         return n;
+    }
+
+    /// <summary>The next arrival after <paramref name="from"/>, at the rate of the phase it falls in.
+    /// A gap that crosses into the next phase is drawn again from the boundary at the new rate,
+    /// which the exponential's lack of memory makes exact.</summary>
+    private double DrawNext(double from)
+    {
+        while (true)
+        {
+            while (_phase < _phaseEnds.Length && from >= _phaseEnds[_phase])
+            {
+                _phase++;
+            }
+            if (_phase >= _phaseEnds.Length)
+            {
+                return _phaseEnds[^1];
+            }
+            double gap = _phaseGaps[_phase];
+            if (double.IsPositiveInfinity(gap))
+            {
+                from = _phaseEnds[_phase];
+                continue;
+            }
+            double next = from + (_process == ArrivalProcess.Poisson ? _rng.NextExponential(gap) : gap);
+            if (next < _phaseEnds[_phase])
+            {
+                return next;
+            }
+            from = _phaseEnds[_phase];
+        }
     }
 
     /// <inheritdoc />
@@ -121,3 +169,8 @@ public sealed class SyntheticNic : INicQueue
     /// <inheritdoc />
     public bool TxBurst() => false;
 }
+
+/// <summary>One phase of a load pattern: a rate held for a while.</summary>
+/// <param name="DurationTicks">How long.</param>
+/// <param name="RatePerSecond">Arrivals per second (0: none).</param>
+public readonly record struct RatePhase(long DurationTicks, double RatePerSecond);

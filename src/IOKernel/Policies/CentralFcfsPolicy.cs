@@ -18,7 +18,16 @@ public class CentralFcfsPolicy : ISchedulingPolicy
     public int Count => _queue.Count;
 
     /// <inheritdoc />
-    public long OldestArrivalTicks => _queue.Peek?.ArrivalTicks ?? 0;
+    public long OldestQueuedTicks => _queue.Peek?.QueuedTicks ?? 0;
+
+    /// <inheritdoc />
+    public long TotalQueued => _queue.TotalIn;
+
+    /// <inheritdoc />
+    public long TotalTaken => _queue.TotalOut;
+
+    /// <inheritdoc />
+    public void PutBack(RequestContext ctx) => _queue.PushHead(ctx);
 
     /// <inheritdoc />
     public void Initialize(int workers, int capacity) => _queue = new RequestQueue(capacity, capacity + workers * 16);

@@ -20,14 +20,14 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     public int Count => _count;
 
     /// <inheritdoc />
-    public long OldestArrivalTicks
+    public long OldestQueuedTicks
     {
         get
         {
             long oldest = 0;
             foreach (RequestQueue q in _queues)
             {
-                long t = q.Peek?.ArrivalTicks ?? 0;
+                long t = q.Peek?.QueuedTicks ?? 0;
                 if (t != 0 && (oldest == 0 || t < oldest))
                 {
                     oldest = t;
@@ -36,6 +36,37 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
             return oldest;
         }
     }
+
+    /// <inheritdoc />
+    public long TotalQueued
+    {
+        get
+        {
+            long sum = 0;
+            foreach (RequestQueue q in _queues)
+            {
+                sum += q.TotalIn;
+            }
+            return sum;
+        }
+    }
+
+    /// <inheritdoc />
+    public long TotalTaken
+    {
+        get
+        {
+            long sum = 0;
+            foreach (RequestQueue q in _queues)
+            {
+                sum += q.TotalOut;
+            }
+            return sum;
+        }
+    }
+
+    /// <inheritdoc />
+    public void PutBack(RequestContext ctx) => Requeue(ctx);
 
     /// <inheritdoc />
     public void Initialize(int workers, int capacity)

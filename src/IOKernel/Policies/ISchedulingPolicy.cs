@@ -39,6 +39,18 @@ public interface ISchedulingPolicy
     /// preempts a worker only when something is waiting for it).</summary>
     bool HasWaiting(int worker);
 
-    /// <summary>The arrival stamp of the oldest waiting request, or 0 when none waits (Caladan's delay signal).</summary>
-    long OldestArrivalTicks { get; }
+    /// <summary>A request that was handed to a worker which gave its core away before running it:
+    /// it goes back where it was (the head), not behind later arrivals.</summary>
+    void PutBack(RequestContext ctx);
+
+    /// <summary>When the request at the head joined the queue (<see cref="RequestContext.QueuedTicks"/>),
+    /// or 0 when none waits: Caladan's queueing-delay signal.</summary>
+    long OldestQueuedTicks { get; }
+
+    /// <summary>Requests that ever joined the queue (admissions, requeues, put-backs): the ring's tail.</summary>
+    long TotalQueued { get; }
+
+    /// <summary>Requests that ever left it for a worker: the ring's head. With <see cref="TotalQueued"/>,
+    /// the snapshots Shenango's standing-queue test compares.</summary>
+    long TotalTaken { get; }
 }

@@ -28,6 +28,12 @@ public sealed class RequestQueue
     /// <summary>Waiting requests.</summary>
     public int Count => (int)(_tail - _head);
 
+    /// <summary>Requests ever put in (monotonic, whichever end).</summary>
+    public long TotalIn { get; private set; }
+
+    /// <summary>Requests ever taken out (monotonic).</summary>
+    public long TotalOut { get; private set; }
+
     /// <summary>The head, without taking it.</summary>
     public RequestContext? Peek => _head == _tail ? null : _items[_head & _mask];
 
@@ -39,6 +45,7 @@ public sealed class RequestQueue
             return false;
         }
         _items[_tail++ & _mask] = ctx;
+        TotalIn++;
         return true;
     }
 
@@ -47,6 +54,7 @@ public sealed class RequestQueue
     {
         Debug.Assert(_tail - _head < _items.Length, "requeue beyond reserve");
         _items[_tail++ & _mask] = ctx;
+        TotalIn++;
     }
 
     /// <summary>Puts back at the head (run-to-completion policies: it was first).</summary>
@@ -54,6 +62,7 @@ public sealed class RequestQueue
     {
         Debug.Assert(_tail - _head < _items.Length, "requeue beyond reserve");
         _items[--_head & _mask] = ctx;
+        TotalIn++;
     }
 
     /// <summary>Takes the head, or null.</summary>
@@ -66,6 +75,7 @@ public sealed class RequestQueue
         ref RequestContext? slot = ref _items[_head++ & _mask];
         RequestContext? ctx = slot;
         slot = null;
+        TotalOut++;
         return ctx;
     }
 }

@@ -1,13 +1,16 @@
-// A carrier thread: pinned to one worker core, it runs green threads from its worker's mailbox.
+// A carrier thread: pinned to one worker core, it runs whichever app owns the core: green threads or batch slices.
 using System.Diagnostics;
 using NetStack.Runtime.Threading;
 
 namespace NetStack.Runtime.Scheduling;
 
 /// <summary>
-/// One dedicated, pinned thread per worker core. It pops a green thread from its mailbox, runs a
-/// slice of it, stamps it and pushes it back to the IOKernel through the completion ring, whatever
-/// the slice ended with (completed, yielded, detached). It never allocates on that path.
+/// One dedicated, pinned thread per worker core. It follows the worker's assignment word: while a
+/// latency-critical app owns the core it pops green threads from the mailbox, runs a slice of each
+/// and pushes it back through the completion ring, whatever the slice ended with; while the batch
+/// app owns it, it runs the batch job until the assignment changes. Moving the core between apps
+/// is therefore a handoff on this same thread (no wake-up, no syscall). It parks only when no app
+/// owns the core, and never allocates on the request path.
 /// </summary>
 public sealed class Carrier
 {
@@ -18,31 +21,43 @@ public sealed class Carrier
     private readonly Worker _worker;
     private readonly IdleStrategy _idle;
     private readonly CompletionRecorder? _recorder;
+    private readonly IReadOnlyList<IBatchJob?> _batchJobs;
+    private readonly BatchContext _batchContext;
     private readonly ManualResetEventSlim _started = new(false);
     private Thread? _thread;
     private Exception? _startFailure;
     private volatile bool _stop;
     private long _lastSlice;
+    private long _seenEpoch;
     private bool _measureNextStart;
     private AllocationMeter _allocations;
 
     /// <param name="worker">The worker core this carrier runs.</param>
-    /// <param name="idle">Its back-off when the mailbox is empty.</param>
+    /// <param name="idle">Its back-off when it finds nothing to run.</param>
     /// <param name="recorder">Where completions are measured (null: not measured).</param>
+    /// <param name="spinMicros">Idle spin phase.</param>
+    /// <param name="yieldMicros">Idle yield phase.</param>
+    /// <param name="parkMicros">One park's length.</param>
+    /// <param name="batchJobs">The batch job of each app id (null for latency-critical apps); none by default.</param>
     public Carrier(Worker worker, IdleStrategyKind idle, CompletionRecorder? recorder,
-        double spinMicros = 50, double yieldMicros = 1000, double parkMicros = 1000)
+        double spinMicros = 50, double yieldMicros = 1000, double parkMicros = 1000, IReadOnlyList<IBatchJob?>? batchJobs = null)
     {
         _worker = worker;
         _recorder = recorder;
+        _batchJobs = batchJobs ?? [];
+        _batchContext = new BatchContext(worker);
         _idle = new IdleStrategy(idle, spinMicros, yieldMicros, parkMicros,
-            hasWork: () => !worker.Mailbox.IsEmptyForConsumer());
+            hasWork: () => !worker.Mailbox.IsEmptyForConsumer() || worker.AssignmentEpoch != _seenEpoch || _stop);
         worker.CarrierIdle = _idle;
     }
 
     /// <summary>The worker this carrier runs.</summary>
     public Worker Worker => _worker;
 
-    /// <summary>Slices run.</summary>
+    /// <summary>The batch app's progress on this worker.</summary>
+    public BatchContext Batch => _batchContext;
+
+    /// <summary>Green-thread slices run.</summary>
     public long Slices { get; private set; }
 
     /// <summary>Requests completed on this carrier.</summary>
@@ -54,8 +69,17 @@ public sealed class Carrier
     /// <summary>Slices that ended with the handler awaiting something else.</summary>
     public long Detached { get; private set; }
 
-    /// <summary>Ticks spent inside slices (app work, including checkpoints).</summary>
+    /// <summary>Requests handed back unrun when the core left their app.</summary>
+    public long Returned { get; private set; }
+
+    /// <summary>Ticks spent inside green-thread slices (LC app work, checkpoints included).</summary>
     public long BusyTicks { get; private set; }
+
+    /// <summary>Ticks spent inside the batch job.</summary>
+    public long BatchTicks { get; private set; }
+
+    /// <summary>Times the batch job threw (the carrier keeps going).</summary>
+    public long BatchFailures { get; private set; }
 
     /// <summary>Bytes this carrier's thread allocated from <see cref="MeasureAllocationsFrom"/> to its stop.</summary>
     public long AllocatedBytes => _allocations.Bytes;
@@ -79,10 +103,12 @@ public sealed class Carrier
         }
     }
 
-    /// <summary>Asks the loop to end after its current slice, and waits for it.</summary>
+    /// <summary>Asks the loop to end after its current slice (a batch slice ends at its next
+    /// yield check), and waits for it. Call it from the thread that owns the assignment word.</summary>
     public void Stop()
     {
         _stop = true;
+        _worker.Assign(Worker.NoApp);
         _idle.WakeIfParked();
         _thread?.Join();
     }
@@ -102,31 +128,65 @@ public sealed class Carrier
         _started.Set();
 
         SpscRing<RequestContext> mailbox = _worker.Mailbox;
+        int app = Worker.NoApp;
+        IBatchJob? batch = null;
+        long idleSince = 0;
         while (!_stop)
         {
-            if (mailbox.TryPop(out RequestContext? ctx))
+            long epoch = _worker.AssignmentEpoch;
+            if (epoch != _seenEpoch)
             {
+                int next = _worker.AssignedApp;
+                bool wasLatencyCritical = app != Worker.NoApp && batch is null;
+                if (wasLatencyCritical && next != app)
+                {
+                    HandBackMailbox();
+                }
+                app = next;
+                batch = app >= 0 && app < _batchJobs.Count ? _batchJobs[app] : null;
+                _seenEpoch = epoch;
+                idleSince = 0;
+                _worker.SetIdleSince(0);
+                _worker.AcknowledgeAssignment(epoch, Clock.Now());
+                _idle.Reset();
+            }
+
+            if (batch is not null)
+            {
+                RunBatch(batch, epoch);
+            }
+            else if (app != Worker.NoApp && mailbox.TryPop(out RequestContext? ctx))
+            {
+                if (idleSince != 0)
+                {
+                    idleSince = 0;
+                    _worker.SetIdleSince(0);
+                }
                 _idle.Reset();
                 RunSlice(ctx);
             }
             else
             {
+                if (app != Worker.NoApp && idleSince == 0)
+                {
+                    // Published once per idle period, not per poll: the IOKernel reads it to decide
+                    // whether the core can go to batch.
+                    idleSince = Clock.Now();
+                    _worker.SetIdleSince(idleSince);
+                }
                 _idle.Idle();
             }
+        }
+        if (app != Worker.NoApp && batch is null)
+        {
+            HandBackMailbox();
         }
         _allocations.Stop();
     }
 
     private void RunSlice(RequestContext ctx)
     {
-        long start = Clock.Now();
-        // Slice ids are their start ticks, made strictly increasing: a preemption meant for an
-        // earlier slice must never match this one.
-        if (start <= _lastSlice)
-        {
-            start = _lastSlice + 1;
-        }
-        _lastSlice = start;
+        long start = NextSliceId();
         _allocations.Tick(start);
         if (_measureNextStart)
         {
@@ -167,9 +227,59 @@ public sealed class Carrier
         {
             ctx.Outcome = outcome;
         }
-        if (!_worker.Completions.TryPush(toIOKernel))
+        Push(toIOKernel);
+    }
+
+    private void RunBatch(IBatchJob job, long epoch)
+    {
+        _batchContext.Begin(epoch);
+        long start = Clock.Now();
+        try
         {
-            PushSlow(toIOKernel);
+            job.Run(_batchContext);
+        }
+        catch (Exception)
+        {
+            // A failing batch job must not take the core (or the LC app on it) down with it.
+            BatchFailures++;
+        }
+        long end = Clock.Now();
+        BatchTicks += end - start;
+        if (!_batchContext.ShouldYield)
+        {
+            _idle.Idle(); // the job returned on its own: nothing to do until the owner changes
+        }
+    }
+
+    /// <summary>The core left its latency-critical app: requests dispatched here but not started go back.</summary>
+    private void HandBackMailbox()
+    {
+        while (_worker.Mailbox.TryPop(out RequestContext? ctx))
+        {
+            ctx.Outcome = SliceOutcome.Returned;
+            Returned++;
+            Push(ctx);
+        }
+    }
+
+    private long NextSliceId()
+    {
+        long start = Clock.Now();
+        // Slice ids are their start ticks, made strictly increasing: a preemption meant for an
+        // earlier slice must never match this one.
+        if (start <= _lastSlice)
+        {
+            start = _lastSlice + 1;
+        }
+        _lastSlice = start;
+        return start;
+    }
+
+    private void Push(RequestContext ctx)
+    {
+        if (!_worker.Completions.TryPush(ctx))
+        {
+            PushSlow(ctx);
         }
     }
 

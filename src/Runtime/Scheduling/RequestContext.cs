@@ -28,6 +28,8 @@ public enum SliceOutcome : byte
     /// <summary>The handler awaited something other than a checkpoint; it completes later on another
     /// thread and comes back through its owner's detached-completion path.</summary>
     Detached,
+    /// <summary>Handed back unrun: the worker's core went to another app before it started.</summary>
+    Returned,
 }
 
 /// <summary>
@@ -105,6 +107,9 @@ public sealed class RequestContext
     /// <summary>When the request arrived (for open-loop sources, when it was meant to be sent).</summary>
     public long ArrivalTicks { get; set; }
 
+    /// <summary>When it last joined its app's queue (arrival or requeue): Caladan's queueing delay runs from here.</summary>
+    public long QueuedTicks { get; set; }
+
     /// <summary>When the IOKernel first handed it to a worker (0 until then).</summary>
     public long FirstDispatchTicks { get; set; }
 
@@ -138,7 +143,7 @@ public sealed class RequestContext
     public void Reset()
     {
         Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; NicQueue = 0; NicToken = 0; EchoToken = 0;
-        ArrivalTicks = 0; FirstDispatchTicks = 0; LastPreemptionTicks = 0; CompletionTicks = 0;
+        ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0; LastPreemptionTicks = 0; CompletionTicks = 0;
         ServiceTicks = 0; Preemptions = 0; Status = RequestStatus.Ok; Error = null; Outcome = SliceOutcome.None;
         Handler = null; _continuation = null; _pending = default; _started = false; _yielded = false;
         _runState = StateRunning; _preemption = PreemptionWord.Never; _slice = -1; SliceStartTicks = 0;

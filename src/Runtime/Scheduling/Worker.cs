@@ -59,17 +59,23 @@ public sealed class PreemptionWord
 
 /// <summary>
 /// One worker core as the IOKernel sees it. The IOKernel is the only producer of the mailbox and
-/// the only writer of the preemption word; the worker's carrier is the only producer of the
-/// completion ring and the only writer of the running-slice line.
+/// the only writer of the preemption word and the assignment line; the worker's carrier is the
+/// only producer of the completion ring and the only writer of its own line (running slice, idle
+/// report, owner seen).
 /// </summary>
 public sealed class Worker
 {
-    private SliceLine _slice;
+    /// <summary>The app id of a core no app owns.</summary>
+    public const int NoApp = -1;
+
+    private AssignmentLine _assignment;
+    private CarrierLine _carrier;
 
     /// <param name="index">The worker's index (0-based).</param>
     /// <param name="core">The core its carrier pins itself to.</param>
     /// <param name="mailboxDepth">JBSQ's k: how many requests may wait at this worker, counting the running one.</param>
-    public Worker(int index, int core, int mailboxDepth)
+    /// <param name="initialApp">The app that owns the core at start.</param>
+    public Worker(int index, int core, int mailboxDepth, int initialApp = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mailboxDepth, 1);
         Index = index;
@@ -78,6 +84,8 @@ public sealed class Worker
         Mailbox = new SpscRing<RequestContext>(mailboxDepth);
         // The carrier holds at most k contexts, so k slots always take every completion.
         Completions = new SpscRing<RequestContext>(mailboxDepth);
+        _assignment.App = initialApp;
+        _assignment.Epoch = 1;
     }
 
     /// <summary>The worker's index.</summary>
@@ -92,7 +100,7 @@ public sealed class Worker
     /// <summary>IOKernel → carrier: green threads to run.</summary>
     public SpscRing<RequestContext> Mailbox { get; }
 
-    /// <summary>Carrier → IOKernel: green threads that completed, yielded or detached.</summary>
+    /// <summary>Carrier → IOKernel: green threads that completed, yielded, detached or were handed back.</summary>
     public SpscRing<RequestContext> Completions { get; }
 
     /// <summary>The preemption word (IOKernel writes, carrier reads).</summary>
@@ -101,19 +109,73 @@ public sealed class Worker
     /// <summary>The carrier's idle strategy, set when the carrier starts (the IOKernel wakes it).</summary>
     public IdleStrategy? CarrierIdle { get; internal set; }
 
+    // ---- the assignment line: IOKernel writes ----
+
+    /// <summary>The app the core is granted to (<see cref="NoApp"/>: none).</summary>
+    public int AssignedApp => Volatile.Read(ref _assignment.App);
+
+    /// <summary>Bumped at every change of owner: the carrier, and a running batch job, poll it.</summary>
+    public long AssignmentEpoch
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref _assignment.Epoch);
+    }
+
+    /// <summary>IOKernel only: grants the core to <paramref name="app"/>; returns the new epoch.</summary>
+    public long Assign(int app)
+    {
+        _assignment.App = app;
+        long epoch = _assignment.Epoch + 1;
+        // Release: the app id is visible before the epoch the carrier polls.
+        Volatile.Write(ref _assignment.Epoch, epoch);
+        CarrierIdle?.WakeIfParked();
+        return epoch;
+    }
+
+    // ---- the carrier line: carrier writes ----
+
     /// <summary>The id (and start tick) of the slice running now, 0 when idle. Carrier writes; IOKernel reads.</summary>
-    public long RunningSlice => Volatile.Read(ref _slice.Start);
+    public long RunningSlice => Volatile.Read(ref _carrier.Slice);
+
+    /// <summary>When the carrier last found nothing to run for its latency-critical owner (0: it is busy).</summary>
+    public long IdleSinceTicks => Volatile.Read(ref _carrier.IdleSince);
+
+    /// <summary>The last assignment epoch the carrier acted on.</summary>
+    public long SeenEpoch => Volatile.Read(ref _carrier.SeenEpoch);
+
+    /// <summary>When the carrier started serving the owner of <see cref="SeenEpoch"/>.</summary>
+    public long SeenTicks => Volatile.Read(ref _carrier.SeenTicks);
 
     internal void SetRunningSlice(long slice) =>
         // Release: the IOKernel never sees a slice id before the context it belongs to is bound.
-        Volatile.Write(ref _slice.Start, slice);
+        Volatile.Write(ref _carrier.Slice, slice);
 
-    internal static int SliceOffset => (int)Marshal.OffsetOf<SliceLine>(nameof(SliceLine.Start));
+    internal void SetIdleSince(long ticks) => Volatile.Write(ref _carrier.IdleSince, ticks); // plain publication
+
+    internal void AcknowledgeAssignment(long epoch, long now)
+    {
+        _carrier.SeenTicks = now;
+        // Release: the stamp is visible before the epoch the IOKernel compares.
+        Volatile.Write(ref _carrier.SeenEpoch, epoch);
+    }
+
+    internal static int SliceOffset => (int)Marshal.OffsetOf<CarrierLine>(nameof(CarrierLine.Slice));
+
+    /// <summary>The IOKernel's line for this worker.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = CacheLine.PaddedSize)]
+    internal struct AssignmentLine
+    {
+        [FieldOffset(CacheLine.Size)] public long Epoch;
+        [FieldOffset(CacheLine.Size + 8)] public int App;
+    }
 
     /// <summary>The carrier's line.</summary>
     [StructLayout(LayoutKind.Explicit, Size = CacheLine.PaddedSize)]
-    internal struct SliceLine
+    internal struct CarrierLine
     {
-        [FieldOffset(CacheLine.Size)] public long Start;
+        [FieldOffset(CacheLine.Size)] public long Slice;
+        [FieldOffset(CacheLine.Size + 8)] public long IdleSince;
+        [FieldOffset(CacheLine.Size + 16)] public long SeenEpoch;
+        [FieldOffset(CacheLine.Size + 24)] public long SeenTicks;
     }
 }

@@ -21,7 +21,7 @@ public class ConservationTests
         const int Max = 3000;
         var synthetic = new SyntheticNic(workload!, workload!.RateFor(0.7, 1), Clock.Now(), Clock.FromMicros(2_000_000), seed: 7, maxRequests: Max);
         var nic = new CountingNic(synthetic, Max);
-        var kernel = new Kernel(TestKernel.Options(policy, quantumMicros, 2), nic, new Apps.Spin.SpinApp()) { StopWhenExhausted = true };
+        var kernel = new Kernel(TestKernel.Options(policy, quantumMicros, 2), nic, new global::NetStack.Apps.Spin.SpinApp()) { StopWhenExhausted = true };
         TestKernel.RunToEnd(kernel);
 
         var c = kernel.Counters;
@@ -66,7 +66,7 @@ public class ConservationTests
         var nic = new ScriptedNic(script);
         var options = TestKernel.Options("cfcfs");
         options.QueueCapacity = 4;
-        var kernel = new Kernel(options, nic, new Apps.Spin.SpinApp()) { StopWhenExhausted = true };
+        var kernel = new Kernel(options, nic, new global::NetStack.Apps.Spin.SpinApp()) { StopWhenExhausted = true };
         TestKernel.RunToEnd(kernel);
 
         Assert.True(nic.Rejections.Count > 0);
@@ -80,7 +80,7 @@ public class ConservationTests
     {
         var options = TestKernel.Options("ps");
         options.WorkerCores = [4096];
-        var e = Assert.Throws<CoreNotAvailableException>(() => new Kernel(options, new ScriptedNic(), new Apps.Spin.SpinApp()));
+        var e = Assert.Throws<CoreNotAvailableException>(() => new Kernel(options, new ScriptedNic(), new global::NetStack.Apps.Spin.SpinApp()));
         Assert.Contains("4096", e.Message);
         Assert.Contains("valid cores", e.Message);
     }

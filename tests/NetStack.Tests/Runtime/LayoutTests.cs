@@ -45,9 +45,15 @@ public class LayoutTests
     }
 
     [Fact]
-    public void WorkerSliceLineIsPadded()
+    public void WorkerCarrierAndAssignmentLinesArePadded()
     {
-        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<Worker.SliceLine>());
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<Worker.CarrierLine>());
         Assert.Equal(CacheLine.Size, Worker.SliceOffset);
+        Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.IdleSince)));
+        Assert.Equal(CacheLine.Size + 16, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.SeenEpoch)));
+        Assert.Equal(CacheLine.Size + 24, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.SeenTicks)));
+        Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<Worker.AssignmentLine>());
+        Assert.Equal(CacheLine.Size, (int)Marshal.OffsetOf<Worker.AssignmentLine>(nameof(Worker.AssignmentLine.Epoch)));
+        Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<Worker.AssignmentLine>(nameof(Worker.AssignmentLine.App)));
     }
 }

@@ -8,7 +8,7 @@ namespace NetStack.Tests.Support;
 /// <summary>Type 0 spins for its service time (the spin app); type 1 throws.</summary>
 public sealed class ThrowingForTypeOne : IRequestHandler
 {
-    private readonly Apps.Spin.SpinApp _spin = new();
+    private readonly global::NetStack.Apps.Spin.SpinApp _spin = new();
 
     /// <inheritdoc />
     public ValueTask HandleAsync(RequestContext ctx) =>

@@ -50,8 +50,8 @@ public sealed class CoreSample
     public double TimeUs { get; set; }
     /// <summary>App name.</summary>
     public string App { get; set; } = "";
-    /// <summary>Cores held.</summary>
-    public int Cores { get; set; }
+    /// <summary>Cores held (averaged over the sample's time bucket).</summary>
+    public double Cores { get; set; }
 }
 
 /// <summary>One grant or revoke.</summary>

@@ -62,6 +62,16 @@ public sealed class PointReport
     public Summary? GeneratorLatenessUs { get; set; }
     /// <summary>True when the generator could not keep its schedule: the point measures the generator.</summary>
     public bool? GeneratorFellBehind { get; set; }
+    /// <summary>Requests the generator's schedule held (sent falls short of it when the generator fell behind).</summary>
+    public long? Scheduled { get; set; }
+    /// <summary>Of the sent, those the kernel refused at once (counted lost too).</summary>
+    public long? SendErrors { get; set; }
+    /// <summary>Answers for a request already answered.</summary>
+    public long? Duplicates { get; set; }
+    /// <summary>Answers that matched no request of this point (stale, unknown id, unparsable).</summary>
+    public long? UnknownResponses { get; set; }
+    /// <summary>Bytes the generator's send and receive threads allocated per request recorded (counted per thread).</summary>
+    public double? GeneratorAllocatedBytesPerRequest { get; set; }
 
     /// <summary>A short label: "netstack ps 5µs" or "threadpool".</summary>
     public string Label => System == "netstack"

@@ -40,6 +40,9 @@ public sealed class RunReport
     /// <summary>The SLO evaluation, when one was given.</summary>
     public SloReport? Slo { get; set; }
 
+    /// <summary>Every SLO evaluation when several were given (udp: --slo A,B,C); <see cref="Slo"/> holds the first.</summary>
+    public List<SloReport>? Slos { get; set; }
+
     /// <summary>Colocated runs (the colocate verb).</summary>
     public List<ColocationRun>? Colocations { get; set; }
 

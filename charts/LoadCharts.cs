@@ -1,0 +1,135 @@
+// Charts against offered load: latency of all requests, and slowdown per request type, one line per system.
+using NetStack.IOKernel.Telemetry.Reports;
+using ScottPlot;
+
+namespace NetStack.Charts;
+
+/// <summary>latency.png and slowdown-&lt;type&gt;.png: percentiles against offered load, one colour per system.</summary>
+public static class LoadCharts
+{
+    /// <summary>The class that stands for all requests, in reports and in file names.</summary>
+    public const string AllRequests = "all";
+
+    // Tails matter most, so p99.9 gets the solid line; the median is context.
+    private static readonly (string Name, LinePattern Pattern, MarkerShape Marker)[] s_latencyPercentiles =
+    [
+        ("p50", LinePattern.Dotted, MarkerShape.OpenCircle),
+        ("p99", LinePattern.Dashed, MarkerShape.FilledSquare),
+        ("p99.9", LinePattern.Solid, MarkerShape.FilledCircle),
+    ];
+
+    private static readonly (string Name, LinePattern Pattern, MarkerShape Marker)[] s_slowdownPercentiles =
+    [
+        ("p99", LinePattern.Dashed, MarkerShape.FilledSquare),
+        ("p99.9", LinePattern.Solid, MarkerShape.FilledCircle),
+    ];
+
+    /// <summary>Renders latency.png into <paramref name="dir"/>; null when no point has an offered load and latencies.</summary>
+    public static string? RenderLatency(RunReport report, string dir)
+    {
+        Plot plot = ChartStyle.NewPlot(report, "latency of all requests against offered load",
+            "offered load (fraction of capacity)", "latency (µs, log scale)");
+        // A latency SLO on one type has no place on the all-requests chart: its line would invite the wrong comparison.
+        List<Slo> lines = ChartStyle.ParseSlos(report).Where(s => s is { Metric: "latency", TypeName: null }).ToList();
+        return Render(report, plot, p => p.All, c => c.LatencyUs, s_latencyPercentiles, lines, Path.Combine(dir, "latency.png"));
+    }
+
+    /// <summary>
+    /// Renders slowdown-&lt;type&gt;.png for every request type with data, and slowdown-all.png when the
+    /// SLO is a slowdown SLO on all requests (its line belongs there) or the report has no per-type data.
+    /// </summary>
+    public static List<string> RenderSlowdown(RunReport report, string dir)
+    {
+        var paths = new List<string>();
+        List<Slo> slowdownSlos = ChartStyle.ParseSlos(report).Where(s => s.Metric == "slowdown").ToList();
+        List<string> types = report.Points
+            .Where(p => !double.IsNaN(p.OfferedLoad))
+            .SelectMany(p => p.Types)
+            .Where(c => c.Count > 0)
+            .Select(c => c.Name)
+            .Distinct()
+            .ToList();
+        if (types.Count == 0 || slowdownSlos.Any(s => s.TypeName is null))
+        {
+            types.Insert(0, AllRequests);
+        }
+        foreach (string type in types)
+        {
+            string what = type == AllRequests
+                ? "slowdown of all requests against offered load"
+                : $"slowdown of '{type}' requests against offered load";
+            Plot plot = ChartStyle.NewPlot(report, what, "offered load (fraction of capacity)",
+                "slowdown (latency / service time, log scale)");
+            List<Slo> lines = slowdownSlos.Where(s => (s.TypeName ?? AllRequests) == type).ToList();
+            string path = Path.Combine(dir, $"slowdown-{ChartStyle.FileSafe(type)}.png");
+            Func<PointReport, ClassReport?> pick = type == AllRequests
+                ? p => p.All
+                : p => p.Types.FirstOrDefault(c => c.Name == type);
+            if (Render(report, plot, pick, c => c.Slowdown, s_slowdownPercentiles, lines, path) is { } written)
+            {
+                paths.Add(written);
+            }
+        }
+        return paths;
+    }
+
+    /// <summary>The systems of a report in the order they first ran, which fixes each one's colour.</summary>
+    public static List<string> Labels(RunReport report) => report.Points.Select(p => p.Label).Distinct().ToList();
+
+    private static string? Render(RunReport report, Plot plot, Func<PointReport, ClassReport?> pick, Func<ClassReport, Summary> metric,
+        (string Name, LinePattern Pattern, MarkerShape Marker)[] percentiles, IReadOnlyList<Slo> slos, string path)
+    {
+        List<string> labels = Labels(report);
+        var plotted = new List<double>();
+        double maxLoad = 0;
+        for (int i = 0; i < labels.Count; i++)
+        {
+            // Saturation points have no offered load to stand at on this axis.
+            var measured = report.Points
+                .Where(p => p.Label == labels[i] && !double.IsNaN(p.OfferedLoad))
+                .Select(p => (Load: p.OfferedLoad, Class: pick(p)))
+                .Where(x => x.Class is { Count: > 0 })
+                .OrderBy(x => x.Load)
+                .ToList();
+            foreach ((string name, LinePattern pattern, MarkerShape marker) in percentiles)
+            {
+                var xs = new List<double>();
+                var ys = new List<double>();
+                foreach ((double load, ClassReport? c) in measured)
+                {
+                    double v = metric(c!).At(name);
+                    if (ChartStyle.Plottable(v))
+                    {
+                        xs.Add(load);
+                        ys.Add(Math.Log10(v));
+                        plotted.Add(v);
+                        maxLoad = Math.Max(maxLoad, load);
+                    }
+                }
+                if (xs.Count == 0)
+                {
+                    continue;
+                }
+                var s = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
+                s.Color = ChartStyle.SeriesColor(i);
+                s.LinePattern = pattern;
+                s.LineWidth = 2;
+                s.MarkerShape = marker;
+                s.MarkerSize = 7;
+                s.LegendText = $"{labels[i]} {name}";
+            }
+        }
+        if (plotted.Count == 0)
+        {
+            return null;
+        }
+        ChartStyle.AddSloLines(plot, slos);
+        plotted.AddRange(slos.Select(s => s.Limit));
+        ChartStyle.UseLogScale(plot, plot.Axes.Left);
+        ChartStyle.SetLogLimits(plot, plot.Axes.Left, plotted);
+        // From zero, so the eye reads distance to the origin as load; a little room past the last point for its marker.
+        plot.Axes.SetLimitsX(0, maxLoad * 1.08);
+        plot.ShowLegend(Edge.Right);
+        return ChartStyle.Save(plot, path);
+    }
+}

@@ -1,0 +1,156 @@
+// The `colocate` verb: an LC spin app and the batch app on the same cores, under each core-allocation policy.
+using System.Globalization;
+using System.Text;
+using NetStack.IOKernel.Allocation;
+using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Reports;
+using NetStack.LoadGen.Sched;
+using NetStack.Runtime.Workloads;
+
+namespace NetStack.LoadGen.Colocate;
+
+/// <summary>
+/// <c>colocate --workload exp-10 --lc-load 0.5 [--pattern steady|step|bursts] [--allocation standing-queue,static,alone]</c>:
+/// runs the spin app (latency-critical) beside the hash-chain batch app in this process over the
+/// synthetic NIC, once per listed configuration, and reports LC latency per phase, batch throughput,
+/// cores per app over time, grant latency and CPU efficiency. "alone" is the LC app without batch.
+/// LC loads are fractions of one core.
+/// </summary>
+public static class ColocateCommand
+{
+    /// <summary>Usage line.</summary>
+    public const string Usage =
+        "colocate --workload NAME [--lc-load 0.5] [--lc-low 0.1] [--pattern steady|step|bursts] [--burst-ms 50] " +
+        "[--allocation standing-queue,queue-delay,static,alone] [--duration-s 3] [--warmup 0.1] [--policy ps] [--quantum-us 5] " +
+        "[--mailbox-depth 2] [--interval-us 5] [--queue-delay-us 10] [--release-idle-us 10] [--static-lc-cores 1] " +
+        "[--iokernel-core 0] [--worker-cores 1,..|--workers N] [--idle spin|spin-yield|spin-park] [--seed 42] [--out DIR] [--no-charts]";
+
+    private static readonly string[] s_options =
+    [
+        "workload", "lc-load", "lc-low", "pattern", "burst-ms", "allocation", "duration-s", "warmup", "policy", "quantum-us",
+        "mailbox-depth", "interval-us", "queue-delay-us", "release-idle-us", "static-lc-cores", "iokernel-core",
+        "worker-cores", "workers", "idle", "seed", "out",
+    ];
+
+    private static readonly string[] s_configs = ["standing-queue", "queue-delay", "static", "alone"];
+
+    /// <summary>Parses, runs each configuration, writes the reports; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        var a = new ArgParser("colocate", args, s_options, ["no-charts"]);
+        Workload workload = SchedCommand.ParseWorkload(a.Get("workload", "exp-10")!);
+        if (workload.MeanServiceNs <= 0)
+        {
+            throw new UsageException($"colocate: workload {workload.Name} has no service time to load a core with");
+        }
+        double high = a.GetDouble("lc-load", 0.5, 0, 0.99);
+        double low = a.GetDouble("lc-low", 0.1, 0, 0.99);
+        string pattern = a.Get("pattern", "steady")!;
+        double duration = a.GetDouble("duration-s", 3, 0.1, 3600);
+        double burstS = a.GetDouble("burst-ms", 50, 1, 60_000) / 1000;
+        List<PatternPhase> phases = LoadPattern.Build(pattern, duration, high, low, burstS);
+        List<string> configs = a.GetChoiceList("allocation", "standing-queue,static,alone", s_configs, "allocation");
+        List<string> policies = a.GetChoiceList("policy", "ps", ["cfcfs", "ps"], "policy");
+        (int ioCore, int[] workerCores) = SchedCommand.ParseCores(a);
+        var spec = new ColocateSpec
+        {
+            Workload = workload,
+            Phases = phases,
+            Pattern = LoadPattern.Describe(pattern, high, low),
+            WarmupFraction = a.GetDouble("warmup", 0.1, 0, 0.9),
+            IOKernelCore = ioCore,
+            WorkerCores = workerCores,
+            Policy = policies[0],
+            QuantumUs = a.GetDouble("quantum-us", 5, IOKernel.KernelOptions.MinQuantumMicros, IOKernel.KernelOptions.MaxQuantumMicros),
+            MailboxDepth = a.GetInt("mailbox-depth", 2, 1, IOKernel.KernelOptions.MaxMailboxDepth),
+            IntervalUs = a.GetDouble("interval-us", 5, 0.5, 10_000),
+            QueueDelayUs = a.GetDouble("queue-delay-us", 10, 0.5, 1_000_000),
+            ReleaseIdleUs = a.GetDouble("release-idle-us", 10, 0, 1_000_000),
+            StaticLcCores = a.GetInt("static-lc-cores", Math.Max(1, workerCores.Length / 2), 1, workerCores.Length),
+            CarrierIdle = SchedCommand.ParseIdle(a.Get("idle", "spin")!),
+            Seed = (ulong)a.GetInt("seed", 42, 0),
+        };
+        string dir = ReportFiles.OutputDirectory(a.Get("out"), "colocate");
+
+        var report = new RunReport
+        {
+            Verb = "colocate",
+            StartedAt = DateTimeOffset.UtcNow,
+            Command = commandLine,
+            Workload = WorkloadInfo.From(workload),
+            Config = new RunConfig
+            {
+                DurationS = duration,
+                WarmupFraction = spec.WarmupFraction,
+                IOKernelCore = ioCore,
+                WorkerCores = workerCores,
+                CarrierIdle = spec.CarrierIdle.ToString(),
+                IOKernelIdle = "Spin",
+                Seed = spec.Seed,
+            },
+            Colocations = [],
+        };
+        SchedCommand.NoteSmallMachine(report.Config, workerCores.Length);
+        if (workerCores.Length == 1)
+        {
+            report.Config.Notes.Add("one worker core: a static partition must give it wholly to the LC app, so batch gets nothing under static");
+        }
+
+        var progress = new Progress(configs.Count, duration + 0.3);
+        foreach (string name in configs)
+        {
+            var config = name == "alone"
+                ? new ColocateConfig("lc-alone", "static", WithBatch: false)
+                : new ColocateConfig(name, name, WithBatch: true);
+            progress.Starting($"{workload.Name} {spec.Pattern}: {config.Label}");
+            (ColocationRun run, PointReport point) = ColocationRunner.Run(spec, config);
+            report.Colocations.Add(run);
+            report.Points.Add(point);
+            progress.Finished(OneLine(run, point));
+        }
+
+        report.Save(Path.Combine(dir, "report.json"));
+        string markdown = MarkdownReport.Render(report) + Environment.NewLine + Render(report);
+        File.WriteAllText(Path.Combine(dir, "report.md"), markdown);
+        Console.WriteLine(markdown);
+        Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        return 0;
+    }
+
+    private static string OneLine(ColocationRun run, PointReport point) => string.Create(CultureInfo.InvariantCulture,
+        $"LC p99.9 {point.All.LatencyUs.P999:0.#} µs; batch {run.BatchUnitsPerSecond / 1000:0.#} k units/s; efficiency {run.CpuEfficiency:P0}; grants p50 {run.GrantFromBatchLatencyUs.P50:0.#} µs");
+
+    /// <summary>The colocation section of report.md.</summary>
+    public static string Render(RunReport r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("## Colocation");
+        sb.AppendLine();
+        PointReport? alonePoint = r.Points.FirstOrDefault(p => p.System == "lc-alone");
+        sb.AppendLine("| configuration | LC p50 µs | LC p99 µs | LC p99.9 µs | p99.9 vs alone | batch units/s | batch share of LC-idle time | CPU efficiency | grants from batch | grant p50 µs | grant p99 µs |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (ColocationRun run in r.Colocations ?? [])
+        {
+            PointReport p = r.Points.First(x => x.System == run.Label);
+            string ratio = alonePoint is { All.LatencyUs.P999: > 0 } ? Inv($"{p.All.LatencyUs.P999 / alonePoint.All.LatencyUs.P999:0.##}×") : "–";
+            string share = run.BatchShareOfIdle is { } s ? Inv($"{s:P1}") : "–";
+            sb.AppendLine(Inv($"| {run.Label} | {p.All.LatencyUs.P50:0.#} | {p.All.LatencyUs.P99:0.#} | {p.All.LatencyUs.P999:0.#} | {ratio} | {run.BatchUnitsPerSecond:0} | {share} | {run.CpuEfficiency:P1} | {run.GrantFromBatchLatencyUs.Count} | {run.GrantFromBatchLatencyUs.P50:0.##} | {run.GrantFromBatchLatencyUs.P99:0.##} |"));
+        }
+        sb.AppendLine();
+        sb.AppendLine("Per phase:");
+        sb.AppendLine();
+        sb.AppendLine("| configuration | phase | LC load | LC n | LC p50 µs | LC p99 µs | LC p99.9 µs | batch units/s |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (ColocationRun run in r.Colocations ?? [])
+        {
+            foreach (PhaseReport ph in run.Phases)
+            {
+                sb.AppendLine(Inv($"| {run.Label} | {ph.Name} | {ph.LcLoad:0.##} | {ph.Lc.Count} | {ph.Lc.LatencyUs.P50:0.#} | {ph.Lc.LatencyUs.P99:0.#} | {ph.Lc.LatencyUs.P999:0.#} | {ph.BatchUnitsPerSecond:0} |"));
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

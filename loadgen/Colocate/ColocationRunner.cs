@@ -1,0 +1,309 @@
+// One colocated run: the LC spin app and the batch app on shared worker cores, measured phase by phase.
+using NetStack.Apps.Batch;
+using NetStack.Apps.Spin;
+using NetStack.IOKernel;
+using NetStack.IOKernel.Allocation;
+using NetStack.IOKernel.Nic;
+using NetStack.IOKernel.Telemetry;
+using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
+using NetStack.Runtime.Workloads;
+
+namespace NetStack.LoadGen.Colocate;
+
+/// <summary>One configuration to compare: an allocation policy, with or without the batch app.</summary>
+/// <param name="Label">Its name in reports ("standing-queue", "static", "lc-alone").</param>
+/// <param name="Allocation">static, standing-queue or queue-delay.</param>
+/// <param name="WithBatch">Whether the batch app runs beside the LC app.</param>
+public sealed record ColocateConfig(string Label, string Allocation, bool WithBatch);
+
+/// <summary>What every configuration of a colocate run shares.</summary>
+public sealed record ColocateSpec
+{
+    /// <summary>LC service-time distribution.</summary>
+    public required Workload Workload { get; init; }
+    /// <summary>The LC load pattern's phases.</summary>
+    public required List<PatternPhase> Phases { get; init; }
+    /// <summary>Pattern description.</summary>
+    public required string Pattern { get; init; }
+    /// <summary>Leading share of the run not recorded.</summary>
+    public double WarmupFraction { get; init; } = 0.1;
+    /// <summary>IOKernel core.</summary>
+    public int IOKernelCore { get; init; }
+    /// <summary>Worker cores.</summary>
+    public int[] WorkerCores { get; init; } = [1];
+    /// <summary>LC scheduling policy.</summary>
+    public string Policy { get; init; } = "ps";
+    /// <summary>LC quantum.</summary>
+    public double QuantumUs { get; init; } = 5;
+    /// <summary>JBSQ's k.</summary>
+    public int MailboxDepth { get; init; } = 2;
+    /// <summary>Congestion check interval.</summary>
+    public double IntervalUs { get; init; } = 5;
+    /// <summary>queue-delay threshold.</summary>
+    public double QueueDelayUs { get; init; } = 10;
+    /// <summary>Idle time before an LC core goes to batch.</summary>
+    public double ReleaseIdleUs { get; init; } = 10;
+    /// <summary>Cores the LC app holds under a static partition.</summary>
+    public int StaticLcCores { get; init; } = 1;
+    /// <summary>Carrier back-off.</summary>
+    public IdleStrategyKind CarrierIdle { get; init; } = IdleStrategyKind.Spin;
+    /// <summary>Seed.</summary>
+    public ulong Seed { get; init; } = 42;
+    /// <summary>Whole run, s.</summary>
+    public double DurationS => Phases[^1].EndS;
+}
+
+/// <summary>Runs one configuration and reports it.</summary>
+public static class ColocationRunner
+{
+    private const int MaxEventsInReport = 2000;
+    private const int TimelineBuckets = 400;
+
+    /// <summary>Runs <paramref name="config"/>; returns its colocation section and its whole-run point.</summary>
+    public static (ColocationRun Run, PointReport Point) Run(ColocateSpec spec, ColocateConfig config)
+    {
+        int workers = spec.WorkerCores.Length;
+        var lc = new AppOptions
+        {
+            Name = "spin",
+            Policy = spec.Policy,
+            QuantumMicros = spec.QuantumUs,
+            MaxCores = workers,
+            GuaranteedCores = config.Allocation == "static" ? Math.Min(spec.StaticLcCores, workers) : 0,
+        };
+        var job = new HashChainJob(workers);
+        var apps = new List<AppRegistration> { AppRegistration.LatencyCritical(lc, new SpinApp()) };
+        if (config.WithBatch)
+        {
+            apps.Add(AppRegistration.Batch(new AppOptions { Name = "batch", MaxCores = workers }, job));
+        }
+        var options = new KernelOptions
+        {
+            IOKernelCore = spec.IOKernelCore,
+            WorkerCores = spec.WorkerCores,
+            MailboxDepth = spec.MailboxDepth,
+            CoreAllocation = config.Allocation,
+            CongestionIntervalMicros = spec.IntervalUs,
+            QueueDelayMicros = spec.QueueDelayUs,
+            ReleaseIdleMicros = spec.ReleaseIdleUs,
+            IOKernelIdle = IdleStrategyKind.Spin,
+            CarrierIdle = spec.CarrierIdle,
+        };
+
+        long start = Clock.Now() + Clock.FromMicros(20_000);
+        long[] phaseStarts = spec.Phases.Select(p => start + Clock.FromMicros(p.StartS * 1e6)).ToArray();
+        List<string> names = spec.Phases.Select(p => p.Name).Distinct().ToList();
+        int[] slot = spec.Phases.Select(p => names.IndexOf(p.Name)).ToArray();
+        long measureFrom = start + Clock.FromMicros(spec.DurationS * spec.WarmupFraction * 1e6);
+        long end = start + Clock.FromMicros(spec.DurationS * 1e6);
+        var nic = new SyntheticNic(spec.Workload, LoadPattern.Rates(spec.Phases, spec.Workload.MeanServiceNs, 1), start, spec.Seed);
+        int types = spec.Workload.Types.Count;
+        var kernel = new IOKernel.IOKernel(options, nic, apps,
+            () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end))
+        {
+            StopWhenExhausted = true,
+        };
+
+        kernel.Start();
+        var unitsAtPhaseEnd = new long[spec.Phases.Count];
+        for (int i = 0; i < spec.Phases.Count; i++)
+        {
+            SleepUntil(start + Clock.FromMicros(spec.Phases[i].EndS * 1e6));
+            unitsAtPhaseEnd[i] = kernel.Carriers.Sum(c => c.Batch.Units);
+        }
+        if (!kernel.Wait(TimeSpan.FromSeconds(30)))
+        {
+            kernel.RequestStop();
+            kernel.Wait(Timeout.InfiniteTimeSpan);
+        }
+        long stopped = Clock.Now();
+
+        var recorders = kernel.Recorders.Cast<PhasedRecorder>().ToList();
+        var whole = new LatencyRecorder(types);
+        foreach (PhasedRecorder r in recorders)
+        {
+            whole.Merge(r.Whole);
+        }
+        List<string> typeNames = spec.Workload.Types.Select(t => t.Name).ToList();
+        (ClassReport all, List<ClassReport> typeReports) = whole.ToClasses(typeNames);
+
+        var run = new ColocationRun
+        {
+            Label = config.Label,
+            AllocationPolicy = config.Allocation,
+            Pattern = spec.Pattern,
+            Apps = kernel.Apps.Select(a => new AppInfo
+            {
+                Name = a.Name,
+                Priority = a.IsLatencyCritical ? "latency-critical" : "batch",
+                GuaranteedCores = a.Options.GuaranteedCores,
+                MaxCores = a.Options.MaxCores,
+            }).ToList(),
+        };
+
+        // Phases: LC latency from the phase's recorders, batch units from the samples.
+        for (int n = 0; n < names.Count; n++)
+        {
+            var merged = new LatencyRecorder(types);
+            foreach (PhasedRecorder r in recorders)
+            {
+                merged.Merge(r.Phases[n]);
+            }
+            double seconds = 0;
+            long units = 0;
+            double load = 0;
+            for (int i = 0; i < spec.Phases.Count; i++)
+            {
+                if (slot[i] != n)
+                {
+                    continue;
+                }
+                seconds += spec.Phases[i].EndS - spec.Phases[i].StartS;
+                units += unitsAtPhaseEnd[i] - (i == 0 ? 0 : unitsAtPhaseEnd[i - 1]);
+                load = spec.Phases[i].Load;
+            }
+            run.Phases.Add(new PhaseReport
+            {
+                Name = names[n],
+                StartS = spec.Phases.First(p => p.Name == names[n]).StartS,
+                EndS = spec.Phases.Last(p => p.Name == names[n]).EndS,
+                LcLoad = load,
+                Lc = merged.ToClasses(typeNames).All,
+                BatchUnitsPerSecond = seconds > 0 ? units / seconds : 0,
+            });
+        }
+
+        AllocationLog log = kernel.AllocationLog;
+        Func<int, bool> isLc = a => a >= 0 && kernel.Apps[a].IsLatencyCritical;
+        Func<int, bool> isBatch = a => a >= 0 && !kernel.Apps[a].IsLatencyCritical;
+        run.GrantLatencyUs = SummaryOf(log.GrantLatenciesMicros(isLc));
+        run.GrantFromBatchLatencyUs = SummaryOf(log.GrantLatenciesMicros(isLc, isBatch));
+        string Name(int app) => app < 0 ? "idle" : kernel.Apps[app].Name;
+        foreach (AllocationRecord r in log.Records)
+        {
+            if (run.Events.Count >= MaxEventsInReport)
+            {
+                break;
+            }
+            run.Events.Add(new AllocationEvent
+            {
+                TimeUs = Clock.ToMicros(r.DecidedTicks == 0 ? 0 : r.DecidedTicks - start),
+                Core = spec.WorkerCores[r.Worker],
+                From = Name(r.From),
+                To = Name(r.To),
+                Reason = r.Reason.ToString().ToLowerInvariant(),
+                LatencyUs = Clock.ToMicros(r.LatencyTicks),
+            });
+        }
+        run.Timeline = Timeline(log, kernel.Apps.Select(a => a.Name).ToList(), workers, start, end);
+
+        double workerTicks = (double)workers * (stopped - kernel.StartedTicks);
+        double lcTicks = kernel.Carriers.Sum(c => (double)c.BusyTicks);
+        double batchTicks = kernel.Carriers.Sum(c => (double)c.BatchTicks);
+        run.BatchUnitsPerSecond = unitsAtPhaseEnd[^1] / spec.DurationS;
+        run.CpuEfficiency = (lcTicks + batchTicks) / workerTicks;
+        run.BatchShareOfIdle = config.WithBatch ? batchTicks / Math.Max(1, workerTicks - lcTicks) : null;
+
+        KernelCounters c = kernel.Counters;
+        double windowS = spec.DurationS * (1 - spec.WarmupFraction);
+        var point = new PointReport
+        {
+            System = config.Label,
+            Policy = spec.Policy,
+            QuantumUs = spec.Policy == "ps" ? spec.QuantumUs : 0,
+            Workers = workers,
+            MailboxDepth = spec.MailboxDepth,
+            OfferedLoad = spec.Phases.Max(p => p.Load),
+            OfferedRps = spec.Phases.Max(p => p.Load) * 1e9 / spec.Workload.MeanServiceNs,
+            AchievedRps = all.Count / windowS,
+            Completed = c.Completed,
+            Dropped = c.Rejected,
+            Errors = c.Errors,
+            Unfinished = c.Unfinished,
+            Preemptions = c.Requeues,
+            All = all,
+            Types = typeReports,
+            WorkerBusyFraction = run.CpuEfficiency,
+            PreemptionLatencyNs = whole.PreemptionLatency.TotalCount == 0 ? null : Summary.From(whole.PreemptionLatency, 1.0),
+        };
+        return (run, point);
+    }
+
+    /// <summary>Percentiles of a list of values.</summary>
+    public static Summary SummaryOf(IEnumerable<double> values)
+    {
+        double[] v = values.Order().ToArray();
+        if (v.Length == 0)
+        {
+            return new Summary();
+        }
+        double At(double p) => v[Math.Min(v.Length - 1, (int)Math.Ceiling(p / 100 * v.Length) - 1)];
+        return new Summary { Count = v.Length, P50 = At(50), P99 = At(99), P999 = At(99.9), Max = v[^1], Mean = v.Average() };
+    }
+
+    /// <summary>Average cores each app held in each time bucket, from the log's moves (a move takes
+    /// effect when its carrier starts serving the new owner).</summary>
+    private static List<CoreSample> Timeline(AllocationLog log, List<string> apps, int workers, long start, long end)
+    {
+        long bucket = Math.Max(1, (end - start) / TimelineBuckets);
+        var held = new double[TimelineBuckets, apps.Count];
+        for (int w = 0; w < workers; w++)
+        {
+            int owner = -1;
+            long since = start;
+            foreach (AllocationRecord r in log.Records)
+            {
+                if (r.Worker != w)
+                {
+                    continue;
+                }
+                long at = r.Reason == AllocationReason.Initial ? start : Math.Max(start, r.RunningTicks != 0 ? r.RunningTicks : r.DecidedTicks);
+                Accumulate(held, owner, since, Math.Min(at, end), start, bucket);
+                owner = r.To;
+                since = at;
+            }
+            Accumulate(held, owner, since, end, start, bucket);
+        }
+        var samples = new List<CoreSample>();
+        for (int b = 0; b < TimelineBuckets; b++)
+        {
+            for (int a = 0; a < apps.Count; a++)
+            {
+                samples.Add(new CoreSample { TimeUs = Clock.ToMicros(b * bucket), App = apps[a], Cores = held[b, a] / bucket });
+            }
+        }
+        return samples;
+    }
+
+    private static void Accumulate(double[,] held, int app, long from, long to, long start, long bucket)
+    {
+        if (app < 0 || to <= from)
+        {
+            return;
+        }
+        for (long t = from; t < to;)
+        {
+            int b = (int)((t - start) / bucket);
+            if (b >= held.GetLength(0))
+            {
+                break;
+            }
+            long bucketEnd = start + (b + 1) * bucket;
+            long until = Math.Min(to, bucketEnd);
+            held[b, app] += until - t;
+            t = until;
+        }
+    }
+
+    private static void SleepUntil(long ticks)
+    {
+        long left = ticks - Clock.Now();
+        if (left > 0)
+        {
+            Thread.Sleep(TimeSpan.FromMicroseconds(Clock.ToMicros(left)));
+        }
+    }
+}

@@ -1,0 +1,240 @@
+// The `udp` verb: open-loop Poisson load over UDP against one or more servers, side by side at each rate, with SLO reports.
+using System.Globalization;
+using System.Net.Sockets;
+using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Reports;
+using NetStack.LoadGen.Sched;
+using NetStack.Runtime;
+using NetStack.Runtime.Workloads;
+
+namespace NetStack.LoadGen.Udp;
+
+/// <summary>
+/// <c>udp --target [LABEL=]HOST:PORT[,...] --workload NAME (--rates R,.. | --loads L,.. --workers N) ...</c>:
+/// at each rate, every target in turn (rate by rate, target by target), so the systems compared meet
+/// the same machine conditions and the same arrival sequence; writes report.json and report.md.
+/// </summary>
+public static class UdpCommand
+{
+    /// <summary>Usage line.</summary>
+    public const string Usage =
+        "udp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
+        "[--duration-s 2] [--warmup 0.1] [--senders 1] [--receiver thread|inline] [--cores C1,C2,...] [--slo \"p99.9-slowdown<=50\"[,...]] " +
+        "[--behind-p99-us 20] [--max-grace-s 2] [--seed 42] [--out DIR]";
+
+    private static readonly string[] s_options =
+    [
+        "target", "workload", "rates", "loads", "workers", "duration-s", "warmup", "senders", "receiver", "cores", "slo",
+        "behind-p99-us", "max-grace-s", "seed", "out",
+    ];
+
+    /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        var a = new ArgParser("udp", args, s_options);
+        List<UdpTarget> targets = UdpTarget.ParseList(a.Require("target"));
+        Workload workload = SchedCommand.ParseWorkload(a.Require("workload"));
+        int workers = a.GetInt("workers", 1, 1, 1024);
+        List<(double Load, double Rate)> points = ParseRates(a, workload, workers);
+        double duration = a.GetDouble("duration-s", 2, 0.05, 3600);
+        double warmup = a.GetDouble("warmup", 0.1, 0, 0.9);
+        int senders = a.GetInt("senders", 1, 1, 64);
+        bool inline = a.GetChoiceList("receiver", "thread", ["thread", "inline"], "receiver") is ["inline"];
+        if (inline && senders != 1)
+        {
+            throw new UsageException("udp: --receiver inline makes the one sender thread receive too; it needs --senders 1");
+        }
+        ulong seed = (ulong)a.GetInt("seed", 42, 0);
+        var limits = new GeneratorLimits
+        {
+            BehindP99Micros = a.GetDouble("behind-p99-us", 20, 0.1, 1e6),
+            MaxGraceSeconds = a.GetDouble("max-grace-s", 2, 0.2, 60),
+        };
+        List<Slo> slos = a.Get("slo") is { } sloText
+            ? sloText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(SchedCommand.ParseSlo).ToList()
+            : [];
+        (int[] senderCores, int receiverCore, string placement) = ParseCores(a.Get("cores"), senders, inline);
+        foreach ((_, double rate) in points)
+        {
+            if (OpenLoopSchedule.ExpectedCount(rate, duration) > OpenLoopSchedule.MaxRequests)
+            {
+                throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                    $"udp: {rate:0} requests/s for {duration} s is more than {OpenLoopSchedule.MaxRequests} requests a point; shorten --duration-s"));
+            }
+        }
+        string dir = ReportFiles.OutputDirectory(a.Get("out"), "udp");
+
+        var report = new RunReport
+        {
+            Verb = "udp",
+            StartedAt = DateTimeOffset.UtcNow,
+            Command = commandLine,
+            Workload = WorkloadInfo.From(workload),
+            Config = new RunConfig
+            {
+                DurationS = duration,
+                WarmupFraction = warmup,
+                IOKernelCore = -1,
+                Seed = seed,
+                Placement = placement,
+            },
+        };
+        if (Environment.ProcessorCount <= 2 + senders)
+        {
+            report.Config.Notes.Add($"{Environment.ProcessorCount} cores for {senders} sender(s), a receiver and the server(s): " +
+                "they share cores, so the generator's lateness and the receiver's delays are part of every latency; see generatorLatenessUs");
+        }
+        report.Config.Notes.Add("targets: " + string.Join(", ", targets.Select(t => $"{t.Label} = {t.EndPoint}")));
+
+        var sockets = targets.Select(Connect).ToList();
+        try
+        {
+            var schedule = new OpenLoopSchedule();
+            var progress = new Progress(points.Count * targets.Count, duration + 0.3);
+            uint serial = (uint)Random.Shared.Next();
+            for (int r = 0; r < points.Count; r++)
+            {
+                (double load, double rate) = points[r];
+                // One seed per rate: every target at this rate meets the very same arrivals and service times.
+                schedule.Fill(workload, rate, duration, seed + (ulong)r * 0x9E3779B97F4A7C15UL);
+                for (int t = 0; t < targets.Count; t++)
+                {
+                    string what = string.Create(CultureInfo.InvariantCulture, $"{workload.Name} {targets[t].Label} load {load:0.###} ({rate / 1000:0.#} krps)");
+                    progress.Starting(what);
+                    var spec = new UdpPointSpec
+                    {
+                        Target = targets[t],
+                        Workload = workload,
+                        RatePerSecond = rate,
+                        OfferedLoad = load,
+                        Workers = workers,
+                        DurationS = duration,
+                        WarmupFraction = warmup,
+                        SenderCores = senderCores,
+                        ReceiverCore = receiverCore,
+                        InlineReceive = inline,
+                        Limits = limits,
+                        Serial = ++serial,
+                    };
+                    PointReport p = new OpenLoopPoint(spec, schedule, sockets[t]).Run();
+                    report.Points.Add(p);
+                    progress.Finished(OneLine(p));
+                }
+            }
+        }
+        finally
+        {
+            foreach (Socket s in sockets)
+            {
+                s.Dispose();
+            }
+        }
+
+        if (slos.Count > 0)
+        {
+            report.Slos = slos.Select(s => SloReport.Evaluate(s, report.Points)).ToList();
+            report.Slo = report.Slos[0];
+        }
+        ReportFiles.Write(report, dir);
+        Console.WriteLine(MarkdownReport.Render(report));
+        Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        return 0;
+    }
+
+    /// <summary>One-line summary of a point for progress output.</summary>
+    public static string OneLine(PointReport p)
+    {
+        string types = string.Join("; ", (p.Types.Count > 1 ? p.Types : [p.All]).Select(c =>
+            string.Create(CultureInfo.InvariantCulture, $"{c.Name} p99.9 {c.LatencyUs.P999:0.#} µs, slowdown {c.Slowdown.P999:0.#}")));
+        string behind = p.GeneratorFellBehind == true ? " GENERATOR FELL BEHIND;" : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{p.AchievedRps / 1000:0.#} krps ok; sent {p.Sent}, ok {p.Ok}, rejected {p.Rejected}, failed {p.Failed}, lost {p.Lost}; " +
+            $"lateness p99 {p.GeneratorLatenessUs?.P99:0.#} µs;{behind} {types}");
+    }
+
+    /// <summary>--rates (requests/s) or --loads (fractions of the capacity of --workers), exactly one; each as (load, rate).</summary>
+    private static List<(double Load, double Rate)> ParseRates(ArgParser a, Workload workload, int workers)
+    {
+        bool rates = a.Get("rates") is not null;
+        bool loads = a.Get("loads") is not null;
+        if (rates == loads)
+        {
+            throw new UsageException("udp: give exactly one of --rates R1,R2,... (requests/s) or --loads L1,L2,... (fractions of the capacity of --workers N)");
+        }
+        double meanNs = workload.MeanServiceNs;
+        if (loads)
+        {
+            if (meanNs <= 0)
+            {
+                throw new UsageException($"udp: workload {workload.Name} has no service time to take a capacity from; use --rates");
+            }
+            return a.GetDoubleList("loads", [], 0.001, 10).Select(l => (l, workload.RateFor(l, workers))).ToList();
+        }
+        // A rate is also stated as a load of --workers cores, so SLO rows compare alike (NaN-free) figures.
+        return a.GetDoubleList("rates", [], 1, 1e8).Select(r => (meanNs <= 0 ? 0 : r * meanNs / (workers * 1e9), r)).ToList();
+    }
+
+    /// <summary>
+    /// --cores C1,C2,...: sender k on the k-th core of the list, the receiver on the next; a shorter
+    /// list wraps round, so threads may share a core. Without it the OS places the threads.
+    /// </summary>
+    private static (int[] SenderCores, int ReceiverCore, string Placement) ParseCores(string? text, int senders, bool inline)
+    {
+        if (text is null)
+        {
+            return (Enumerable.Repeat(-1, senders).ToArray(), -1, inline
+                ? "1 thread sending and receiving (--receiver inline), unpinned: the OS placed it (no --cores)"
+                : $"{senders} sender thread(s) and 1 receiver thread unpinned: the OS placed them (no --cores)");
+        }
+        int[] cores = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 0
+                ? c
+                : throw new UsageException($"udp: --cores: '{s}' is not a core number; valid cores: {Affinity.Describe(Affinity.AvailableCores())}"))
+            .ToArray();
+        if (cores.Length == 0)
+        {
+            throw new UsageException("udp: --cores is empty");
+        }
+        try
+        {
+            Affinity.Validate(cores);
+        }
+        catch (CoreNotAvailableException e)
+        {
+            throw new UsageException("udp: --cores: " + e.Message);
+        }
+        int[] senderCores = Enumerable.Range(0, senders).Select(k => cores[k % cores.Length]).ToArray();
+        if (inline)
+        {
+            return (senderCores, -1, $"pinned (--cores {text}): 1 thread sending and receiving (--receiver inline) on core {senderCores[0]}");
+        }
+        int receiverCore = cores[senders % cores.Length];
+        string placement = $"pinned (--cores {text}): sender(s) on core(s) {string.Join(',', senderCores)}, receiver on core {receiverCore}";
+        if (senderCores.Contains(receiverCore) || senderCores.Distinct().Count() < senders)
+        {
+            placement += "; threads share a core, so they yield to each other when idle";
+        }
+        return (senderCores, receiverCore, placement);
+    }
+
+    private static Socket Connect(UdpTarget target)
+    {
+        var socket = new Socket(target.EndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            // Bursts of answers must not overflow the kernel's queue while the receiver is descheduled; the
+            // kernel caps this at net.core.rmem_max, which is fine.
+            socket.ReceiveBufferSize = 4 << 20;
+            socket.SendBufferSize = 4 << 20;
+            socket.Connect(target.EndPoint);
+            socket.Blocking = false;
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new UsageException($"udp: cannot use target {target.Label} at {target.EndPoint}: {e.Message}");
+        }
+    }
+}

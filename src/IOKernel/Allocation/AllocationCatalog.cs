@@ -1,0 +1,25 @@
+// The core-allocation policies by name.
+using NetStack.Runtime;
+
+namespace NetStack.IOKernel.Allocation;
+
+/// <summary>Creates core-allocation policies from their configured names.</summary>
+public static class AllocationCatalog
+{
+    private static readonly string[] s_names = ["static", "standing-queue", "queue-delay"];
+
+    /// <summary>Valid names, for messages.</summary>
+    public static string Names => string.Join(", ", s_names);
+
+    /// <summary>True for a known name.</summary>
+    public static bool IsKnown(string name) => s_names.Contains(name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A new policy.</summary>
+    public static ICoreAllocationPolicy Create(string name, double queueDelayMicros) => name.ToLowerInvariant() switch
+    {
+        "static" => new StaticAllocation(),
+        "standing-queue" => new StandingQueueAllocation(),
+        "queue-delay" => new QueueDelayAllocation(Clock.FromMicros(queueDelayMicros)),
+        _ => throw new ArgumentException($"unknown core allocation '{name}'; valid: {Names}"),
+    };
+}

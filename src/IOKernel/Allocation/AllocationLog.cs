@@ -1,0 +1,75 @@
+// Every grant and revoke, with its latency: a preallocated log written by the IOKernel thread only.
+using NetStack.Runtime;
+
+namespace NetStack.IOKernel.Allocation;
+
+/// <summary>One core move as it happened.</summary>
+public struct AllocationRecord
+{
+    /// <summary>When the IOKernel decided it (the check that saw the reason).</summary>
+    public long DecidedTicks;
+    /// <summary>When the core's carrier started serving the new owner (0: not yet).</summary>
+    public long RunningTicks;
+    /// <summary>The worker.</summary>
+    public int Worker;
+    /// <summary>Previous owner (-1: none).</summary>
+    public int From;
+    /// <summary>New owner (-1: none).</summary>
+    public int To;
+    /// <summary>Why.</summary>
+    public AllocationReason Reason;
+
+    /// <summary>Decision → new owner running, ticks (0 while not acknowledged).</summary>
+    public readonly long LatencyTicks => RunningTicks == 0 ? 0 : RunningTicks - DecidedTicks;
+}
+
+/// <summary>A bounded log: moves past its capacity are counted, not kept.</summary>
+public sealed class AllocationLog(int capacity)
+{
+    private readonly AllocationRecord[] _records = new AllocationRecord[Math.Max(1, capacity)];
+    private int _count;
+
+    /// <summary>Records kept.</summary>
+    public int Count => _count;
+
+    /// <summary>Moves that did not fit.</summary>
+    public long Missed { get; private set; }
+
+    /// <summary>The records, in decision order.</summary>
+    public ReadOnlySpan<AllocationRecord> Records => _records.AsSpan(0, _count);
+
+    /// <summary>Adds a move; returns its index, or -1 when full.</summary>
+    public int Add(long decided, CoreMove move)
+    {
+        if (_count == _records.Length)
+        {
+            Missed++;
+            return -1;
+        }
+        _records[_count] = new AllocationRecord { DecidedTicks = decided, Worker = move.Worker, From = move.From, To = move.To, Reason = move.Reason };
+        return _count++;
+    }
+
+    /// <summary>Marks a move as done: its new owner started running.</summary>
+    public void Acknowledge(int index, long runningTicks)
+    {
+        if (index >= 0)
+        {
+            _records[index].RunningTicks = Math.Max(runningTicks, _records[index].DecidedTicks);
+        }
+    }
+
+    /// <summary>Latency of acknowledged grants to latency-critical apps, µs; optionally only those taken from batch.</summary>
+    public IEnumerable<double> GrantLatenciesMicros(Func<int, bool> isLatencyCritical, Func<int, bool>? fromFilter = null)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            AllocationRecord r = _records[i];
+            if (r.RunningTicks != 0 && r.To >= 0 && isLatencyCritical(r.To) && r.Reason != AllocationReason.Initial
+                && (fromFilter is null || fromFilter(r.From)))
+            {
+                yield return Clock.ToMicros(r.LatencyTicks);
+            }
+        }
+    }
+}

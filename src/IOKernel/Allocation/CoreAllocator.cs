@@ -1,0 +1,217 @@
+// Who gets which core at a check: grants to congested or under-guaranteed apps, releases of idle cores to batch.
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Allocation;
+
+/// <summary>Why a core moved.</summary>
+public enum AllocationReason
+{
+    /// <summary>The partition at start.</summary>
+    Initial,
+    /// <summary>A latency-critical app below its guaranteed (or spinning) cores had work.</summary>
+    Guaranteed,
+    /// <summary>A standing queue (Shenango).</summary>
+    Congestion,
+    /// <summary>The oldest queued request waited too long (Caladan).</summary>
+    QueueDelay,
+    /// <summary>The carrier found no work for its latency-critical app for long enough.</summary>
+    IdleRelease,
+    /// <summary>An idle core went to the batch app.</summary>
+    BatchFill,
+    /// <summary>The host is stopping.</summary>
+    Shutdown,
+}
+
+/// <summary>One decision: core <see cref="Worker"/> goes from app <see cref="From"/> to app <see cref="To"/> (-1: none).</summary>
+public readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason);
+
+/// <summary>
+/// The allocation rules, apart from the mechanism that moves cores (the IOKernel's AdjustCores
+/// stage) and from the congestion test (an <see cref="ICoreAllocationPolicy"/>). Pure over its
+/// inputs: the IOKernel hands it snapshots and gets moves back, so tests drive it with a fake
+/// clock. At each check, in order:
+/// <list type="number">
+/// <item>a latency-critical app with work and fewer cores than guaranteed (or fewer than its
+/// spinning cores) gets one, even from another latency-critical app above its own guarantee;</item>
+/// <item>a congested latency-critical app below its maximum gets one core: an idle one, else one
+/// taken from a batch app;</item>
+/// <item>a core whose carrier found no work for its latency-critical app for the release time,
+/// with nothing queued for that app, goes to a batch app that wants it (else it idles);</item>
+/// <item>idle cores go to a batch app below its maximum.</item>
+/// </list>
+/// It never allocates.
+/// </summary>
+public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdleTicks)
+{
+    /// <summary>The congestion test.</summary>
+    public ICoreAllocationPolicy Policy { get; } = policy;
+
+    /// <summary>How long a carrier must have found nothing before its core is released.</summary>
+    public long ReleaseIdleTicks { get; } = releaseIdleTicks;
+
+    /// <summary>
+    /// The partition at start. Static: every latency-critical app its guaranteed cores. Otherwise:
+    /// its spinning cores. Batch apps share the rest, up to their maximum; the remainder idles.
+    /// </summary>
+    public void InitialAssignment(ReadOnlySpan<AppView> apps, Span<int> owners)
+    {
+        owners.Fill(Worker.NoApp);
+        int next = 0;
+        for (int a = 0; a < apps.Length && next < owners.Length; a++)
+        {
+            if (apps[a].Priority != AppPriority.LatencyCritical)
+            {
+                continue;
+            }
+            int want = Policy.Reallocates ? Math.Max(apps[a].SpinningCores, 0) : apps[a].GuaranteedCores;
+            want = Math.Min(want, apps[a].MaxCores);
+            for (int i = 0; i < want && next < owners.Length; i++)
+            {
+                owners[next++] = a;
+            }
+        }
+        for (int a = 0; a < apps.Length; a++)
+        {
+            if (apps[a].Priority != AppPriority.Batch)
+            {
+                continue;
+            }
+            for (int i = 0; i < apps[a].MaxCores && next < owners.Length; i++)
+            {
+                owners[next++] = a;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One check at <paramref name="now"/>. Updates <paramref name="apps"/> (core counts) and
+    /// <paramref name="workers"/> (owners) as it decides, so later rules see earlier moves, and
+    /// writes the moves. Returns how many.
+    /// </summary>
+    public int Decide(long now, Span<AppView> apps, Span<WorkerView> workers, Span<CoreMove> moves)
+    {
+        int n = 0;
+        for (int a = 0; a < apps.Length; a++)
+        {
+            if (apps[a].Priority != AppPriority.LatencyCritical)
+            {
+                continue;
+            }
+            // Always run the test: a policy may keep per-app state from check to check.
+            CongestionSignal signal = Policy.Check(a, apps[a], now);
+            if (!Policy.Reallocates || n >= moves.Length)
+            {
+                continue;
+            }
+            ref AppView app = ref apps[a];
+            bool underGuarantee = (app.Queued > 0 && app.Cores < app.GuaranteedCores) || app.Cores < app.SpinningCores;
+            bool congested = signal != CongestionSignal.None && app.Cores < app.MaxCores;
+            if (!underGuarantee && !congested)
+            {
+                continue;
+            }
+            int w = FindCore(apps, workers, a, allowLatencyCritical: underGuarantee);
+            if (w < 0)
+            {
+                continue;
+            }
+            AllocationReason reason = underGuarantee ? AllocationReason.Guaranteed
+                : signal == CongestionSignal.QueueDelay ? AllocationReason.QueueDelay : AllocationReason.Congestion;
+            Move(apps, workers, moves, ref n, w, a, reason);
+        }
+
+        if (!Policy.Reallocates)
+        {
+            return n;
+        }
+
+        for (int w = 0; w < workers.Length && n < moves.Length; w++)
+        {
+            ref WorkerView view = ref workers[w];
+            int owner = view.Owner;
+            if (owner < 0 || apps[owner].Priority != AppPriority.LatencyCritical || view.GrantPending || view.Occupancy != 0)
+            {
+                continue;
+            }
+            ref AppView app = ref apps[owner];
+            if (view.IdleSinceTicks == 0 || now - view.IdleSinceTicks < ReleaseIdleTicks || app.Queued > 0 || app.Cores <= app.SpinningCores)
+            {
+                continue;
+            }
+            Move(apps, workers, moves, ref n, w, BatchWanting(apps), AllocationReason.IdleRelease);
+        }
+
+        for (int w = 0; w < workers.Length && n < moves.Length; w++)
+        {
+            if (workers[w].Owner != Worker.NoApp)
+            {
+                continue;
+            }
+            int batch = BatchWanting(apps);
+            if (batch < 0)
+            {
+                break;
+            }
+            Move(apps, workers, moves, ref n, w, batch, AllocationReason.BatchFill);
+        }
+        return n;
+    }
+
+    /// <summary>An idle core, else a batch app's, else (for guarantees) one of a latency-critical app above its guarantee.</summary>
+    private static int FindCore(ReadOnlySpan<AppView> apps, ReadOnlySpan<WorkerView> workers, int forApp, bool allowLatencyCritical)
+    {
+        int batchCore = -1, lcCore = -1;
+        for (int w = 0; w < workers.Length; w++)
+        {
+            int owner = workers[w].Owner;
+            if (owner == Worker.NoApp)
+            {
+                return w;
+            }
+            if (owner == forApp || workers[w].GrantPending)
+            {
+                continue;
+            }
+            if (apps[owner].Priority == AppPriority.Batch)
+            {
+                batchCore = batchCore < 0 ? w : batchCore;
+            }
+            else if (allowLatencyCritical && lcCore < 0 && workers[w].Occupancy == 0 && apps[owner].Cores > apps[owner].GuaranteedCores)
+            {
+                lcCore = w;
+            }
+        }
+        return batchCore >= 0 ? batchCore : lcCore;
+    }
+
+    private static int BatchWanting(ReadOnlySpan<AppView> apps)
+    {
+        int best = Worker.NoApp;
+        for (int a = 0; a < apps.Length; a++)
+        {
+            if (apps[a].Priority == AppPriority.Batch && apps[a].Cores < apps[a].MaxCores
+                && (best < 0 || apps[a].Cores < apps[best].Cores))
+            {
+                best = a;
+            }
+        }
+        return best;
+    }
+
+    private static void Move(Span<AppView> apps, Span<WorkerView> workers, Span<CoreMove> moves, ref int n, int w, int to, AllocationReason reason)
+    {
+        int from = workers[w].Owner;
+        if (from >= 0)
+        {
+            apps[from].Cores--;
+        }
+        if (to >= 0)
+        {
+            apps[to].Cores++;
+        }
+        workers[w].Owner = to;
+        workers[w].GrantPending = true;
+        workers[w].IdleSinceTicks = 0;
+        moves[n++] = new CoreMove(w, from, to, reason);
+    }
+}

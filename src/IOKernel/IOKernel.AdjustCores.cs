@@ -1,0 +1,111 @@
+// Stage 6, adjust cores: every congestion interval, grants cores to congested apps and lends idle ones to batch.
+using NetStack.IOKernel.Allocation;
+using NetStack.Runtime;
+
+namespace NetStack.IOKernel;
+
+public sealed partial class IOKernel
+{
+    private readonly CoreAllocator _allocator;
+    private readonly AppView[] _appViews;
+    private readonly WorkerView[] _workerViews;
+    private readonly CoreMove[] _moves;
+    private readonly int[] _grantEvent;
+    private readonly long[] _grantEpoch;
+    private long _nextAdjust;
+
+    /// <summary>
+    /// Shenango's 5 µs loop: acknowledges moves whose carrier now serves its new owner (their
+    /// latency goes into the allocation log), then asks the allocator for this interval's moves and
+    /// makes them. A move is a write of the worker's assignment word: the carrier sees it at the top
+    /// of its loop, or a running batch job sees it at its next yield check; no thread is woken
+    /// unless it parked.
+    /// </summary>
+    private bool AdjustCores(long now)
+    {
+        if (now < _nextAdjust)
+        {
+            return false;
+        }
+        _nextAdjust = now + Clock.FromMicros(_options.CongestionIntervalMicros);
+
+        AcknowledgeMoves();
+        if (!_allocator.Policy.Reallocates)
+        {
+            return false;
+        }
+
+        FillAppViews(now);
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            Runtime.Scheduling.Worker worker = _workers[w];
+            _workerViews[w] = new WorkerView
+            {
+                Owner = _owner[w],
+                Occupancy = _occupancy[w],
+                IdleSinceTicks = worker.IdleSinceTicks,
+                GrantPending = worker.SeenEpoch < _grantEpoch[w],
+            };
+        }
+        int n = _allocator.Decide(now, _appViews, _workerViews, _moves);
+        for (int i = 0; i < n; i++)
+        {
+            MoveCore(_moves[i], now);
+        }
+        return n > 0;
+    }
+
+    /// <summary>Moves whose carrier now serves the new owner get their latency.</summary>
+    private void AcknowledgeMoves()
+    {
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            // Exactly this epoch: a later one (the shutdown's) carries a later stamp.
+            if (_grantEvent[w] >= 0 && _workers[w].SeenEpoch == _grantEpoch[w])
+            {
+                AllocationLog.Acknowledge(_grantEvent[w], _workers[w].SeenTicks);
+                _grantEvent[w] = -1;
+            }
+        }
+    }
+
+    private void MoveCore(CoreMove move, long now)
+    {
+        int w = move.Worker;
+        if (move.From >= 0)
+        {
+            _apps[move.From].Cores--;
+        }
+        if (move.To >= 0)
+        {
+            _apps[move.To].Cores++;
+        }
+        // Dispatch stops at once for the old owner; anything it already put in the mailbox comes
+        // back from the carrier as Returned and goes to the head of its queue.
+        Volatile.Write(ref _owner[w], move.To);
+        _grantEpoch[w] = _workers[w].Assign(move.To);
+        _grantEvent[w] = AllocationLog.Add(now, move);
+        Counters.CoreMoves++;
+    }
+
+    private void FillAppViews(long now)
+    {
+        for (int a = 0; a < _apps.Length; a++)
+        {
+            KernelApp app = _apps[a];
+            Policies.ISchedulingPolicy? p = app.Policy;
+            _appViews[a] = new AppView
+            {
+                Priority = app.Options.Priority,
+                MaxCores = app.Options.MaxCores,
+                GuaranteedCores = app.Options.GuaranteedCores,
+                SpinningCores = app.Options.SpinningCores,
+                Cores = app.Cores,
+                Queued = p?.Count ?? 0,
+                TotalQueued = p?.TotalQueued ?? 0,
+                TotalTaken = p?.TotalTaken ?? 0,
+                OldestQueuedTicks = p?.OldestQueuedTicks ?? 0,
+            };
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// An app as the IOKernel runs it: its registration, its policy, and the cores it holds now.
+using NetStack.IOKernel.Policies;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel;
+
+/// <summary>A registered app, inside the IOKernel.</summary>
+public sealed class KernelApp
+{
+    internal KernelApp(int id, AppRegistration registration, int workers, int queueCapacity)
+    {
+        Id = id;
+        Options = registration.Options;
+        Handler = registration.Handler;
+        Job = registration.Job;
+        if (Options.Priority == AppPriority.LatencyCritical)
+        {
+            Policy = PolicyCatalog.Create(Options.Policy, Options.QuantumMicros);
+            Policy.Initialize(workers, queueCapacity);
+        }
+    }
+
+    /// <summary>Its id: its index in the IOKernel's app table, and <see cref="RequestContext.AppId"/>.</summary>
+    public int Id { get; }
+
+    /// <summary>Its settings.</summary>
+    public AppOptions Options { get; }
+
+    /// <summary>Its name.</summary>
+    public string Name => Options.Name;
+
+    /// <summary>True for a latency-critical app.</summary>
+    public bool IsLatencyCritical => Options.Priority == AppPriority.LatencyCritical;
+
+    /// <summary>Its request handler (latency-critical apps).</summary>
+    public IRequestHandler? Handler { get; }
+
+    /// <summary>Its batch job (batch apps).</summary>
+    public IBatchJob? Job { get; }
+
+    /// <summary>Its scheduling policy (latency-critical apps).</summary>
+    public ISchedulingPolicy? Policy { get; }
+
+    /// <summary>Cores assigned to it now.</summary>
+    public int Cores { get; internal set; }
+}
