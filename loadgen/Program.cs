@@ -27,7 +27,8 @@ public static class Program
                 "udp" => UdpCommand.Run(args[1..], commandLine),
                 "echo" => EchoCommand.Run(args[1..]),
                 "colocate" => Colocate.ColocateCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: sched, udp, echo, colocate"),
+                "noise" => Noise.NoiseCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: sched, udp, echo, colocate, noise"),
             };
         }
         catch (UsageException e)
@@ -47,6 +48,7 @@ public static class Program
         w.WriteLine("usage: netstack-loadgen VERB [options]");
         w.WriteLine("  " + SchedCommand.Usage);
         w.WriteLine("  " + Colocate.ColocateCommand.Usage);
+        w.WriteLine("  " + Noise.NoiseCommand.Usage);
         w.WriteLine("  " + UdpCommand.Usage);
         w.WriteLine("  " + EchoCommand.Usage);
     }

@@ -1,7 +1,9 @@
 // One in-process point: NetStack over the synthetic NIC at one offered load, measured and reported.
+using NetStack.Apps.Hosting;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
 using NetStack.IOKernel.Telemetry;
+using NetStack.IOKernel.Telemetry.Metrics;
 using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
@@ -41,6 +43,9 @@ public sealed record SchedPoint
     public int TraceCapacity { get; init; }
     /// <summary>The handler; the spin app when null.</summary>
     public IRequestHandler? Handler { get; init; }
+    /// <summary>Report the kernel to these metrics while it runs (carriers then also count latency
+    /// buckets); null: no metrics, the data path as without them.</summary>
+    public NetStackMetrics? Metrics { get; init; }
 }
 
 /// <summary>The outcome of a point: its report row, and the stopped kernel for anything else.</summary>
@@ -74,12 +79,14 @@ public static class InProcessRun
         long measureFrom = start + (long)(duration * p.WarmupFraction);
         long measureUntil = start + duration;
         var nic = new SyntheticNic(workload, rate, start, duration, p.Seed);
+        Func<CompletionRecorder> recorders = () => new LatencyRecorder(workload.Types.Count, measureFrom, measureUntil);
         var kernel = new IOKernel.IOKernel(options, nic, p.Handler ?? new Apps.Spin.SpinApp(),
-            () => new LatencyRecorder(workload.Types.Count, measureFrom, measureUntil))
+            p.Metrics is null ? recorders : LatencyBucketRecorder.Factory(1, recorders))
         {
             StopWhenExhausted = true,
             MeasureAllocationsFrom = measureFrom,
         };
+        using IDisposable? registration = p.Metrics?.Register(kernel);
 
         kernel.Start();
         SleepUntil(measureFrom);
@@ -95,7 +102,7 @@ public static class InProcessRun
         var merged = new LatencyRecorder(workload.Types.Count);
         foreach (CompletionRecorder r in kernel.Recorders)
         {
-            merged.Merge((LatencyRecorder)r);
+            merged.Merge((LatencyRecorder)(r is LatencyBucketRecorder buckets ? buckets.Inner! : r));
         }
         (ClassReport all, List<ClassReport> types) = merged.ToClasses(workload.Types.Select(t => t.Name).ToList());
         double windowS = Clock.ToMicros(measureUntil - measureFrom) / 1e6;
@@ -132,5 +139,65 @@ public static class InProcessRun
         {
             Thread.Sleep(TimeSpan.FromMicroseconds(Clock.ToMicros(left)));
         }
+    }
+}
+
+/// <summary>
+/// The metrics pipeline of an in-process run (<c>sched --metrics console|prometheus</c>): the
+/// NetStack Meter with one exporter, so the dispatcher ceiling can be measured with and without it.
+/// </summary>
+public sealed class InProcessMetrics : IDisposable
+{
+    /// <summary>The --metrics values.</summary>
+    public static readonly string[] Modes = ["none", "console", "prometheus"];
+
+    // Console exports every second, so a 2 s point is collected (and its cost paid) at least once.
+    private const int ConsoleIntervalMillis = 1000;
+
+    private readonly OpenTelemetry.Metrics.MeterProvider? _provider;
+
+    private InProcessMetrics(NetStackMetrics metrics, OpenTelemetry.Metrics.MeterProvider? provider, string description)
+    {
+        Metrics = metrics;
+        _provider = provider;
+        Description = description;
+    }
+
+    /// <summary>What points register their kernels with.</summary>
+    public NetStackMetrics Metrics { get; }
+
+    /// <summary>One line for the report's notes: which exporter, and where.</summary>
+    public string Description { get; }
+
+    /// <summary>Starts the exporter for <paramref name="mode"/>, or returns null for "none".</summary>
+    /// <param name="mode">none, console or prometheus.</param>
+    /// <param name="prometheusPort">The scrape endpoint's port on 127.0.0.1.</param>
+    public static InProcessMetrics? Start(string mode, int prometheusPort = 9464)
+    {
+        if (mode == "none")
+        {
+            return null;
+        }
+        var options = new TelemetryOptions { Exporters = [mode], PrometheusPort = prometheusPort, ExportIntervalMillis = ConsoleIntervalMillis };
+        var metrics = new NetStackMetrics();
+        try
+        {
+            OpenTelemetry.Metrics.MeterProvider? provider = TelemetryExporters.BuildMeterProvider(options);
+            string where = mode == "prometheus" ? $"scrape {TelemetryExporters.PrometheusUrl(options)}" : $"exported every {ConsoleIntervalMillis} ms";
+            return new InProcessMetrics(metrics, provider, $"metrics: {mode} exporter attached, {where}; carriers count latency buckets");
+        }
+        catch
+        {
+            metrics.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // The provider first: its final export still reads the Meter.
+        _provider?.Dispose();
+        Metrics.Dispose();
     }
 }

@@ -21,12 +21,13 @@ public static class SchedCommand
     public const string Usage =
         "sched --workload NAME --policy cfcfs|ps|dfcfs[,...] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9|max] " +
         "[--duration-s 2] [--warmup 0.1] [--mailbox-depth 2] [--iokernel-core 0] [--worker-cores 1,..] " +
-        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"] [--trace N] [--out DIR] [--no-charts]";
+        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"] [--trace N] [--out DIR] [--no-charts] " +
+        "[--metrics none|console|prometheus] [--metrics-port 9464]";
 
     private static readonly string[] s_options =
     [
         "workload", "policy", "quantum-us", "workers", "loads", "duration-s", "warmup", "mailbox-depth",
-        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out",
+        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out", "metrics", "metrics-port",
     ];
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
@@ -49,6 +50,9 @@ public static class SchedCommand
         ulong seed = (ulong)a.GetInt("seed", 42, 0);
         int trace = a.GetInt("trace", 0, 0, 10_000_000);
         Slo? slo = a.Get("slo") is { } sloText ? ParseSlo(sloText) : null;
+        string metricsMode = a.GetChoiceList("metrics", "none", InProcessMetrics.Modes, "metrics exporter") is [var m] ? m
+            : throw new UsageException("sched: --metrics takes one of none, console, prometheus");
+        int metricsPort = a.GetInt("metrics-port", 9464, 1, 65535);
         string dir = ReportFiles.OutputDirectory(a.Get("out"), "sched");
 
         var report = new RunReport
@@ -69,6 +73,13 @@ public static class SchedCommand
             },
         };
         NoteSmallMachine(report.Config, workerCores.Length);
+        // One pipeline for the whole run: the counters add up across points, as a scraper would see them.
+        using InProcessMetrics? metrics = InProcessMetrics.Start(metricsMode, metricsPort);
+        if (metrics is not null)
+        {
+            report.Config.Notes.Add(metrics.Description);
+            Console.Error.WriteLine($"sched: {metrics.Description}");
+        }
 
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
         foreach (double load in loads)
@@ -91,6 +102,7 @@ public static class SchedCommand
                     CarrierIdle = idle,
                     Seed = seed,
                     TraceCapacity = trace,
+                    Metrics = metrics?.Metrics,
                 });
                 report.Points.Add(result.Report);
                 if (result.Kernel.Trace is { } t)

@@ -27,12 +27,17 @@ public static class Program
         ["--address"] = "Udp:Address",
         ["--port"] = "Udp:Port",
         ["--queues"] = "Udp:Queues",
+        ["--allocation"] = "NetStack:CoreAllocation",
+        ["--batch"] = "Apps:Batch:Enabled",
+        ["--metrics"] = "Telemetry:Exporters:0",
     };
 
     /// <summary>The one-line usage.</summary>
     internal const string Usage =
         "usage: netstack [serve] [--server netstack|threadpool] [--nic udp|synthetic] [--address A] [--port P] [--queues N] " +
         "[--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] [--worker-cores 1,2] [--iokernel-core N] " +
+        "[--allocation static|standing-queue|queue-delay] [--batch true|false] " +
+        "[--metrics console|otlp|prometheus] " +
         "[--max-in-flight N] [--workload NAME] [--load F] [--Section:Key value ...]  (see docs/configuration.md)";
 
     /// <summary>Runs the host. Exit code 2 for a bad configuration value.</summary>
@@ -65,6 +70,7 @@ public static class Program
             var udp = Bind(builder.Configuration, "Udp", new UdpNicOptions());
             udp.Validate();
             var synthetic = Bind(builder.Configuration, "Synthetic", new SyntheticOptions());
+            var apps = Bind(builder.Configuration, "Apps", new AppsOptions());
             if (server.IsThreadPool)
             {
                 // The baseline pins nothing, so the IOKernel's cores do not apply to it.
@@ -73,6 +79,7 @@ public static class Program
             else
             {
                 kernel.Validate();
+                apps.Registrations(kernel);
                 if (server.IsSynthetic)
                 {
                     HostValidation.Workload(synthetic.Workload);
@@ -83,6 +90,8 @@ public static class Program
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(synthetic));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(server));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(udp));
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(apps));
+            builder.AddNetStackTelemetry(Bind(builder.Configuration, "Telemetry", new TelemetryOptions()));
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
             using IHost host = builder.Build();
             host.Run();

@@ -28,6 +28,7 @@ public sealed partial class IOKernel
             return false;
         }
         _nextAdjust = now + Clock.FromMicros(_options.CongestionIntervalMicros);
+        Counters.AllocationChecks++;
 
         AcknowledgeMoves();
         if (!_allocator.Policy.Reallocates)

@@ -367,6 +367,8 @@ public sealed class KernelCounters
     public long DetachedCompletions;
     /// <summary>Core moves made (grants and releases), the initial partition excluded.</summary>
     public long CoreMoves;
+    /// <summary>Congestion checks run (one per interval while the loop runs).</summary>
+    public long AllocationChecks;
     /// <summary>Requests still in flight when the IOKernel stopped (drain timed out).</summary>
     public long Unfinished;
 }

@@ -28,6 +28,9 @@ public sealed class HashChainJob : IBatchJob
             _digests[w] = new byte[SHA256.HashSizeInBytes];
             _digests[w][0] = (byte)w;
         }
+        // The first hash loads the crypto library (milliseconds): do it now, not while a
+        // latency-critical app waits for this job to yield its core.
+        SHA256.HashData(_blocks[0], new byte[SHA256.HashSizeInBytes]);
     }
 
     /// <inheritdoc />

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using NetStack.Apps.Spin;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
+using NetStack.IOKernel.Telemetry.Metrics;
 using NetStack.Runtime;
 using NetStack.Runtime.Workloads;
 
@@ -18,10 +19,13 @@ public sealed class NetStackService(
     IOptions<KernelOptions> kernelOptions,
     IOptions<SyntheticOptions> syntheticOptions,
     IOptions<ServerOptions> serverOptions,
-    IOptions<UdpNicOptions> udpOptions) : IHostedService
+    IOptions<UdpNicOptions> udpOptions,
+    IOptions<AppsOptions> appsOptions,
+    NetStackMetrics? metrics = null) : IHostedService
 {
     private IOKernel.IOKernel? _kernel;
     private INicQueue? _nic;
+    private IDisposable? _metricsRegistration;
 
     /// <summary>The running kernel (null before start).</summary>
     public IOKernel.IOKernel? Kernel => _kernel;
@@ -53,8 +57,12 @@ public sealed class NetStackService(
         }
         try
         {
-            _kernel = new IOKernel.IOKernel(options, _nic, new SpinApp());
+            IReadOnlyList<AppRegistration> registrations = appsOptions.Value.Registrations(options);
+            // With metrics, each carrier counts its completions' latency in buckets (one increment each).
+            _kernel = new IOKernel.IOKernel(options, _nic, registrations,
+                metrics is null ? null : LatencyBucketRecorder.Factory(registrations.Count));
             _kernel.Start();
+            _metricsRegistration = metrics?.Register(_kernel, (_nic as UdpNic)?.Counters);
         }
         catch
         {
@@ -63,10 +71,14 @@ public sealed class NetStackService(
             _kernel = null;
             throw;
         }
+        string apps = string.Join(", ", _kernel.Apps.Select(a => a.IsLatencyCritical
+            ? $"{a.Name} (latency-critical, max {a.Options.MaxCores}, guaranteed {a.Options.GuaranteedCores} cores)"
+            : $"{a.Name} (batch, max {a.Options.MaxCores} cores)"));
         Console.WriteLine(
             $"netstack: serving spin ({SpinApp.TypeCount} request types) on {source}; policy {options.Policy}, " +
             $"quantum {options.QuantumMicros} µs, JBSQ({options.MailboxDepth}), queue bound {options.QueueCapacity}; " +
-            $"IOKernel on core {options.IOKernelCore}, workers on cores {string.Join(',', options.WorkerCores)}");
+            $"IOKernel on core {options.IOKernelCore}, workers on cores {string.Join(',', options.WorkerCores)}; " +
+            $"apps: {apps}; core allocation {options.CoreAllocation}");
         return Task.CompletedTask;
     }
 
@@ -79,10 +91,12 @@ public sealed class NetStackService(
         }
         // Stop intake; the kernel finishes what it admitted (up to NetStack:DrainTimeoutMillis) and flushes the replies.
         _kernel.Stop();
+        _metricsRegistration?.Dispose();
         KernelCounters c = _kernel.Counters;
         Summary =
             $"netstack: received {c.Received}, completed {c.Completed} (errors {c.Errors}), rejected {c.Rejected}, " +
-            $"preemptions {c.Requeues}, unfinished {c.Unfinished}";
+            $"preemptions {c.Requeues}, unfinished {c.Unfinished}, core moves {c.CoreMoves}, " +
+            $"batch {_kernel.Carriers.Sum(k => k.Batch.Units)} {(_kernel.Apps.FirstOrDefault(a => a.Job is not null)?.Job?.UnitName ?? "units")}";
         if (_nic is UdpNic udp)
         {
             Summary += $"; udp: {udp.Counters}";

@@ -59,7 +59,7 @@ public class ServeCommandTests
     {
         KernelOptions kernel = TestKernel.Options("ps", mailboxDepth: 2);
         var service = new NetStackService(Options.Create(kernel), Options.Create(new SyntheticOptions()),
-            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions { Port = 0 }));
+            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions { Port = 0 }), Options.Create(new AppsOptions()));
         await service.StartAsync(CancellationToken.None);
         try
         {
@@ -108,7 +108,7 @@ public class ServeCommandTests
         try
         {
             var second = new NetStackService(Options.Create(TestKernel.Options("ps")), Options.Create(new SyntheticOptions()),
-                Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions { Port = first.Server!.Port }));
+                Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions { Port = first.Server!.Port }), Options.Create(new AppsOptions()));
             var e = await Assert.ThrowsAsync<ConfigurationException>(() => second.StartAsync(CancellationToken.None));
             Assert.Contains($"cannot listen on udp://127.0.0.1:{first.Server.Port}", e.Message);
         }

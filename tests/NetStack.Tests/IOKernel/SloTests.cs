@@ -27,6 +27,22 @@ public class SloTests
         Assert.Null(r.Rows.Single(x => x.Label == "cfcfs").MaxLoad);
     }
 
+    [Fact]
+    public void APointThatShedLoadDoesNotHoldTheSlo()
+    {
+        Slo slo = Slo.Parse("p99.9-slowdown<=50");
+        PointReport rejecting = Point("threadpool", 0.5, 3);
+        rejecting.Rejected = 10;
+        PointReport dropping = Point("ps", 0.5, 3);
+        dropping.Dropped = 10;
+        PointReport lost = Point("ps", 0.5, 3);
+        lost.Lost = 1;
+        Assert.True(slo.HeldBy(Point("ps", 0.5, 3)));
+        Assert.False(slo.HeldBy(rejecting));
+        Assert.False(slo.HeldBy(dropping));
+        Assert.False(slo.HeldBy(lost));
+    }
+
     [Theory]
     [InlineData("p99.9-slowdown<=50", null, "p99.9", "slowdown", 50)]
     [InlineData("short:p99-latency<=100", "short", "p99", "latency", 100)]

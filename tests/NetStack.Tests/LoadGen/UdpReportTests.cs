@@ -7,7 +7,8 @@ namespace NetStack.Tests.LoadGen;
 
 public class UdpReportTests
 {
-    private static PointReport Point(string system, string policy, double load, double p999Slowdown, bool behind = false) => new()
+    // Rejections disqualify a point from holding an SLO, so SLO fixtures have none unless asked.
+    private static PointReport Point(string system, string policy, double load, double p999Slowdown, bool behind = false, long rejected = 0) => new()
     {
         System = system,
         Policy = policy,
@@ -17,8 +18,8 @@ public class UdpReportTests
         All = new ClassReport { Count = 100, Slowdown = new Summary { Count = 100, P999 = p999Slowdown } },
         Scheduled = 110,
         Sent = 105,
-        Ok = 100,
-        Rejected = 4,
+        Ok = 104 - rejected,
+        Rejected = rejected,
         Failed = 1,
         Lost = 0,
         SendErrors = 0,
@@ -65,7 +66,7 @@ public class UdpReportTests
     [Fact]
     public void NetworkCountsAndAGeneratorThatFellBehindAreShownPerPoint()
     {
-        RunReport r = Run(Point("threadpool", "", 0.2, 10), Point("threadpool", "", 0.4, 10, behind: true));
+        RunReport r = Run(Point("threadpool", "", 0.2, 10, rejected: 4), Point("threadpool", "", 0.4, 10, behind: true));
 
         string md = MarkdownReport.Render(r);
 

@@ -39,13 +39,14 @@ public sealed partial record Slo(string Text, string? TypeName, string Percentil
         return s.At(Percentile);
     }
 
-    /// <summary>True when the point holds the SLO: measured, within the bound, nothing lost or
-    /// unfinished, and the generator kept its schedule.</summary>
+    /// <summary>True when the point holds the SLO: measured, within the bound, and every request
+    /// served: none dropped or rejected (a server that sheds load fast must not pass on the
+    /// latency of the few it kept), lost or unfinished, and the generator kept its schedule.</summary>
     public bool HeldBy(PointReport point)
     {
         double v = Measure(point);
-        return !double.IsNaN(v) && v <= Limit && point.Unfinished == 0 && (point.Lost ?? 0) == 0
-            && point.GeneratorFellBehind != true;
+        return !double.IsNaN(v) && v <= Limit && point.Unfinished == 0 && point.Dropped == 0
+            && (point.Rejected ?? 0) == 0 && (point.Lost ?? 0) == 0 && point.GeneratorFellBehind != true;
     }
 
     [GeneratedRegex(@"^(?:(?<type>[A-Za-z0-9_\-\.]+):)?(?<pct>p50|p99\.9|p99)-(?<metric>slowdown|latency)<=(?<limit>[0-9.eE+]+)$")]
