@@ -28,7 +28,8 @@ public static class Program
                 "echo" => EchoCommand.Run(args[1..]),
                 "colocate" => Colocate.ColocateCommand.Run(args[1..], commandLine),
                 "noise" => Noise.NoiseCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: sched, udp, echo, colocate, noise"),
+                "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, echo, colocate, noise"),
             };
         }
         catch (UsageException e)
@@ -46,6 +47,7 @@ public static class Program
     private static void PrintUsage(TextWriter w)
     {
         w.WriteLine("usage: netstack-loadgen VERB [options]");
+        w.WriteLine("  " + Demo.DemoCommand.Usage);
         w.WriteLine("  " + SchedCommand.Usage);
         w.WriteLine("  " + Colocate.ColocateCommand.Usage);
         w.WriteLine("  " + Noise.NoiseCommand.Usage);

@@ -22,13 +22,13 @@ public static class ColocateCommand
     /// <summary>Usage line.</summary>
     public const string Usage =
         "colocate --workload NAME [--lc-load 0.5] [--lc-low 0.1] [--pattern steady|step|bursts] [--burst-ms 50] " +
-        "[--allocation standing-queue,queue-delay,static,alone] [--duration-s 3] [--warmup 0.1] [--policy ps] [--quantum-us 5] " +
-        "[--mailbox-depth 2] [--interval-us 5] [--queue-delay-us 10] [--release-idle-us 10] [--static-lc-cores 1] " +
+        "[--allocation standing-queue,queue-delay,static,alone] [--duration-s 3] [--rounds 3] [--warmup 0.1] [--policy ps] [--quantum-us 5] " +
+        "[--mailbox-depth 2] [--interval-us 5] [--queue-delay-us 10] [--release-idle-us 2] [--static-lc-cores 1] " +
         "[--iokernel-core 0] [--worker-cores 1,..|--workers N] [--idle spin|spin-yield|spin-park] [--seed 42] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
-        "workload", "lc-load", "lc-low", "pattern", "burst-ms", "allocation", "duration-s", "warmup", "policy", "quantum-us",
+        "workload", "lc-load", "lc-low", "pattern", "burst-ms", "allocation", "duration-s", "rounds", "warmup", "policy", "quantum-us",
         "mailbox-depth", "interval-us", "queue-delay-us", "release-idle-us", "static-lc-cores", "iokernel-core",
         "worker-cores", "workers", "idle", "seed", "out",
     ];
@@ -37,6 +37,14 @@ public static class ColocateCommand
 
     /// <summary>Parses, runs each configuration, writes the reports; returns the exit code.</summary>
     public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        Execute(args, commandLine, Console.Out);
+        return 0;
+    }
+
+    /// <summary>Runs the verb; writes the report and (unless --no-charts) its charts to its folder,
+    /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
     {
         var a = new ArgParser("colocate", args, s_options, ["no-charts"]);
         Workload workload = SchedCommand.ParseWorkload(a.Get("workload", "exp-10")!);
@@ -49,7 +57,10 @@ public static class ColocateCommand
         string pattern = a.Get("pattern", "steady")!;
         double duration = a.GetDouble("duration-s", 3, 0.1, 3600);
         double burstS = a.GetDouble("burst-ms", 50, 1, 60_000) / 1000;
-        List<PatternPhase> phases = LoadPattern.Build(pattern, duration, high, low, burstS);
+        int rounds = a.GetInt("rounds", 3, 1, 1000);
+        // Each round runs the whole pattern, compressed to its share of the duration, and the
+        // configurations take turns round by round: a stall of the machine lands on all of them alike.
+        List<PatternPhase> phases = LoadPattern.Build(pattern, duration / rounds, high, low, burstS);
         List<string> configs = a.GetChoiceList("allocation", "standing-queue,static,alone", s_configs, "allocation");
         List<string> policies = a.GetChoiceList("policy", "ps", ["cfcfs", "ps"], "policy");
         (int ioCore, int[] workerCores) = SchedCommand.ParseCores(a);
@@ -66,7 +77,7 @@ public static class ColocateCommand
             MailboxDepth = a.GetInt("mailbox-depth", 2, 1, IOKernel.KernelOptions.MaxMailboxDepth),
             IntervalUs = a.GetDouble("interval-us", 5, 0.5, 10_000),
             QueueDelayUs = a.GetDouble("queue-delay-us", 10, 0.5, 1_000_000),
-            ReleaseIdleUs = a.GetDouble("release-idle-us", 10, 0, 1_000_000),
+            ReleaseIdleUs = a.GetDouble("release-idle-us", 2, 0, 1_000_000),
             StaticLcCores = a.GetInt("static-lc-cores", Math.Max(1, workerCores.Length / 2), 1, workerCores.Length),
             CarrierIdle = SchedCommand.ParseIdle(a.Get("idle", "spin")!),
             Seed = (ulong)a.GetInt("seed", 42, 0),
@@ -92,34 +103,45 @@ public static class ColocateCommand
             Colocations = [],
         };
         SchedCommand.NoteSmallMachine(report.Config, workerCores.Length);
+        report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
         if (workerCores.Length == 1)
         {
             report.Config.Notes.Add("one worker core: a static partition must give it wholly to the LC app, so batch gets nothing under static");
         }
 
-        var progress = new Progress(configs.Count, duration + 0.3);
-        foreach (string name in configs)
+        var totals = configs.Select(name => new ColocationTotals(
+            name == "alone" ? new ColocateConfig("lc-alone", "static", WithBatch: false) : new ColocateConfig(name, name, WithBatch: true),
+            workload.Types.Count, phases.Select(p => p.Name).Distinct().Count())).ToList();
+        var progress = new Progress(configs.Count * rounds, duration / rounds + 0.3);
+        for (int round = 0; round < rounds; round++)
         {
-            var config = name == "alone"
-                ? new ColocateConfig("lc-alone", "static", WithBatch: false)
-                : new ColocateConfig(name, name, WithBatch: true);
-            progress.Starting($"{workload.Name} {spec.Pattern}: {config.Label}");
-            (ColocationRun run, PointReport point) = ColocationRunner.Run(spec, config);
+            foreach (ColocationTotals t in totals)
+            {
+                progress.Starting($"{workload.Name} {spec.Pattern}: {t.Config.Label}, round {round + 1} of {rounds}");
+                ColocationRunner.RunRound(spec, t);
+                progress.Finished($"{t.Config.Label}: round {round + 1} done");
+            }
+        }
+        foreach (ColocationTotals t in totals)
+        {
+            (ColocationRun run, PointReport point) = ColocationRunner.Report(spec, t);
             report.Colocations.Add(run);
             report.Points.Add(point);
-            progress.Finished(OneLine(run, point));
         }
+        report.Config.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"{rounds} rounds of {duration / rounds:0.##} s per configuration, configurations alternating round by round; latency histograms and counts are summed over rounds"));
 
         report.Save(Path.Combine(dir, "report.json"));
         string markdown = MarkdownReport.Render(report) + Environment.NewLine + Render(report);
         File.WriteAllText(Path.Combine(dir, "report.md"), markdown);
-        Console.WriteLine(markdown);
-        Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
-        return 0;
+        output?.WriteLine(markdown);
+        output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        if (!a.Has("no-charts"))
+        {
+            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, output ?? TextWriter.Null);
+        }
+        return (report, dir);
     }
-
-    private static string OneLine(ColocationRun run, PointReport point) => string.Create(CultureInfo.InvariantCulture,
-        $"LC p99.9 {point.All.LatencyUs.P999:0.#} µs; batch {run.BatchUnitsPerSecond / 1000:0.#} k units/s; efficiency {run.CpuEfficiency:P0}; grants p50 {run.GrantFromBatchLatencyUs.P50:0.#} µs");
 
     /// <summary>The colocation section of report.md.</summary>
     public static string Render(RunReport r)

@@ -45,7 +45,7 @@ public sealed record ColocateSpec
     /// <summary>queue-delay threshold.</summary>
     public double QueueDelayUs { get; init; } = 10;
     /// <summary>Idle time before an LC core goes to batch.</summary>
-    public double ReleaseIdleUs { get; init; } = 10;
+    public double ReleaseIdleUs { get; init; } = 2;
     /// <summary>Cores the LC app holds under a static partition.</summary>
     public int StaticLcCores { get; init; } = 1;
     /// <summary>Carrier back-off.</summary>
@@ -56,15 +56,54 @@ public sealed record ColocateSpec
     public double DurationS => Phases[^1].EndS;
 }
 
-/// <summary>Runs one configuration and reports it.</summary>
+/// <summary>What the rounds of one configuration add up to.</summary>
+public sealed class ColocationTotals(ColocateConfig config, int types, int phaseNames)
+{
+    /// <summary>The configuration.</summary>
+    public ColocateConfig Config { get; } = config;
+    /// <summary>LC latency over every round's measured part.</summary>
+    public LatencyRecorder Whole { get; } = new(types);
+    /// <summary>LC latency per phase name.</summary>
+    public LatencyRecorder[] Phases { get; } = Enumerable.Range(0, phaseNames).Select(_ => new LatencyRecorder(types)).ToArray();
+    /// <summary>Seconds and batch units per phase name.</summary>
+    public double[] PhaseSeconds { get; } = new double[phaseNames];
+    /// <summary>Batch units per phase name.</summary>
+    public long[] PhaseUnits { get; } = new long[phaseNames];
+    /// <summary>Grant latencies, µs: all, and from batch.</summary>
+    public List<double> Grants { get; } = [];
+    /// <summary>Grant latencies from batch, µs.</summary>
+    public List<double> GrantsFromBatch { get; } = [];
+    /// <summary>The first round's run (events, timeline, apps) and point.</summary>
+    public ColocationRun? First { get; set; }
+    /// <summary>Worker-core ticks in all, in LC slices, in batch.</summary>
+    public double WorkerTicks, LcTicks, BatchTicks;
+    /// <summary>Kernel counts summed over rounds.</summary>
+    public long Completed, Rejected, Errors, Unfinished, Requeues, CoreMoves;
+    /// <summary>Measured seconds over rounds.</summary>
+    public double MeasuredSeconds;
+    /// <summary>Rounds run.</summary>
+    public int Rounds;
+}
+
+/// <summary>Runs rounds of one configuration and reports their sum.</summary>
 public static class ColocationRunner
 {
     private const int MaxEventsInReport = 2000;
     private const int TimelineBuckets = 400;
 
-    /// <summary>Runs <paramref name="config"/>; returns its colocation section and its whole-run point.</summary>
+    /// <summary>Runs <paramref name="config"/> once and returns its report (one round).</summary>
     public static (ColocationRun Run, PointReport Point) Run(ColocateSpec spec, ColocateConfig config)
     {
+        List<string> names = spec.Phases.Select(p => p.Name).Distinct().ToList();
+        var totals = new ColocationTotals(config, spec.Workload.Types.Count, names.Count);
+        RunRound(spec, totals);
+        return Report(spec, totals);
+    }
+
+    /// <summary>Runs one round of the configuration's pattern and adds it to <paramref name="totals"/>.</summary>
+    public static void RunRound(ColocateSpec spec, ColocationTotals totals)
+    {
+        ColocateConfig config = totals.Config;
         int workers = spec.WorkerCores.Length;
         var lc = new AppOptions
         {
@@ -99,7 +138,8 @@ public static class ColocationRunner
         int[] slot = spec.Phases.Select(p => names.IndexOf(p.Name)).ToArray();
         long measureFrom = start + Clock.FromMicros(spec.DurationS * spec.WarmupFraction * 1e6);
         long end = start + Clock.FromMicros(spec.DurationS * 1e6);
-        var nic = new SyntheticNic(spec.Workload, LoadPattern.Rates(spec.Phases, spec.Workload.MeanServiceNs, 1), start, spec.Seed);
+        var nic = new SyntheticNic(spec.Workload, LoadPattern.Rates(spec.Phases, spec.Workload.MeanServiceNs, 1), start,
+            spec.Seed + (ulong)totals.Rounds);
         int types = spec.Workload.Types.Count;
         var kernel = new IOKernel.IOKernel(options, nic, apps,
             () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end))
@@ -121,113 +161,120 @@ public static class ColocationRunner
         }
         long stopped = Clock.Now();
 
-        var recorders = kernel.Recorders.Cast<PhasedRecorder>().ToList();
-        var whole = new LatencyRecorder(types);
-        foreach (PhasedRecorder r in recorders)
+        foreach (PhasedRecorder r in kernel.Recorders.Cast<PhasedRecorder>())
         {
-            whole.Merge(r.Whole);
+            totals.Whole.Merge(r.Whole);
+            for (int n = 0; n < names.Count; n++)
+            {
+                totals.Phases[n].Merge(r.Phases[n]);
+            }
         }
-        List<string> typeNames = spec.Workload.Types.Select(t => t.Name).ToList();
-        (ClassReport all, List<ClassReport> typeReports) = whole.ToClasses(typeNames);
-
-        var run = new ColocationRun
+        for (int i = 0; i < spec.Phases.Count; i++)
         {
-            Label = config.Label,
-            AllocationPolicy = config.Allocation,
-            Pattern = spec.Pattern,
-            Apps = kernel.Apps.Select(a => new AppInfo
-            {
-                Name = a.Name,
-                Priority = a.IsLatencyCritical ? "latency-critical" : "batch",
-                GuaranteedCores = a.Options.GuaranteedCores,
-                MaxCores = a.Options.MaxCores,
-            }).ToList(),
-        };
-
-        // Phases: LC latency from the phase's recorders, batch units from the samples.
-        for (int n = 0; n < names.Count; n++)
-        {
-            var merged = new LatencyRecorder(types);
-            foreach (PhasedRecorder r in recorders)
-            {
-                merged.Merge(r.Phases[n]);
-            }
-            double seconds = 0;
-            long units = 0;
-            double load = 0;
-            for (int i = 0; i < spec.Phases.Count; i++)
-            {
-                if (slot[i] != n)
-                {
-                    continue;
-                }
-                seconds += spec.Phases[i].EndS - spec.Phases[i].StartS;
-                units += unitsAtPhaseEnd[i] - (i == 0 ? 0 : unitsAtPhaseEnd[i - 1]);
-                load = spec.Phases[i].Load;
-            }
-            run.Phases.Add(new PhaseReport
-            {
-                Name = names[n],
-                StartS = spec.Phases.First(p => p.Name == names[n]).StartS,
-                EndS = spec.Phases.Last(p => p.Name == names[n]).EndS,
-                LcLoad = load,
-                Lc = merged.ToClasses(typeNames).All,
-                BatchUnitsPerSecond = seconds > 0 ? units / seconds : 0,
-            });
+            totals.PhaseSeconds[slot[i]] += spec.Phases[i].EndS - spec.Phases[i].StartS;
+            totals.PhaseUnits[slot[i]] += unitsAtPhaseEnd[i] - (i == 0 ? 0 : unitsAtPhaseEnd[i - 1]);
         }
 
         AllocationLog log = kernel.AllocationLog;
         Func<int, bool> isLc = a => a >= 0 && kernel.Apps[a].IsLatencyCritical;
         Func<int, bool> isBatch = a => a >= 0 && !kernel.Apps[a].IsLatencyCritical;
-        run.GrantLatencyUs = SummaryOf(log.GrantLatenciesMicros(isLc));
-        run.GrantFromBatchLatencyUs = SummaryOf(log.GrantLatenciesMicros(isLc, isBatch));
-        string Name(int app) => app < 0 ? "idle" : kernel.Apps[app].Name;
-        foreach (AllocationRecord r in log.Records)
+        totals.Grants.AddRange(log.GrantLatenciesMicros(isLc));
+        totals.GrantsFromBatch.AddRange(log.GrantLatenciesMicros(isLc, isBatch));
+        totals.WorkerTicks += (double)workers * (stopped - kernel.StartedTicks);
+        totals.LcTicks += kernel.Carriers.Sum(c => (double)c.BusyTicks);
+        totals.BatchTicks += kernel.Carriers.Sum(c => (double)c.BatchTicks);
+        KernelCounters c = kernel.Counters;
+        totals.Completed += c.Completed;
+        totals.Rejected += c.Rejected;
+        totals.Errors += c.Errors;
+        totals.Unfinished += c.Unfinished;
+        totals.Requeues += c.Requeues;
+        totals.CoreMoves += c.CoreMoves;
+        totals.MeasuredSeconds += spec.DurationS * (1 - spec.WarmupFraction);
+        totals.Rounds++;
+
+        if (totals.First is null)
         {
-            if (run.Events.Count >= MaxEventsInReport)
+            var run = new ColocationRun
             {
-                break;
+                Label = config.Label,
+                AllocationPolicy = config.Allocation,
+                Pattern = spec.Pattern,
+                Apps = kernel.Apps.Select(a => new AppInfo
+                {
+                    Name = a.Name,
+                    Priority = a.IsLatencyCritical ? "latency-critical" : "batch",
+                    GuaranteedCores = a.Options.GuaranteedCores,
+                    MaxCores = a.Options.MaxCores,
+                }).ToList(),
+            };
+            string Name(int app) => app < 0 ? "idle" : kernel.Apps[app].Name;
+            foreach (AllocationRecord r in log.Records)
+            {
+                if (run.Events.Count >= MaxEventsInReport)
+                {
+                    break;
+                }
+                run.Events.Add(new AllocationEvent
+                {
+                    TimeUs = Clock.ToMicros(r.DecidedTicks == 0 ? 0 : r.DecidedTicks - start),
+                    Core = spec.WorkerCores[r.Worker],
+                    From = Name(r.From),
+                    To = Name(r.To),
+                    Reason = r.Reason.ToString().ToLowerInvariant(),
+                    LatencyUs = Clock.ToMicros(r.LatencyTicks),
+                });
             }
-            run.Events.Add(new AllocationEvent
+            run.Timeline = Timeline(log, kernel.Apps.Select(a => a.Name).ToList(), workers, start, end);
+            totals.First = run;
+        }
+    }
+
+    /// <summary>The report of every round run so far.</summary>
+    public static (ColocationRun Run, PointReport Point) Report(ColocateSpec spec, ColocationTotals totals)
+    {
+        ColocationRun run = totals.First ?? throw new InvalidOperationException("no round ran");
+        List<string> names = spec.Phases.Select(p => p.Name).Distinct().ToList();
+        List<string> typeNames = spec.Workload.Types.Select(t => t.Name).ToList();
+        (ClassReport all, List<ClassReport> typeReports) = totals.Whole.ToClasses(typeNames);
+        run.Phases.Clear();
+        for (int n = 0; n < names.Count; n++)
+        {
+            run.Phases.Add(new PhaseReport
             {
-                TimeUs = Clock.ToMicros(r.DecidedTicks == 0 ? 0 : r.DecidedTicks - start),
-                Core = spec.WorkerCores[r.Worker],
-                From = Name(r.From),
-                To = Name(r.To),
-                Reason = r.Reason.ToString().ToLowerInvariant(),
-                LatencyUs = Clock.ToMicros(r.LatencyTicks),
+                Name = names[n],
+                StartS = spec.Phases.First(p => p.Name == names[n]).StartS,
+                EndS = spec.Phases.Last(p => p.Name == names[n]).EndS,
+                LcLoad = spec.Phases.First(p => p.Name == names[n]).Load,
+                Lc = totals.Phases[n].ToClasses(typeNames).All,
+                BatchUnitsPerSecond = totals.PhaseSeconds[n] > 0 ? totals.PhaseUnits[n] / totals.PhaseSeconds[n] : 0,
             });
         }
-        run.Timeline = Timeline(log, kernel.Apps.Select(a => a.Name).ToList(), workers, start, end);
+        run.GrantLatencyUs = SummaryOf(totals.Grants);
+        run.GrantFromBatchLatencyUs = SummaryOf(totals.GrantsFromBatch);
+        run.BatchUnitsPerSecond = totals.PhaseUnits.Sum() / Math.Max(1e-9, totals.PhaseSeconds.Sum());
+        run.CpuEfficiency = (totals.LcTicks + totals.BatchTicks) / totals.WorkerTicks;
+        run.BatchShareOfIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, totals.WorkerTicks - totals.LcTicks) : null;
 
-        double workerTicks = (double)workers * (stopped - kernel.StartedTicks);
-        double lcTicks = kernel.Carriers.Sum(c => (double)c.BusyTicks);
-        double batchTicks = kernel.Carriers.Sum(c => (double)c.BatchTicks);
-        run.BatchUnitsPerSecond = unitsAtPhaseEnd[^1] / spec.DurationS;
-        run.CpuEfficiency = (lcTicks + batchTicks) / workerTicks;
-        run.BatchShareOfIdle = config.WithBatch ? batchTicks / Math.Max(1, workerTicks - lcTicks) : null;
-
-        KernelCounters c = kernel.Counters;
-        double windowS = spec.DurationS * (1 - spec.WarmupFraction);
         var point = new PointReport
         {
-            System = config.Label,
+            System = totals.Config.Label,
             Policy = spec.Policy,
             QuantumUs = spec.Policy == "ps" ? spec.QuantumUs : 0,
-            Workers = workers,
+            Workers = spec.WorkerCores.Length,
             MailboxDepth = spec.MailboxDepth,
             OfferedLoad = spec.Phases.Max(p => p.Load),
             OfferedRps = spec.Phases.Max(p => p.Load) * 1e9 / spec.Workload.MeanServiceNs,
-            AchievedRps = all.Count / windowS,
-            Completed = c.Completed,
-            Dropped = c.Rejected,
-            Errors = c.Errors,
-            Unfinished = c.Unfinished,
-            Preemptions = c.Requeues,
+            AchievedRps = all.Count / Math.Max(1e-9, totals.MeasuredSeconds),
+            Completed = totals.Completed,
+            Dropped = totals.Rejected,
+            Errors = totals.Errors,
+            Unfinished = totals.Unfinished,
+            Preemptions = totals.Requeues,
             All = all,
             Types = typeReports,
             WorkerBusyFraction = run.CpuEfficiency,
-            PreemptionLatencyNs = whole.PreemptionLatency.TotalCount == 0 ? null : Summary.From(whole.PreemptionLatency, 1.0),
+            PreemptionLatencyNs = totals.Whole.PreemptionLatency.TotalCount == 0 ? null : Summary.From(totals.Whole.PreemptionLatency, 1.0),
         };
         return (run, point);
     }

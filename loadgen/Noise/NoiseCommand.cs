@@ -16,7 +16,8 @@ public sealed record CoreNoise(int Core, double Seconds, long Over10Us, long Ove
 /// <summary>
 /// <c>noise [--cores 0,1] [--duration-s 2]</c>: spins a pinned thread on each core (all at once, as
 /// the IOKernel and carriers do) reading the clock, and counts the gaps: time the OS or the
-/// hypervisor took the core away. No scheduler can beat this floor on this machine: a p99.9 of a
+/// hypervisor took the core away. Then measures the cache-line round trip between the first core
+/// and each other one (<see cref="CrossCoreProbe"/>). No scheduler can beat this floor on this machine: a p99.9 of a
 /// few µs is out of reach when every core stalls for more than 100 µs several times a second.
 /// </summary>
 public static class NoiseCommand
@@ -43,6 +44,11 @@ public static class NoiseCommand
         foreach (CoreNoise n in Measure(cores, seconds))
         {
             Console.WriteLine(n);
+        }
+        for (int i = 1; i < cores.Length; i++)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"cores {cores[0]}<->{cores[i]}: cache-line round trip {CrossCoreProbe.RoundTripNs(cores[0], cores[i]):0} ns (median of 5 × 100k)"));
         }
         return 0;
     }

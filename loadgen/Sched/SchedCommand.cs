@@ -21,7 +21,7 @@ public static class SchedCommand
     public const string Usage =
         "sched --workload NAME --policy cfcfs|ps|dfcfs[,...] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9|max] " +
         "[--duration-s 2] [--warmup 0.1] [--mailbox-depth 2] [--iokernel-core 0] [--worker-cores 1,..] " +
-        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"] [--trace N] [--out DIR] [--no-charts] " +
+        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"[,...]] [--trace N] [--out DIR] [--no-charts] " +
         "[--metrics none|console|prometheus] [--metrics-port 9464]";
 
     private static readonly string[] s_options =
@@ -32,6 +32,14 @@ public static class SchedCommand
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
     public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        Execute(args, commandLine, Console.Out);
+        return 0;
+    }
+
+    /// <summary>Runs the verb; writes the report and (unless --no-charts) its charts to its folder,
+    /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
     {
         var a = new ArgParser("sched", args, s_options, ["no-charts"]);
         Workload workload = ParseWorkload(a.Require("workload"));
@@ -49,7 +57,7 @@ public static class SchedCommand
         IdleStrategyKind idle = ParseIdle(a.Get("idle", "spin")!);
         ulong seed = (ulong)a.GetInt("seed", 42, 0);
         int trace = a.GetInt("trace", 0, 0, 10_000_000);
-        Slo? slo = a.Get("slo") is { } sloText ? ParseSlo(sloText) : null;
+        List<Slo> slos = ParseSlos(a.Get("slo"));
         string metricsMode = a.GetChoiceList("metrics", "none", InProcessMetrics.Modes, "metrics exporter") is [var m] ? m
             : throw new UsageException("sched: --metrics takes one of none, console, prometheus");
         int metricsPort = a.GetInt("metrics-port", 9464, 1, 65535);
@@ -73,6 +81,7 @@ public static class SchedCommand
             },
         };
         NoteSmallMachine(report.Config, workerCores.Length);
+        report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
         // One pipeline for the whole run: the counters add up across points, as a scraper would see them.
         using InProcessMetrics? metrics = InProcessMetrics.Start(metricsMode, metricsPort);
         if (metrics is not null)
@@ -114,18 +123,19 @@ public static class SchedCommand
             }
         }
 
-        if (slo is not null)
+        if (slos.Count > 0)
         {
-            report.Slo = SloReport.Evaluate(slo, report.Points);
+            report.Slos = slos.Select(s => SloReport.Evaluate(s, report.Points)).ToList();
+            report.Slo = report.Slos[0];
         }
         ReportFiles.Write(report, dir);
-        Console.WriteLine(MarkdownReport.Render(report));
-        Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        output?.WriteLine(MarkdownReport.Render(report));
+        output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
         if (!a.Has("no-charts"))
         {
-            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, Console.Out);
+            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, output ?? TextWriter.Null);
         }
-        return 0;
+        return (report, dir);
     }
 
     /// <summary>One-line summary of a point for progress output.</summary>
@@ -140,6 +150,11 @@ public static class SchedCommand
     /// <summary>A workload by name, or a usage error listing them.</summary>
     public static Workload ParseWorkload(string name) =>
         Workload.TryGet(name, out Workload? w) ? w : throw new UsageException($"unknown workload '{name}'; valid: {Workload.Names}");
+
+    /// <summary>A comma list of SLOs (none when absent), or a usage error with the syntax.</summary>
+    public static List<Slo> ParseSlos(string? text) => text is null
+        ? []
+        : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseSlo).ToList();
 
     /// <summary>An SLO, or a usage error with the syntax.</summary>
     public static Slo ParseSlo(string text)

@@ -21,7 +21,7 @@ public static class UdpCommand
     public const string Usage =
         "udp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
         "[--duration-s 2] [--warmup 0.1] [--senders 1] [--receiver thread|inline] [--cores C1,C2,...] [--slo \"p99.9-slowdown<=50\"[,...]] " +
-        "[--behind-p99-us 20] [--max-grace-s 2] [--seed 42] [--out DIR]";
+        "[--behind-p99-us 20] [--max-grace-s 2] [--seed 42] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
@@ -32,7 +32,15 @@ public static class UdpCommand
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
     public static int Run(IReadOnlyList<string> args, string commandLine)
     {
-        var a = new ArgParser("udp", args, s_options);
+        Execute(args, commandLine, Console.Out);
+        return 0;
+    }
+
+    /// <summary>Runs the verb; writes the report and (unless --no-charts) its charts to its folder,
+    /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
+    {
+        var a = new ArgParser("udp", args, s_options, ["no-charts"]);
         List<UdpTarget> targets = UdpTarget.ParseList(a.Require("target"));
         Workload workload = SchedCommand.ParseWorkload(a.Require("workload"));
         int workers = a.GetInt("workers", 1, 1, 1024);
@@ -137,9 +145,13 @@ public static class UdpCommand
             report.Slo = report.Slos[0];
         }
         ReportFiles.Write(report, dir);
-        Console.WriteLine(MarkdownReport.Render(report));
-        Console.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
-        return 0;
+        output?.WriteLine(MarkdownReport.Render(report));
+        output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        if (!a.Has("no-charts"))
+        {
+            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, output ?? TextWriter.Null);
+        }
+        return (report, dir);
     }
 
     /// <summary>One-line summary of a point for progress output.</summary>

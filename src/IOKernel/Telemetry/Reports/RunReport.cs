@@ -78,6 +78,9 @@ public sealed class MachineInfo
     public string Runtime { get; set; } = "";
     /// <summary>Host name.</summary>
     public string Host { get; set; } = "";
+    /// <summary>Cache-line round trip between the IOKernel's core and the first worker's, ns, measured
+    /// at the start of the run (a dispatcher's ceiling is a few of these per request).</summary>
+    public double? CrossCoreRoundTripNs { get; set; }
 
     /// <summary>This machine.</summary>
     public static MachineInfo Current() => new()
@@ -90,7 +93,9 @@ public sealed class MachineInfo
     };
 
     /// <summary>One line for report headers.</summary>
-    public override string ToString() => $"{Cores} cores, {Processor}, {Os}, {Runtime}";
+    public override string ToString() => CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt)
+        ? $"{Cores} cores, {Processor}, {Os}, {Runtime}; cross-core round trip {rt:0} ns"
+        : $"{Cores} cores, {Processor}, {Os}, {Runtime}";
 
     private static string ReadProcessor()
     {

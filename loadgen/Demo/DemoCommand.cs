@@ -1,0 +1,192 @@
+// The `demo` verb: the first five minutes: every comparison NetStack offers, in one process, on loopback.
+using System.Globalization;
+using System.Text;
+using NetStack.Apps.Baseline;
+using NetStack.Apps.Spin;
+using NetStack.IOKernel;
+using NetStack.IOKernel.Nic;
+using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Colocate;
+using NetStack.LoadGen.Reports;
+using NetStack.LoadGen.Sched;
+using NetStack.LoadGen.Udp;
+using NetStack.Runtime;
+using NetStack.Runtime.Threading;
+
+namespace NetStack.LoadGen.Demo;
+
+/// <summary>
+/// <c>demo [--quick] [--out DIR] [--no-charts]</c>: with no set-up, runs (1) extreme-bimodal under
+/// c-FCFS, processor sharing and d-FCFS over the synthetic NIC, (2) the spin app over UDP on
+/// loopback, NetStack against the conventional ThreadPool server, both started in this process,
+/// and (3) the spin app colocated with the batch app under each core-allocation policy. Writes
+/// every report and chart under one folder, and a summary (report.md) with the SLO table: the
+/// highest load each system held and the ratios.
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>Usage line.</summary>
+    public const string Usage = "demo [--quick] [--out DIR] [--no-charts]";
+
+    /// <summary>The synthetic part's SLOs: the papers' p99.9 bound, and the same bound at p99, which a
+    /// VM whose cores stall for milliseconds a few times a second can still show.</summary>
+    public const string SloText = "p99.9-slowdown<=50,p99-slowdown<=50";
+
+    /// <summary>The UDP part's SLOs: a loopback round trip costs several µs, so looser bounds too.</summary>
+    public const string UdpSlos = "p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-slowdown<=50";
+
+    /// <summary>Runs the demo; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        var a = new ArgParser("demo", args, ["out"], ["quick", "no-charts"]);
+        bool quick = a.Has("quick");
+        string dir = ReportFiles.OutputDirectory(a.Get("out"), "demo");
+        IReadOnlyList<int> cores = Affinity.AvailableCores();
+        if (cores.Count < 2)
+        {
+            throw new UsageException($"demo: needs two cores (the IOKernel's and a worker's); this machine allows {Affinity.Describe(cores)}");
+        }
+        string ioCore = cores[0].ToString(CultureInfo.InvariantCulture);
+        string workerCore = cores[1].ToString(CultureInfo.InvariantCulture);
+        string duration = quick ? "0.2" : "2";
+        string[] charts = a.Has("no-charts") ? ["--no-charts"] : [];
+        TextWriter log = Console.Out;
+        var started = DateTime.UtcNow;
+
+        log.WriteLine($"netstack demo: results in {dir}{(quick ? " (quick mode: every point shortened)" : "")}");
+
+        log.WriteLine("[1/3] extreme-bimodal over the synthetic NIC: c-FCFS, processor sharing (5 µs), d-FCFS");
+        (RunReport sched, string schedDir) = SchedCommand.Execute(
+        [
+            "--workload", "extreme-bimodal", "--policy", "cfcfs,ps,dfcfs",
+            "--loads", quick ? "0.3,0.7" : "0.1,0.3,0.5,0.6,0.7,0.8,0.9", "--duration-s", duration,
+            "--iokernel-core", ioCore, "--worker-cores", workerCore,
+            "--slo", SloText, "--out", Path.Combine(dir, "sched"), .. charts,
+        ], commandLine + " (part 1)", null);
+
+        log.WriteLine("[2/3] the spin app over UDP on loopback: NetStack (ps) against the ThreadPool server");
+        (RunReport udp, string udpDir) = RunUdp(dir, quick, duration, cores, charts, commandLine);
+
+        log.WriteLine("[3/3] the spin app (50 % of a core) colocated with the batch app: standing queue, static, alone");
+        (RunReport coloc, string colocDir) = ColocateCommand.Execute(
+        [
+            "--workload", "exp-10", "--lc-load", "0.5", "--pattern", "steady", "--allocation", "standing-queue,static,alone",
+            "--duration-s", quick ? "0.3" : "3", "--rounds", quick ? "1" : "3", "--iokernel-core", ioCore, "--worker-cores", workerCore,
+            "--out", Path.Combine(dir, "colocate"), .. charts,
+        ], commandLine + " (part 3)", null);
+
+        string summary = Summary(sched, udp, coloc, started, quick);
+        File.WriteAllText(Path.Combine(dir, "report.md"), summary);
+        log.WriteLine();
+        log.WriteLine(summary);
+        log.WriteLine($"reports: {Path.Combine(schedDir, "report.md")}, {Path.Combine(udpDir, "report.md")}, {Path.Combine(colocDir, "report.md")}");
+        if (!a.Has("no-charts"))
+        {
+            foreach (string png in Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Order())
+            {
+                log.WriteLine($"chart {png}");
+            }
+        }
+        log.WriteLine($"summary: {Path.Combine(dir, "report.md")}");
+        return 0;
+    }
+
+    /// <summary>Starts both servers in this process on free loopback ports, measures them side by side, stops them.</summary>
+    private static (RunReport, string) RunUdp(string dir, bool quick, string duration, IReadOnlyList<int> cores, string[] charts, string commandLine)
+    {
+        // Placement on two cores: the IOKernel and the load generator share the first core and both
+        // yield the moment they are idle, so they alternate within microseconds instead of CFS's
+        // milliseconds; the worker has the second core. Idle NetStack threads park after 2 ms, so
+        // they take nothing from the ThreadPool server while its points run.
+        var options = new KernelOptions
+        {
+            IOKernelCore = cores[0],
+            WorkerCores = [cores[1]],
+            Policy = "ps",
+            QuantumMicros = 5,
+            MailboxDepth = 2,
+            IOKernelIdle = IdleStrategyKind.SpinYield,
+            CarrierIdle = IdleStrategyKind.SpinPark,
+            IdleSpinMicros = 0,
+            IdleYieldMicros = 2000,
+            IdleParkMicros = 200,
+        };
+        using var nic = new UdpNic(new UdpNicOptions { Port = 0 }, SpinApp.TypeCount);
+        var kernel = new IOKernel.IOKernel(options, nic, new SpinApp());
+        using var pool = new ThreadPoolServer(new UdpNicOptions { Port = 0 }, new SpinApp(), SpinApp.TypeCount);
+        kernel.Start();
+        pool.Start();
+        try
+        {
+            return UdpCommand.Execute(
+            [
+                "--target", $"netstack/ps=127.0.0.1:{nic.Port},threadpool=127.0.0.1:{pool.Port}",
+                "--workload", "exp-10", "--loads", quick ? "0.2" : "0.1,0.2,0.3,0.4,0.5,0.6", "--workers", "1",
+                "--duration-s", duration, "--receiver", "inline", "--cores", cores[0].ToString(CultureInfo.InvariantCulture),
+                "--slo", UdpSlos, "--out", Path.Combine(dir, "udp"), .. charts,
+            ], commandLine + " (part 2)", null);
+        }
+        finally
+        {
+            kernel.Stop();
+            pool.Stop(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    /// <summary>The demo's report.md: one SLO table per part, with ratios against the baseline of each.</summary>
+    public static string Summary(RunReport sched, RunReport udp, RunReport coloc, DateTime started, bool quick)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# NetStack demo");
+        sb.AppendLine();
+        sb.AppendLine(Inv($"- machine: {sched.Machine}"));
+        sb.AppendLine(Inv($"- ran {(DateTime.UtcNow - started).TotalSeconds:0} s{(quick ? " in quick mode (points too short to mean much)" : "")}"));
+        foreach (string note in sched.Config.Notes.Concat(udp.Config.Notes).Distinct())
+        {
+            sb.AppendLine($"- note: {note}");
+        }
+        sb.AppendLine();
+        foreach (SloReport slo in sched.Slos ?? (sched.Slo is null ? [] : [sched.Slo]))
+        {
+            sb.AppendLine(Inv($"## 1. extreme-bimodal, 1 worker, synthetic NIC: SLO {slo.Slo}"));
+            sb.AppendLine();
+            AppendSloTable(sb, slo, baseline: "cfcfs");
+        }
+        foreach (SloReport slo in udp.Slos ?? (udp.Slo is null ? [] : [udp.Slo]))
+        {
+            sb.AppendLine(Inv($"## 2. spin over UDP (exp-10, 1 worker): SLO {slo.Slo}"));
+            sb.AppendLine();
+            AppendSloTable(sb, slo, baseline: "threadpool");
+        }
+        sb.AppendLine("## 3. colocation (exp-10 at 50 % of a core, with the batch app)");
+        sb.AppendLine();
+        sb.Append(ColocateCommand.Render(coloc));
+        sb.AppendLine();
+        sb.AppendLine("A load is the fraction of the worker cores' capacity offered (workers / mean service time). " +
+            "\"Highest load\" is the last load before the first one that missed the SLO; a point that dropped, rejected or lost requests misses it.");
+        return sb.ToString();
+    }
+
+    private static void AppendSloTable(StringBuilder sb, SloReport? slo, string baseline)
+    {
+        if (slo is null)
+        {
+            return;
+        }
+        SloRow? base0 = slo.Rows.FirstOrDefault(r => r.Label == baseline);
+        sb.AppendLine($"| system | highest load holding it | krps | × {baseline} |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        foreach (SloRow row in slo.Rows)
+        {
+            string ratio = row.MaxLoad is { } m && base0?.MaxLoad is { } b && b > 0 ? Inv($"{m / b:0.##}×")
+                : row.MaxLoad is not null && base0 is { MaxLoad: null } ? $"{baseline} held it at no load" : "–";
+            sb.AppendLine(row.MaxLoad is null
+                ? $"| {row.Label} | none | – | {ratio} |"
+                : Inv($"| {row.Label} | {row.MaxLoad:0.##} | {row.MaxRps / 1000:0.#} | {ratio} |"));
+        }
+        sb.AppendLine();
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
