@@ -35,7 +35,7 @@ public static class ChartStyle
         plot.Font.Set(s_fontFamily);
         string workload = report.Workload.Name.Length > 0 ? report.Workload.Name : report.Verb;
         // The machine goes on a line of its own: tail latencies mean little without it.
-        plot.Title($"{workload}: {what}\n{report.Machine}", TitleFontSize);
+        plot.Title($"{workload}: {what}\n{MachineLine(report.Machine)}", TitleFontSize);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         return plot;
@@ -165,5 +165,14 @@ public static class ChartStyle
         return v >= 1
             ? v.ToString("#,0", CultureInfo.InvariantCulture)
             : v.ToString("0.###", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The machine in a line short enough for a chart title: cores, processor, runtime, round trip.</summary>
+    public static string MachineLine(MachineInfo m)
+    {
+        string line = $"{m.Cores} cores, {m.Processor}, {m.Runtime}";
+        return m.CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt)
+            ? line + string.Create(System.Globalization.CultureInfo.InvariantCulture, $", cross-core round trip {rt:0} ns")
+            : line;
     }
 }

@@ -164,7 +164,7 @@ public static class DemoCommand
         sb.Append(ColocateCommand.Render(coloc));
         sb.AppendLine();
         sb.AppendLine("A load is the fraction of the worker cores' capacity offered (workers / mean service time). " +
-            "\"Highest load\" is the last load before the first one that missed the SLO; a point that dropped, rejected or lost requests misses it.");
+            "\"Highest load\" is the highest offered load whose point held the SLO (lower loads that missed it are listed beside it); a point that dropped, rejected or lost requests misses it.");
         return sb.ToString();
     }
 
@@ -183,7 +183,7 @@ public static class DemoCommand
                 : row.MaxLoad is not null && base0 is { MaxLoad: null } ? $"{baseline} held it at no load" : "–";
             sb.AppendLine(row.MaxLoad is null
                 ? $"| {row.Label} | none | – | {ratio} |"
-                : Inv($"| {row.Label} | {row.MaxLoad:0.##} | {row.MaxRps / 1000:0.#} | {ratio} |"));
+                : Inv($"| {row.Label} | {row.MaxLoad:0.##}{MarkdownReport.Missed(row)} | {row.MaxRps / 1000:0.#} | {ratio} |"));
         }
         sb.AppendLine();
     }

@@ -43,7 +43,7 @@ public static class MarkdownReport
             {
                 sb.AppendLine(row.MaxLoad is null
                     ? Inv($"| {row.Label} | none | – | – |")
-                    : Inv($"| {row.Label} | {row.MaxLoad:0.###}{(HeldAtHighest(r, row) ? " (every load tested)" : "")} | {row.MaxRps / 1000:0.#} | {row.ValueAtMax:0.##} |"));
+                    : Inv($"| {row.Label} | {row.MaxLoad:0.###}{(HeldAtHighest(r, row) ? " (every load tested)" : "")}{Missed(row)} | {row.MaxRps / 1000:0.#} | {row.ValueAtMax:0.##} |"));
             }
             sb.AppendLine();
             AppendRatios(sb, r, slo);
@@ -145,6 +145,11 @@ public static class MarkdownReport
             sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {p.OfferedRps / 1000:0.#} | {p.Scheduled} | {p.Sent} | {p.Ok} | {p.Rejected} | {p.Failed} | {p.Lost} | {p.SendErrors} | {p.Duplicates} | {p.UnknownResponses} | {late.P50:0.#} | {late.P99:0.#} | {late.Max:0.#} | {p.GeneratorAllocatedBytesPerRequest:0.#} | {state} |"));
         }
     }
+
+    /// <summary>" (missed at 0.1, 0.3)" when lower loads missed the SLO.</summary>
+    public static string Missed(SloRow row) => row.MissedBelow.Count == 0
+        ? ""
+        : " (missed at " + string.Join(", ", row.MissedBelow.Select(l => l.ToString("0.###", CultureInfo.InvariantCulture))) + ")";
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,4 @@
-// SLO parsing and evaluation: the highest load before the first miss.
+// SLO parsing and evaluation: the highest load whose point held it, and the misses below.
 using NetStack.IOKernel.Telemetry.Reports;
 using Xunit;
 
@@ -15,15 +15,18 @@ public class SloTests
     };
 
     [Fact]
-    public void HighestLoadIsTheLastBeforeTheFirstMiss()
+    public void HighestLoadIsTheHighestThatHeldWithTheLowerMissesListed()
     {
         var points = new[]
         {
-            Point("ps", 0.1, 3), Point("ps", 0.5, 10), Point("ps", 0.7, 60), Point("ps", 0.9, 20),
+            Point("ps", 0.1, 3), Point("ps", 0.5, 10), Point("ps", 0.7, 60), Point("ps", 0.9, 20), Point("ps", 0.95, 70),
             Point("cfcfs", 0.1, 80), Point("cfcfs", 0.5, 90),
         };
         SloReport r = SloReport.Evaluate(Slo.Parse("p99.9-slowdown<=50"), points);
-        Assert.Equal(0.5, r.Rows.Single(x => x.Label == "ps").MaxLoad);
+        SloRow ps = r.Rows.Single(x => x.Label == "ps");
+        Assert.Equal(0.9, ps.MaxLoad);
+        Assert.Equal(20, ps.ValueAtMax);
+        Assert.Equal([0.7], ps.MissedBelow);
         Assert.Null(r.Rows.Single(x => x.Label == "cfcfs").MaxLoad);
     }
 

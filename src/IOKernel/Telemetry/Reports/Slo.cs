@@ -61,27 +61,25 @@ public sealed class SloReport
     /// <summary>One row per system and policy.</summary>
     public List<SloRow> Rows { get; set; } = [];
 
-    /// <summary>For each system/policy label, the highest offered load before the first point that missed the SLO.</summary>
+    /// <summary>
+    /// For each system/policy label, the highest offered load whose point held the SLO
+    /// (WORKLOADS.md's headline figure), with the lower loads that missed it listed beside, so a
+    /// lucky point above a miss cannot pass unnoticed.
+    /// </summary>
     public static SloReport Evaluate(Slo slo, IEnumerable<PointReport> points)
     {
         var report = new SloReport { Slo = slo.Text };
         foreach (IGrouping<string, PointReport> group in points.GroupBy(p => p.Label))
         {
-            PointReport? best = null;
-            foreach (PointReport p in group.Where(p => !double.IsNaN(p.OfferedLoad)).OrderBy(p => p.OfferedLoad))
-            {
-                if (!slo.HeldBy(p))
-                {
-                    break;
-                }
-                best = p;
-            }
+            List<PointReport> loaded = group.Where(p => !double.IsNaN(p.OfferedLoad)).OrderBy(p => p.OfferedLoad).ToList();
+            PointReport? best = loaded.LastOrDefault(slo.HeldBy);
             report.Rows.Add(new SloRow
             {
                 Label = group.Key,
                 MaxLoad = best?.OfferedLoad,
                 MaxRps = best?.OfferedRps,
                 ValueAtMax = best is null ? null : slo.Measure(best),
+                MissedBelow = best is null ? [] : loaded.Where(p => p.OfferedLoad < best.OfferedLoad && !slo.HeldBy(p)).Select(p => p.OfferedLoad).ToList(),
             });
         }
         return report;
@@ -93,8 +91,10 @@ public sealed class SloRow
 {
     /// <summary>System and policy.</summary>
     public string Label { get; set; } = "";
-    /// <summary>Highest offered load (fraction of capacity) that held the SLO, with every lower one; null when none did.</summary>
+    /// <summary>Highest offered load (fraction of capacity) whose point held the SLO; null when none did.</summary>
     public double? MaxLoad { get; set; }
+    /// <summary>Lower loads whose points missed it (noise, or a curve that is not monotonic).</summary>
+    public List<double> MissedBelow { get; set; } = [];
     /// <summary>The same, in requests/s.</summary>
     public double? MaxRps { get; set; }
     /// <summary>The measured value there.</summary>
