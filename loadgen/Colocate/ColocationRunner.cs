@@ -151,7 +151,7 @@ public static class ColocationRunner
         var unitsAtPhaseEnd = new long[spec.Phases.Count];
         for (int i = 0; i < spec.Phases.Count; i++)
         {
-            SleepUntil(start + Clock.FromMicros(spec.Phases[i].EndS * 1e6));
+            Reports.ReportFiles.SleepUntil(start + Clock.FromMicros(spec.Phases[i].EndS * 1e6));
             unitsAtPhaseEnd[i] = kernel.Carriers.Sum(c => c.Batch.Units);
         }
         if (!kernel.Wait(TimeSpan.FromSeconds(30)))
@@ -342,15 +342,6 @@ public static class ColocationRunner
             long until = Math.Min(to, bucketEnd);
             held[b, app] += until - t;
             t = until;
-        }
-    }
-
-    private static void SleepUntil(long ticks)
-    {
-        long left = ticks - Clock.Now();
-        if (left > 0)
-        {
-            Thread.Sleep(TimeSpan.FromMicroseconds(Clock.ToMicros(left)));
         }
     }
 }

@@ -16,6 +16,34 @@ public static class ReportFiles
         return dir;
     }
 
+    /// <summary>The end of every run: evaluates the SLOs, writes report.json and report.md, prints
+    /// the markdown and the file paths to <paramref name="output"/>, and renders the charts.</summary>
+    public static void Finish(RunReport report, string dir, IReadOnlyList<Slo> slos, TextWriter? output, bool charts)
+    {
+        if (slos.Count > 0)
+        {
+            report.Slos = slos.Select(s => SloReport.Evaluate(s, report.Points)).ToList();
+            report.Slo = report.Slos[0];
+        }
+        Write(report, dir);
+        output?.WriteLine(MarkdownReport.Render(report));
+        output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
+        if (charts)
+        {
+            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, output ?? TextWriter.Null);
+        }
+    }
+
+    /// <summary>Sleeps the calling (non-data-path) thread until <paramref name="ticks"/>.</summary>
+    public static void SleepUntil(long ticks)
+    {
+        long left = ticks - NetStack.Runtime.Clock.Now();
+        if (left > 0)
+        {
+            Thread.Sleep(TimeSpan.FromMicroseconds(NetStack.Runtime.Clock.ToMicros(left)));
+        }
+    }
+
     /// <summary>Writes DIR/report.json and DIR/report.md.</summary>
     public static void Write(RunReport report, string dir)
     {

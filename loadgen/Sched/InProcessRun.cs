@@ -89,9 +89,9 @@ public static class InProcessRun
         using IDisposable? registration = p.Metrics?.Register(kernel);
 
         kernel.Start();
-        SleepUntil(measureFrom);
+        Reports.ReportFiles.SleepUntil(measureFrom);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        SleepUntil(measureUntil);
+        Reports.ReportFiles.SleepUntil(measureUntil);
         long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
         if (!kernel.Wait(TimeSpan.FromSeconds(30)))
         {
@@ -130,15 +130,6 @@ public static class InProcessRun
             WorkerBusyFraction = kernel.Carriers.Sum(k => Clock.ToMicros(k.BusyTicks)) / (workers * p.DurationS * 1e6),
         };
         return new SchedPointResult(report, kernel, start);
-    }
-
-    private static void SleepUntil(long ticks)
-    {
-        long left = ticks - Clock.Now();
-        if (left > 0)
-        {
-            Thread.Sleep(TimeSpan.FromMicroseconds(Clock.ToMicros(left)));
-        }
     }
 }
 

@@ -123,18 +123,7 @@ public static class SchedCommand
             }
         }
 
-        if (slos.Count > 0)
-        {
-            report.Slos = slos.Select(s => SloReport.Evaluate(s, report.Points)).ToList();
-            report.Slo = report.Slos[0];
-        }
-        ReportFiles.Write(report, dir);
-        output?.WriteLine(MarkdownReport.Render(report));
-        output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
-        if (!a.Has("no-charts"))
-        {
-            NetStack.Charts.ChartRenderer.RenderAndList(report, dir, output ?? TextWriter.Null);
-        }
+        ReportFiles.Finish(report, dir, slos, output, charts: !a.Has("no-charts"));
         return (report, dir);
     }
 

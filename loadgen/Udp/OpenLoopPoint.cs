@@ -97,9 +97,9 @@ public sealed partial class OpenLoopPoint
             t.Start();
         }
 
-        SleepUntil(_measureFromTicks);
+        Reports.ReportFiles.SleepUntil(_measureFromTicks);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        SleepUntil(_endTicks);
+        Reports.ReportFiles.SleepUntil(_endTicks);
         long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
 
         // Every loop checks the clock against the point's end, so these joins are bounds, not hopes.
@@ -196,15 +196,6 @@ public sealed partial class OpenLoopPoint
         if (!t.Join(bound))
         {
             throw new InvalidOperationException($"{t.Name} did not finish within {bound.TotalSeconds:0} s of the point's end");
-        }
-    }
-
-    private static void SleepUntil(long ticks)
-    {
-        long left = ticks - Clock.Now();
-        if (left > 0)
-        {
-            Thread.Sleep(TimeSpan.FromMicroseconds(Clock.ToMicros(left)));
         }
     }
 
