@@ -39,10 +39,16 @@ $APP serve --port 9000 --policy ps --allocation static --batch false $idle > "$o
 $APP serve --port 9002 --policy cfcfs --allocation static --batch false $idle > "$out/serve-cfcfs.log" 2>&1 & cf_pid=$!
 $APP serve --server threadpool --port 9001 > "$out/serve-threadpool.log" 2>&1 & tp_pid=$!
 sleep 3
+# The generator shares core 0 with the IOKernels, so its send lateness runs to a few tens of µs;
+# latency is measured from the intended send time, so lateness only adds to the servers' figures.
+# The bound for "fell behind" is therefore 50 µs here (default 20 µs, for a generator on its own core).
+slos="p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-slowdown<=50,p99-slowdown<=100,p99-slowdown<=200,p99-latency<=500,p99-latency<=1000"
 for w in exp-10 extreme-bimodal; do
+  loads=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8
+  # extreme-bimodal's capacity is 333 k requests/s; above ~0.4 the generator and loopback give out first.
+  [ "$w" = extreme-bimodal ] && loads=0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4
   $L udp --target netstack/ps=127.0.0.1:9000,netstack/cfcfs=127.0.0.1:9002,threadpool=127.0.0.1:9001 --workload "$w" \
-    --loads 0.1,0.2,0.3,0.4,0.5,0.6,0.7 --workers 1 --duration-s 2 --receiver inline --cores 0 \
-    --slo "p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-slowdown<=50,p99-slowdown<=100,p99-slowdown<=200" \
+    --loads "$loads" --workers 1 --duration-s 2 --receiver inline --cores 0 --behind-p99-us 50 --slo "$slos" \
     --out "$out/udp-$w" >/dev/null
 done
 kill -TERM $ps_pid $cf_pid $tp_pid; wait $ps_pid $cf_pid $tp_pid || true

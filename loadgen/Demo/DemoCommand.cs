@@ -34,7 +34,7 @@ public static class DemoCommand
     public const string SloText = "p99.9-slowdown<=50,p99-slowdown<=50";
 
     /// <summary>The UDP part's SLOs: a loopback round trip costs several µs, so looser bounds too.</summary>
-    public const string UdpSlos = "p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-slowdown<=50";
+    public const string UdpSlos = "p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-latency<=500,p99-latency<=1000";
 
     /// <summary>Runs the demo; returns the exit code.</summary>
     public static int Run(IReadOnlyList<string> args, string commandLine)
@@ -122,8 +122,11 @@ public static class DemoCommand
             return UdpCommand.Execute(
             [
                 "--target", $"netstack/ps=127.0.0.1:{nic.Port},threadpool=127.0.0.1:{pool.Port}",
-                "--workload", "exp-10", "--loads", quick ? "0.2" : "0.1,0.2,0.3,0.4,0.5,0.6", "--workers", "1",
+                "--workload", "extreme-bimodal", "--loads", quick ? "0.1" : "0.05,0.1,0.15,0.2,0.25,0.3", "--workers", "1",
                 "--duration-s", duration, "--receiver", "inline", "--cores", cores[0].ToString(CultureInfo.InvariantCulture),
+                // The generator shares the IOKernel's core: its lateness runs to a few tens of µs,
+                // and counts in every latency anyway (measured from the intended send time).
+                "--behind-p99-us", "50",
                 "--slo", UdpSlos, "--out", Path.Combine(dir, "udp"), .. charts,
             ], commandLine + " (part 2)", null);
         }
@@ -155,7 +158,7 @@ public static class DemoCommand
         }
         foreach (SloReport slo in udp.Slos ?? (udp.Slo is null ? [] : [udp.Slo]))
         {
-            sb.AppendLine(Inv($"## 2. spin over UDP (exp-10, 1 worker): SLO {slo.Slo}"));
+            sb.AppendLine(Inv($"## 2. spin over UDP (extreme-bimodal, 1 worker): SLO {slo.Slo}"));
             sb.AppendLine();
             AppendSloTable(sb, slo, baseline: "threadpool");
         }

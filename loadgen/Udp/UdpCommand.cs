@@ -21,12 +21,12 @@ public static class UdpCommand
     public const string Usage =
         "udp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
         "[--duration-s 2] [--warmup 0.1] [--senders 1] [--receiver thread|inline] [--cores C1,C2,...] [--slo \"p99.9-slowdown<=50\"[,...]] " +
-        "[--behind-p99-us 20] [--max-grace-s 2] [--seed 42] [--out DIR] [--no-charts]";
+        "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--seed 42] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
         "target", "workload", "rates", "loads", "workers", "duration-s", "warmup", "senders", "receiver", "cores", "slo",
-        "behind-p99-us", "max-grace-s", "seed", "out",
+        "behind-p99-us", "max-grace-s", "spin-below-us", "seed", "out",
     ];
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
@@ -58,6 +58,7 @@ public static class UdpCommand
         {
             BehindP99Micros = a.GetDouble("behind-p99-us", 20, 0.1, 1e6),
             MaxGraceSeconds = a.GetDouble("max-grace-s", 2, 0.2, 60),
+            SpinBelowMicros = a.GetDouble("spin-below-us", 0, 0, 1e6),
         };
         List<Slo> slos = a.Get("slo") is { } sloText
             ? sloText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(SchedCommand.ParseSlo).ToList()
