@@ -61,14 +61,14 @@ $L udp --target echo=127.0.0.1:9100 --workload zero --rates 50000,100000,150000,
 kill -TERM $echo_pid || true; wait $echo_pid || true
 
 echo "== issue 4: LC exp-10 at 50 % of a core with the batch app: standing-queue, queue-delay, static, alone"
-$L colocate --workload exp-10 --lc-load 0.5 --allocation standing-queue,queue-delay,static,alone --duration-s 6 --rounds 3 \
+$L colocate --workload exp-10 --lc-load 0.5 --allocation standing-queue,queue-delay,static,alone --duration-s 12 --rounds 6 \
   --out "$out/colocate" >/dev/null
 for rel in 5 10; do
-  $L colocate --workload exp-10 --lc-load 0.5 --allocation standing-queue,alone --duration-s 3 --rounds 3 --release-idle-us "$rel" \
+  $L colocate --workload exp-10 --lc-load 0.5 --allocation standing-queue,alone --duration-s 6 --rounds 3 --release-idle-us "$rel" \
     --no-charts --out "$out/colocate-release-$rel" >/dev/null
 done
 $L colocate --workload exp-10 --lc-load 0.5 --lc-low 0.1 --pattern bursts --burst-ms 50 --allocation standing-queue,alone \
-  --duration-s 3 --rounds 3 --out "$out/colocate-bursts" >/dev/null
+  --duration-s 6 --rounds 3 --out "$out/colocate-bursts" >/dev/null
 
 echo "== machine noise after"
 $L noise --duration-s 3 | tee "$out/noise-after.txt"

@@ -112,6 +112,13 @@ public static class ColocateCommand
         var totals = configs.Select(name => new ColocationTotals(
             name == "alone" ? new ColocateConfig("lc-alone", "static", WithBatch: false) : new ColocateConfig(name, name, WithBatch: true),
             workload.Types.Count, phases.Select(p => p.Name).Distinct().Count())).ToList();
+        // A discarded warm-up round of every configuration first: the first run of each code path
+        // (JIT, first hashes, first grants) would otherwise land on whichever configuration runs first.
+        var warmup = spec with { Phases = LoadPattern.Build(pattern, Math.Min(0.3, duration / rounds), high, low, burstS) };
+        foreach (ColocationTotals t in totals)
+        {
+            ColocationRunner.RunRound(warmup, new ColocationTotals(t.Config, workload.Types.Count, phases.Select(p => p.Name).Distinct().Count()));
+        }
         var progress = new Progress(configs.Count * rounds, duration / rounds + 0.3);
         for (int round = 0; round < rounds; round++)
         {
@@ -129,7 +136,7 @@ public static class ColocateCommand
             report.Points.Add(point);
         }
         report.Config.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-            $"{rounds} rounds of {duration / rounds:0.##} s per configuration, configurations alternating round by round; latency histograms and counts are summed over rounds"));
+            $"{rounds} rounds of {duration / rounds:0.##} s per configuration, configurations alternating round by round, after a discarded warm-up round of each; latency histograms and counts are summed over rounds"));
 
         report.Save(Path.Combine(dir, "report.json"));
         string markdown = MarkdownReport.Render(report) + Environment.NewLine + Render(report);

@@ -90,6 +90,17 @@ public static class SchedCommand
             Console.Error.WriteLine($"sched: {metrics.Description}");
         }
 
+        // A short discarded point of every policy first, at the lowest load: the first run of each
+        // code path (JIT, first preemptions) would otherwise land on whichever point runs first.
+        foreach (string policy in policies)
+        {
+            InProcessRun.Run(new SchedPoint
+            {
+                Workload = workload, Policy = policy, Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
+                WorkerCores = workerCores, MailboxDepth = depth, DurationS = Math.Min(0.3, duration), CarrierIdle = idle, Seed = seed + 1,
+            });
+        }
+        report.Config.Notes.Add("each policy ran a discarded warm-up point first");
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
         foreach (double load in loads)
         {
