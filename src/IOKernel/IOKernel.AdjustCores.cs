@@ -19,13 +19,14 @@ public sealed partial class IOKernel
     /// latency goes into the allocation log), then asks the allocator for this interval's moves and
     /// makes them. A move is a write of the worker's assignment word: the carrier sees it at the top
     /// of its loop, or a running batch job sees it at its next yield check; no thread is woken
-    /// unless it parked.
+    /// unless it parked. Between intervals, an idle latency-critical core is released as soon as
+    /// it is due, not at the next interval: releases compare nothing with a previous check.
     /// </summary>
     private bool AdjustCores(long now)
     {
         if (now < _nextAdjust)
         {
-            return false;
+            return _allocator.Policy.Reallocates && ReleaseDue(now) && ReleaseIdleCores(now);
         }
         _nextAdjust = now + Clock.FromMicros(_options.CongestionIntervalMicros);
         Counters.AllocationChecks++;
@@ -36,6 +37,55 @@ public sealed partial class IOKernel
             return false;
         }
 
+        FillViews(now);
+        int n = _allocator.Decide(now, _appViews, _workerViews, _moves);
+        for (int i = 0; i < n; i++)
+        {
+            MoveCore(_moves[i], now);
+        }
+        return n > 0;
+    }
+
+    /// <summary>Cheap test, run every loop turn: is some latency-critical core idle long enough to
+    /// go to batch, with nothing at it or queued for its app? (The allocator decides for real.)</summary>
+    private bool ReleaseDue(long now)
+    {
+        long releaseAfter = _allocator.ReleaseIdleTicks;
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            int owner = _owner[w];
+            if (owner < 0 || _occupancy[w] != 0)
+            {
+                continue;
+            }
+            KernelApp app = _apps[owner];
+            if (app.Policy is not { Count: 0 } || app.Cores <= app.Options.SpinningCores)
+            {
+                continue;
+            }
+            long idleSince = _workers[w].IdleSinceTicks;
+            if (idleSince != 0 && now - idleSince >= releaseAfter)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private bool ReleaseIdleCores(long now)
+    {
+        AcknowledgeMoves();
+        FillViews(now);
+        int n = _allocator.DecideReleases(now, _appViews, _workerViews, _moves);
+        for (int i = 0; i < n; i++)
+        {
+            MoveCore(_moves[i], now);
+        }
+        return n > 0;
+    }
+
+    private void FillViews(long now)
+    {
         FillAppViews(now);
         for (int w = 0; w < _workers.Length; w++)
         {
@@ -48,12 +98,6 @@ public sealed partial class IOKernel
                 GrantPending = worker.SeenEpoch < _grantEpoch[w],
             };
         }
-        int n = _allocator.Decide(now, _appViews, _workerViews, _moves);
-        for (int i = 0; i < n; i++)
-        {
-            MoveCore(_moves[i], now);
-        }
-        return n > 0;
     }
 
     /// <summary>Moves whose carrier now serves the new owner get their latency.</summary>

@@ -124,7 +124,21 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
         {
             return n;
         }
+        return DecideReleases(now, apps, workers, moves, n);
+    }
 
+    /// <summary>
+    /// Rules 3 and 4 alone: idle latency-critical cores to batch, idle cores to batch. Unlike the
+    /// congestion test these need no interval (they compare nothing with a previous check), so the
+    /// IOKernel runs them on every loop turn where a core could be released, as Shenango's idle
+    /// kthreads give their core back at once rather than on the next tick.
+    /// </summary>
+    public int DecideReleases(long now, Span<AppView> apps, Span<WorkerView> workers, Span<CoreMove> moves, int n = 0)
+    {
+        if (!Policy.Reallocates)
+        {
+            return n;
+        }
         for (int w = 0; w < workers.Length && n < moves.Length; w++)
         {
             ref WorkerView view = ref workers[w];

@@ -127,6 +127,20 @@ public class CoreAllocationTests
         Assert.Equal(new CoreMove(0, Lc, Batch, AllocationReason.IdleRelease), moves[0]);
     }
 
+    [Fact]
+    public void ReleasesAloneNeedNoIntervalAndGrantNothing()
+    {
+        var allocator = new CoreAllocator(new StandingQueueAllocation(), s_release);
+        long idleSince = Clock.FromMicros(100);
+        // A congested app elsewhere gets nothing from the release pass: grants wait for the interval.
+        AppView[] apps = [LcApp(1), BatchApp(0), LcApp(0, queued: 5, totalQueued: 5)];
+        WorkerView[] workers = [new WorkerView { Owner = Lc, IdleSinceTicks = idleSince }];
+        var moves = new CoreMove[4];
+        int n = allocator.DecideReleases(idleSince + s_release, apps, workers, moves);
+        Assert.Equal(1, n);
+        Assert.Equal(new CoreMove(0, Lc, Batch, AllocationReason.IdleRelease), moves[0]);
+    }
+
     [Theory]
     [InlineData(1, 0, 0)] // a request is still at the worker
     [InlineData(0, 1, 0)] // the app has queued work
