@@ -60,14 +60,14 @@ $L udp --target echo=127.0.0.1:9100 --workload zero --rates 50000,100000,150000,
   --receiver inline --cores 0 --no-charts --out "$out/echo-ceiling" >/dev/null
 kill -TERM $echo_pid || true; wait $echo_pid || true
 
-echo "== issue 4: LC exp-10 at 50 % of a core with the batch app: standing-queue, queue-delay, static, alone"
-$L colocate --workload exp-10 --lc-load 0.5 --allocation standing-queue,queue-delay,static,alone --duration-s 12 --rounds 6 \
+echo "== issue 4: LC exp-10 at 50 % of a core (c-FCFS: exp-10 has no long tail for ps to cut) with the batch app: standing-queue, queue-delay, static, alone"
+$L colocate --workload exp-10 --lc-load 0.5 --policy cfcfs --allocation standing-queue,queue-delay,static,alone --duration-s 12 --rounds 6 \
   --out "$out/colocate" >/dev/null
 for rel in 5 10; do
-  $L colocate --workload exp-10 --lc-load 0.5 --allocation standing-queue,alone --duration-s 6 --rounds 3 --release-idle-us "$rel" \
+  $L colocate --workload exp-10 --lc-load 0.5 --policy cfcfs --allocation standing-queue,alone --duration-s 6 --rounds 3 --release-idle-us "$rel" \
     --no-charts --out "$out/colocate-release-$rel" >/dev/null
 done
-$L colocate --workload exp-10 --lc-load 0.5 --lc-low 0.1 --pattern bursts --burst-ms 50 --allocation standing-queue,alone \
+$L colocate --workload exp-10 --lc-load 0.5 --lc-low 0.1 --pattern bursts --burst-ms 50 --policy cfcfs --allocation standing-queue,alone \
   --duration-s 6 --rounds 3 --out "$out/colocate-bursts" >/dev/null
 
 echo "== machine noise after"

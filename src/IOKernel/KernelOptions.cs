@@ -62,9 +62,9 @@ public sealed class KernelOptions
     public double QueueDelayMicros { get; set; } = 10;
 
     /// <summary>A core whose carrier found no work for its latency-critical app this long goes to
-    /// batch. Measured on the 2-core reference VM (exp-10 at 50 %, docs/results.md): batch got 78 %
-    /// of the idle cycles at 2 µs, 68 % at 5 µs and 57 % at 10 µs, with the LC median within
-    /// a few µs of each other; each release-and-grant cycle costs a few cross-core transfers, so
+    /// batch. Measured on the 2-core reference VM (exp-10 at 50 %, docs/results.md): batch got 91 %
+    /// of the idle cycles at 2 µs, 81 % at 5 µs and 67 % at 10 µs, with the LC p99 within 1.1× of
+    /// running alone at each; each release-and-grant cycle costs a few cross-core transfers, so
     /// shorter is better until those transfers dominate.</summary>
     public double ReleaseIdleMicros { get; set; } = 2;
 
