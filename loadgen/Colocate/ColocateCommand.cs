@@ -84,24 +84,17 @@ public static class ColocateCommand
         };
         string dir = ReportFiles.OutputDirectory(a.Get("out"), "colocate");
 
-        var report = new RunReport
+        var report = ReportFiles.Begin("colocate", commandLine, workload, new RunConfig
         {
-            Verb = "colocate",
-            StartedAt = DateTimeOffset.UtcNow,
-            Command = commandLine,
-            Workload = WorkloadInfo.From(workload),
-            Config = new RunConfig
-            {
-                DurationS = duration,
-                WarmupFraction = spec.WarmupFraction,
-                IOKernelCore = ioCore,
-                WorkerCores = workerCores,
-                CarrierIdle = spec.CarrierIdle.ToString(),
-                IOKernelIdle = "Spin",
-                Seed = spec.Seed,
-            },
-            Colocations = [],
-        };
+            DurationS = duration,
+            WarmupFraction = spec.WarmupFraction,
+            IOKernelCore = ioCore,
+            WorkerCores = workerCores,
+            CarrierIdle = spec.CarrierIdle.ToString(),
+            IOKernelIdle = "Spin",
+            Seed = spec.Seed,
+        });
+        report.Colocations = [];
         SchedCommand.NoteSmallMachine(report.Config, workerCores.Length);
         report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
         if (workerCores.Length == 1)

@@ -16,6 +16,16 @@ public static class ReportFiles
         return dir;
     }
 
+    /// <summary>The start of every run's report: the verb, when, the command line and the workload.</summary>
+    public static RunReport Begin(string verb, string commandLine, NetStack.Runtime.Workloads.Workload workload, RunConfig config) => new()
+    {
+        Verb = verb,
+        StartedAt = DateTimeOffset.UtcNow,
+        Command = commandLine,
+        Workload = WorkloadInfo.From(workload),
+        Config = config,
+    };
+
     /// <summary>The end of every run: evaluates the SLOs, writes report.json and report.md, prints
     /// the markdown and the file paths to <paramref name="output"/>, and renders the charts.</summary>
     public static void Finish(RunReport report, string dir, IReadOnlyList<Slo> slos, TextWriter? output, bool charts)

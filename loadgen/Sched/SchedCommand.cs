@@ -63,23 +63,16 @@ public static class SchedCommand
         int metricsPort = a.GetInt("metrics-port", 9464, 1, 65535);
         string dir = ReportFiles.OutputDirectory(a.Get("out"), "sched");
 
-        var report = new RunReport
+        var report = ReportFiles.Begin("sched", commandLine, workload, new RunConfig
         {
-            Verb = "sched",
-            StartedAt = DateTimeOffset.UtcNow,
-            Command = commandLine,
-            Workload = WorkloadInfo.From(workload),
-            Config = new RunConfig
-            {
-                DurationS = duration,
-                WarmupFraction = warmup,
-                IOKernelCore = ioCore,
-                WorkerCores = workerCores,
-                CarrierIdle = idle.ToString(),
-                IOKernelIdle = IdleStrategyKind.Spin.ToString(),
-                Seed = seed,
-            },
-        };
+            DurationS = duration,
+            WarmupFraction = warmup,
+            IOKernelCore = ioCore,
+            WorkerCores = workerCores,
+            CarrierIdle = idle.ToString(),
+            IOKernelIdle = IdleStrategyKind.Spin.ToString(),
+            Seed = seed,
+        });
         NoteSmallMachine(report.Config, workerCores.Length);
         report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
         // One pipeline for the whole run: the counters add up across points, as a scraper would see them.

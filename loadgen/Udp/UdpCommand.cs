@@ -74,21 +74,14 @@ public static class UdpCommand
         }
         string dir = ReportFiles.OutputDirectory(a.Get("out"), "udp");
 
-        var report = new RunReport
+        var report = ReportFiles.Begin("udp", commandLine, workload, new RunConfig
         {
-            Verb = "udp",
-            StartedAt = DateTimeOffset.UtcNow,
-            Command = commandLine,
-            Workload = WorkloadInfo.From(workload),
-            Config = new RunConfig
-            {
-                DurationS = duration,
-                WarmupFraction = warmup,
-                IOKernelCore = -1,
-                Seed = seed,
-                Placement = placement,
-            },
-        };
+            DurationS = duration,
+            WarmupFraction = warmup,
+            IOKernelCore = -1,
+            Seed = seed,
+            Placement = placement,
+        });
         if (Environment.ProcessorCount <= 2 + senders)
         {
             report.Config.Notes.Add($"{Environment.ProcessorCount} cores for {senders} sender(s), a receiver and the server(s): " +

@@ -38,31 +38,20 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     }
 
     /// <inheritdoc />
-    public long TotalQueued
-    {
-        get
-        {
-            long sum = 0;
-            foreach (RequestQueue q in _queues)
-            {
-                sum += q.TotalIn;
-            }
-            return sum;
-        }
-    }
+    public long TotalQueued => Sum(static q => q.TotalIn);
 
     /// <inheritdoc />
-    public long TotalTaken
+    public long TotalTaken => Sum(static q => q.TotalOut);
+
+    private long Sum(Func<RequestQueue, long> counter)
     {
-        get
+        // Read by the allocator once per check, never per request: a delegate is fine here.
+        long sum = 0;
+        foreach (RequestQueue q in _queues)
         {
-            long sum = 0;
-            foreach (RequestQueue q in _queues)
-            {
-                sum += q.TotalOut;
-            }
-            return sum;
+            sum += counter(q);
         }
+        return sum;
     }
 
     /// <inheritdoc />
