@@ -91,15 +91,6 @@ public static class ColocationRunner
     private const int MaxEventsInReport = 2000;
     private const int TimelineBuckets = 400;
 
-    /// <summary>Runs <paramref name="config"/> once and returns its report (one round).</summary>
-    public static (ColocationRun Run, PointReport Point) Run(ColocateSpec spec, ColocateConfig config)
-    {
-        List<string> names = spec.Phases.Select(p => p.Name).Distinct().ToList();
-        var totals = new ColocationTotals(config, spec.Workload.Types.Count, names.Count);
-        RunRound(spec, totals);
-        return Report(spec, totals);
-    }
-
     /// <summary>Runs one round of the configuration's pattern and adds it to <paramref name="totals"/>.</summary>
     public static void RunRound(ColocateSpec spec, ColocationTotals totals)
     {

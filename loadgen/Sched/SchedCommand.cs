@@ -214,6 +214,4 @@ public static class SchedCommand
         }
     }
 
-    /// <summary>The policy names, for usage text.</summary>
-    public static string PolicyNames => PolicyCatalog.Names;
 }

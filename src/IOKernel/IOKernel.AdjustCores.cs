@@ -12,6 +12,7 @@ public sealed partial class IOKernel
     private readonly CoreMove[] _moves;
     private readonly int[] _grantEvent;
     private readonly long[] _grantEpoch;
+    private readonly long _intervalTicks;
     private long _nextAdjust;
 
     /// <summary>
@@ -28,8 +29,7 @@ public sealed partial class IOKernel
         {
             return _allocator.Policy.Reallocates && ReleaseDue(now) && ReleaseIdleCores(now);
         }
-        _nextAdjust = now + Clock.FromMicros(_options.CongestionIntervalMicros);
-        Counters.AllocationChecks++;
+        _nextAdjust = now + _intervalTicks;
 
         AcknowledgeMoves();
         if (!_allocator.Policy.Reallocates)

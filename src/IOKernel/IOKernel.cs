@@ -99,6 +99,7 @@ public sealed partial class IOKernel
         _apps = apps.Select((a, i) => new KernelApp(i, a, workers, options.QueueCapacity)).ToArray();
         IBatchJob?[] jobs = _apps.Select(a => a.Job).ToArray();
 
+        _intervalTicks = Clock.FromMicros(options.CongestionIntervalMicros);
         _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros),
             Clock.FromMicros(options.ReleaseIdleMicros));
         _appViews = new AppView[_apps.Length];
@@ -367,8 +368,6 @@ public sealed class KernelCounters
     public long DetachedCompletions;
     /// <summary>Core moves made (grants and releases), the initial partition excluded.</summary>
     public long CoreMoves;
-    /// <summary>Congestion checks run (one per interval while the loop runs).</summary>
-    public long AllocationChecks;
     /// <summary>Requests still in flight when the IOKernel stopped (drain timed out).</summary>
     public long Unfinished;
 }

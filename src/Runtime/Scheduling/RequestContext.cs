@@ -87,7 +87,7 @@ public sealed class RequestContext
 
     /// <summary>When this slice started, in <see cref="Clock"/> ticks: the time before it was not
     /// spent running this request.</summary>
-    public long SliceStartTicks { get; private set; }
+    public long SliceStartTicks => _slice < 0 ? 0 : _slice;
 
     /// <summary>True when the worker was asked to give its core up: the next checkpoint yields.</summary>
     public bool PreemptionRequested
@@ -146,7 +146,7 @@ public sealed class RequestContext
         ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0; LastPreemptionTicks = 0; CompletionTicks = 0;
         ServiceTicks = 0; Preemptions = 0; Status = RequestStatus.Ok; Error = null; Outcome = SliceOutcome.None;
         Handler = null; _continuation = null; _pending = default; _started = false; _yielded = false;
-        _runState = StateRunning; _preemption = PreemptionWord.Never; _slice = -1; SliceStartTicks = 0;
+        _runState = StateRunning; _preemption = PreemptionWord.Never; _slice = -1;
     }
 
     /// <summary>Runs one slice on the calling carrier, until the handler completes or yields.</summary>
@@ -156,7 +156,6 @@ public sealed class RequestContext
     {
         _preemption = preemption;
         _slice = slice;
-        SliceStartTicks = slice;
         _yielded = false;
 
         if (!_started)

@@ -52,9 +52,6 @@ public sealed class PreemptionWord
 
     /// <summary>When the last request was written.</summary>
     public long WrittenAtTicks => Volatile.Read(ref Line.WrittenAtTicks);
-
-    /// <summary>The slice the last request named.</summary>
-    public long RequestedSlice => Volatile.Read(ref Line.Slice);
 }
 
 /// <summary>

@@ -58,12 +58,6 @@ public sealed partial class IdleStrategy
     /// <summary>The strategy.</summary>
     public IdleStrategyKind Kind => _kind;
 
-    /// <summary>Times this thread parked.</summary>
-    public long Parks { get; private set; }
-
-    /// <summary>True when this thread may park and so needs waking.</summary>
-    public bool CanPark => _wakeUp is not null;
-
     /// <summary>The poll found work.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Reset() => _idleSince = 0;
@@ -103,7 +97,6 @@ public sealed partial class IdleStrategy
 
     private void Park()
     {
-        Parks++;
         if (_wakeUp is null)
         {
             Sleep(_parkMicros);

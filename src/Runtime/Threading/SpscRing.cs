@@ -113,9 +113,6 @@ public sealed class SpscRing<T> where T : class
         Debug.Assert(count >= 0 && count <= _slots.Length, "ring count out of range");
     }
 
-    internal static int ProducerTailOffset => (int)Marshal.OffsetOf<RingProducerLine>(nameof(RingProducerLine.Tail));
-    internal static int ConsumerHeadOffset => (int)Marshal.OffsetOf<RingConsumerLine>(nameof(RingConsumerLine.Head));
-
     /// <summary>For the layout test: the distance in bytes from the producer's tail to the consumer's head.</summary>
     internal long DistanceTailToHead() => Math.Abs(Unsafe.ByteOffset(ref _producer.Tail, ref _consumer.Head).ToInt64());
 }
