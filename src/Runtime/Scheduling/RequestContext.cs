@@ -12,8 +12,10 @@ public enum RequestStatus : byte
     RejectedOverload = 1,
     /// <summary>The request could not be parsed or named an unknown type.</summary>
     BadRequest = 2,
-    /// <summary>The handler threw.</summary>
+    /// <summary>The handler threw, or its reply grew past its bound.</summary>
     Error = 3,
+    /// <summary>Refused unrun because the host is shutting down.</summary>
+    ShuttingDown = 4,
 }
 
 /// <summary>What one slice of a green thread ended with.</summary>
