@@ -37,7 +37,7 @@ public sealed class PhasedRecorder : CompletionRecorder
     public LatencyRecorder Whole { get; }
 
     /// <inheritdoc />
-    public override void RecordCompletion(RequestContext ctx)
+    public override void RecordCompletion(GreenThread ctx)
     {
         Whole.RecordCompletion(ctx);
         if (ctx.ArrivalTicks < _measureFrom)

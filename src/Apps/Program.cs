@@ -24,9 +24,11 @@ public static class Program
         ["--server"] = "Server:Kind",
         ["--nic"] = "Server:Nic",
         ["--max-in-flight"] = "Server:ThreadPoolMaxInFlight",
-        ["--address"] = "Udp:Address",
-        ["--port"] = "Udp:Port",
+        ["--address"] = "Apps:Spin:Address",
+        ["--port"] = "Apps:Spin:Port",
         ["--queues"] = "Udp:Queues",
+        ["--apps"] = "Apps:Run",
+        ["--max-connections"] = "Tcp:MaxConnections",
         ["--allocation"] = "NetStack:CoreAllocation",
         ["--batch"] = "Apps:Batch:Enabled",
         ["--metrics"] = "Telemetry:Exporters:0",
@@ -34,7 +36,7 @@ public static class Program
 
     /// <summary>The one-line usage.</summary>
     internal const string Usage =
-        "usage: netstack [serve] [--server netstack|threadpool] [--nic udp|synthetic] [--address A] [--port P] [--queues N] " +
+        "usage: netstack [serve] [--apps spin,batch] [--server netstack|threadpool] [--nic network|synthetic] [--address A] [--port P] [--queues N] [--max-connections N] " +
         "[--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] [--worker-cores 1,2] [--iokernel-core N] " +
         "[--allocation static|standing-queue|queue-delay] [--batch true|false] " +
         "[--metrics console|otlp|prometheus] " +
@@ -69,8 +71,12 @@ public static class Program
             }
             var udp = Bind(builder.Configuration, "Udp", new UdpNicOptions());
             udp.Validate();
+            var tcp = Bind(builder.Configuration, "Tcp", new TcpNicOptions());
+            tcp.Validate();
             var synthetic = Bind(builder.Configuration, "Synthetic", new SyntheticOptions());
             var apps = Bind(builder.Configuration, "Apps", new AppsOptions());
+            apps.Spin.Validate();
+            apps.RunList();
             if (server.IsThreadPool)
             {
                 // The baseline pins nothing, so the IOKernel's cores do not apply to it.
@@ -90,6 +96,7 @@ public static class Program
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(synthetic));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(server));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(udp));
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(tcp));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(apps));
             builder.AddNetStackTelemetry(Bind(builder.Configuration, "Telemetry", new TelemetryOptions()));
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));

@@ -1,4 +1,5 @@
 // What an app asks of the IOKernel when it registers: priority, cores, and how its requests are scheduled.
+using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
@@ -37,6 +38,22 @@ public sealed class AppOptions
     /// <summary>Time slice for ps.</summary>
     public double QuantumMicros { get; set; } = 5;
 
+    /// <summary>The largest reply body a handler may write; past it the request fails with the
+    /// protocol's error reply and nothing of the body goes out.</summary>
+    public int MaxReplyBytes { get; set; } = DefaultMaxReplyBytes;
+
+    /// <summary>The address its listeners bind (IPv4 or IPv6). Loopback unless configured.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>The UDP port it is served on; null: not on UDP; 0: any free port (tests).</summary>
+    public int? UdpPort { get; set; }
+
+    /// <summary>The TCP port it is served on; null: not on TCP; 0: any free port (tests).</summary>
+    public int? TcpPort { get; set; }
+
+    /// <summary>1 MiB, as the issue of real requests asks.</summary>
+    public const int DefaultMaxReplyBytes = 1 << 20;
+
     /// <summary>Checks the values; throws naming what is wrong.</summary>
     public void Validate()
     {
@@ -52,32 +69,49 @@ public sealed class AppOptions
         {
             throw new ArgumentException($"app {Name}: unknown policy '{Policy}'; valid: {Policies.PolicyCatalog.Names}");
         }
+        if (MaxReplyBytes < AppProtocol.MaxFailureReplyBytes)
+        {
+            throw new ArgumentException($"app {Name}: MaxReplyBytes {MaxReplyBytes} is below {AppProtocol.MaxFailureReplyBytes}");
+        }
+        if (UdpPort is < 0 or > 65535 || TcpPort is < 0 or > 65535)
+        {
+            throw new ArgumentException($"app {Name}: a port must be 0 (any free port) to 65535");
+        }
+        if (!System.Net.IPAddress.TryParse(Address, out _))
+        {
+            throw new ArgumentException($"app {Name}: address '{Address}' is not an IP address; valid: 127.0.0.1, ::1, 0.0.0.0, ...");
+        }
     }
 }
 
 /// <summary>An app to run: its settings and its code (a request handler, or a batch job).</summary>
 public sealed class AppRegistration
 {
-    /// <summary>A latency-critical app.</summary>
-    public static AppRegistration LatencyCritical(AppOptions options, IRequestHandler handler)
+    /// <summary>A latency-critical app; <paramref name="protocol"/> frames its requests on the network
+    /// (null: in-process requests only).</summary>
+    public static AppRegistration LatencyCritical(AppOptions options, IRequestHandler handler, AppProtocol? protocol = null)
     {
         options.Priority = AppPriority.LatencyCritical;
-        return new AppRegistration(options, handler, null);
+        return new AppRegistration(options, handler, null, protocol);
     }
 
     /// <summary>A batch app.</summary>
     public static AppRegistration Batch(AppOptions options, IBatchJob job)
     {
         options.Priority = AppPriority.Batch;
-        return new AppRegistration(options, null, job);
+        return new AppRegistration(options, null, job, null);
     }
 
-    private AppRegistration(AppOptions options, IRequestHandler? handler, IBatchJob? job)
+    private AppRegistration(AppOptions options, IRequestHandler? handler, IBatchJob? job, AppProtocol? protocol)
     {
         Options = options;
         Handler = handler;
         Job = job;
+        Protocol = protocol;
     }
+
+    /// <summary>Its protocol (latency-critical apps on the network).</summary>
+    public AppProtocol? Protocol { get; }
 
     /// <summary>Settings.</summary>
     public AppOptions Options { get; }

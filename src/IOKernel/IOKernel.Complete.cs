@@ -12,7 +12,7 @@ public sealed partial class IOKernel
         for (int w = 0; w < _workers.Length; w++)
         {
             var completions = _workers[w].Completions;
-            while (completions.TryPop(out RequestContext? ctx))
+            while (completions.TryPop(out GreenThread? ctx))
             {
                 any = true;
                 _occupancy[w]--;
@@ -26,10 +26,12 @@ public sealed partial class IOKernel
                         Counters.Requeues++;
                         Trace?.Add(ctx.Id, ctx.LastPreemptionTicks, TraceEventKind.Preempt, w);
                         ctx.QueuedTicks = now;
+                        ctx.MoveTo(GreenThreadState.Queued);
                         _apps[ctx.AppId].Policy!.Requeue(ctx);
                         break;
                     case SliceOutcome.Returned:
                         Counters.PutBacks++;
+                        ctx.MoveTo(GreenThreadState.Queued);
                         _apps[ctx.AppId].Policy!.PutBack(ctx);
                         break;
                     default:
@@ -48,7 +50,7 @@ public sealed partial class IOKernel
     private bool CompleteDetached()
     {
         bool any = false;
-        while (_detached.TryDequeue(out RequestContext? ctx))
+        while (_detached.TryDequeue(out GreenThread? ctx))
         {
             any = true;
             Counters.DetachedCompletions++;
@@ -58,7 +60,7 @@ public sealed partial class IOKernel
         return any;
     }
 
-    private void Answer(RequestContext ctx, int worker)
+    private void Answer(GreenThread ctx, int worker)
     {
         Counters.Completed++;
         if (ctx.Status == RequestStatus.Error)
@@ -66,7 +68,7 @@ public sealed partial class IOKernel
             Counters.Errors++;
         }
         Trace?.Add(ctx.Id, ctx.CompletionTicks, TraceEventKind.Complete, worker);
-        _nic.Transmit(ctx);
-        _pool.Return(ctx);
+        // The NIC sends the reply in its turn and gives the green thread back (INicHost.Recycle).
+        _nics[ctx.Nic].Transmit(ctx);
     }
 }

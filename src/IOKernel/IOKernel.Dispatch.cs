@@ -37,7 +37,7 @@ public sealed partial class IOKernel
                 {
                     continue;
                 }
-                RequestContext? ctx = app.Policy!.Next(w);
+                GreenThread? ctx = app.Policy!.Next(w);
                 if (ctx is null)
                 {
                     continue;
@@ -47,6 +47,7 @@ public sealed partial class IOKernel
                     ctx.FirstDispatchTicks = now;
                 }
                 Worker worker = _workers[w];
+                ctx.MoveTo(GreenThreadState.AtWorker);
                 bool pushed = worker.Mailbox.TryPush(ctx);
                 System.Diagnostics.Debug.Assert(pushed, "a mailbox below k must take a push");
                 _occupancy[w]++;

@@ -3,11 +3,22 @@ namespace NetStack.IOKernel;
 
 public sealed partial class IOKernel
 {
-    /// <summary>Takes up to one batch from the NIC queue and steers it. True when anything arrived.</summary>
+    /// <summary>Takes up to one batch from each NIC queue and steers it. True when anything arrived.</summary>
     private bool RxBurst(long now)
     {
+        bool any = false;
+        for (int i = 0; i < _nics.Length; i++)
+        {
+            any |= RxBurst(i, now);
+        }
+        return any;
+    }
+
+    private bool RxBurst(int nicIndex, long now)
+    {
+        Nic.INicQueue nic = _nics[nicIndex];
         Span<Nic.Arrival> batch = _rxBatch;
-        if (_nic.Saturating)
+        if (nic.Saturating)
         {
             // A saturation source is offered only the room left in the smallest queue it could
             // fill, so it never meets a full one.
@@ -25,12 +36,12 @@ public sealed partial class IOKernel
             }
             batch = batch[..room];
         }
-        int n = _nic.RxBurst(now, batch);
+        int n = nic.RxBurst(now, batch);
         if (n == 0)
         {
             return false;
         }
-        Steer(batch[..n], now);
+        Steer(batch[..n], nicIndex, now);
         return true;
     }
 }

@@ -5,40 +5,49 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
 
-public sealed partial class IOKernel
+public sealed unsafe partial class IOKernel
 {
-    private void Steer(ReadOnlySpan<Arrival> arrivals, long now)
+    private void Steer(Span<Arrival> arrivals, int nicIndex, long now)
     {
-        foreach (ref readonly Arrival a in arrivals)
+        foreach (ref Arrival a in arrivals)
         {
+            a.Nic = nicIndex;
             Counters.Received++;
             if ((uint)a.AppId >= (uint)_apps.Length || !_apps[a.AppId].IsLatencyCritical)
             {
                 Counters.Misaddressed++;
-                _nic.Reject(a, RequestStatus.BadRequest);
+                _nics[nicIndex].Reject(a, RequestStatus.BadRequest);
                 continue;
             }
             KernelApp app = _apps[a.AppId];
-            RequestContext? ctx = _pool.TryRent();
-            if (ctx is null)
+            GreenThread? t = _pool.TryRent();
+            if (t is null)
             {
                 Reject(a, now);
                 continue;
             }
-            ctx.Id = a.Id;
-            ctx.Type = a.Type;
-            ctx.ServiceNs = a.ServiceNs;
-            ctx.ArrivalTicks = a.ArrivalTicks;
-            ctx.QueuedTicks = now;
-            ctx.FlowHash = a.FlowHash;
-            ctx.AppId = a.AppId;
-            ctx.NicToken = a.NicToken;
-            ctx.EchoToken = a.EchoToken;
-            ctx.NicQueue = a.NicQueue;
-            ctx.Handler = app.Handler;
-            if (!app.Policy!.Enqueue(ctx))
+            t.Id = a.Id;
+            t.Type = a.Type;
+            t.ServiceNs = a.ServiceNs;
+            t.ArrivalTicks = a.ArrivalTicks;
+            t.QueuedTicks = now;
+            t.FlowHash = a.FlowHash;
+            t.AppId = a.AppId;
+            t.Connection = a.Connection;
+            t.Nic = nicIndex;
+            t.NicToken = a.NicToken;
+            t.Tag = a.Tag;
+            t.Buffer = a.Buffer;
+            t.Handler = app.Handler;
+            t.Protocol = a.Protocol;
+            t.Context.SetRequest((byte*)a.Data, a.Length);
+            t.Context.Reply.Begin(a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes);
+            t.MoveTo(GreenThreadState.Queued);
+            if (!app.Policy!.Enqueue(t))
             {
-                _pool.Return(ctx);
+                // Never queued: back to the pool as it came, and the request is refused.
+                t.MoveTo(GreenThreadState.Done);
+                _pool.Return(t);
                 Reject(a, now);
                 continue;
             }
@@ -50,6 +59,6 @@ public sealed partial class IOKernel
     {
         Counters.Rejected++;
         Trace?.Add(a.Id, now, TraceEventKind.Reject, -1);
-        _nic.Reject(a, RequestStatus.RejectedOverload);
+        _nics[a.Nic].Reject(a, RequestStatus.RejectedOverload);
     }
 }

@@ -4,16 +4,17 @@ using NetStack.IOKernel.Allocation;
 using NetStack.IOKernel.Nic;
 using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime;
+using NetStack.Runtime.Buffers;
 using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;
 
 namespace NetStack.IOKernel;
 
 /// <summary>
-/// The dispatcher core. One dedicated thread, pinned to its core, polls the NIC queue and moves
+/// The dispatcher core. One dedicated thread, pinned to its core, polls the NIC queues and moves
 /// requests through six stages, each in its own file:
 /// <list type="number">
-/// <item><see cref="RxBurst"/> (IOKernel.Rx.cs): takes a burst of requests from the NIC queue;</item>
+/// <item><see cref="RxBurst"/> (IOKernel.Rx.cs): takes a burst of requests from each NIC queue;</item>
 /// <item><see cref="Steer"/> (IOKernel.Steer.cs): gives each a green thread and queues it with its app's policy;</item>
 /// <item><see cref="Dispatch"/> (IOKernel.Dispatch.cs): hands queued green threads to the mailboxes of the app's workers (JBSQ);</item>
 /// <item><see cref="Preempt"/> (IOKernel.Preempt.cs): writes the preemption word of workers whose slice ran past the quantum;</item>
@@ -23,20 +24,21 @@ namespace NetStack.IOKernel;
 /// then sends what was answered (<see cref="INicQueue.TxBurst"/>). It never runs app code, and it
 /// backs off through its idle strategy when a whole loop found nothing.
 /// </summary>
-public sealed partial class IOKernel
+public sealed partial class IOKernel : INicHost
 {
     private readonly KernelOptions _options;
-    private readonly INicQueue _nic;
+    private readonly INicQueue[] _nics;
     private readonly TimeSource _time;
     private readonly KernelApp[] _apps;
     private readonly Worker[] _workers;
     private readonly Carrier[] _carriers;
-    private readonly ContextPool _pool;
+    private readonly GreenThreadPool _pool;
+    private readonly ReplySegmentPool _replySegments;
     private readonly Arrival[] _rxBatch;
     private readonly int[] _occupancy;
     private readonly long[] _preemptedSlice;
     private readonly int[] _owner;
-    private readonly ConcurrentQueue<RequestContext> _detached = new();
+    private readonly ConcurrentQueue<GreenThread> _detached = new();
     private readonly CompletionRecorder? _ownRecorder;
     private readonly IdleStrategy _idle;
     private readonly ManualResetEventSlim _started = new(false);
@@ -69,13 +71,20 @@ public sealed partial class IOKernel
     {
     }
 
+    /// <summary>Several apps sharing the worker cores, fed by one NIC queue.</summary>
+    public IOKernel(KernelOptions options, INicQueue nic, IReadOnlyList<AppRegistration> apps,
+        Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
+        : this(options, [nic], apps, recorderFactory, time)
+    {
+    }
+
     /// <summary>Several apps, latency-critical and batch, sharing the worker cores.</summary>
     /// <param name="options">Cores, allocation policy, intervals, idle strategies (validated here).</param>
-    /// <param name="nic">The NIC queue to poll; each arrival names its app.</param>
+    /// <param name="nics">The NIC queues to poll (UDP, TCP, synthetic); each arrival names its app.</param>
     /// <param name="apps">The apps; their index is their id.</param>
     /// <param name="recorderFactory">As above.</param>
     /// <param name="time">The loop's clock.</param>
-    public IOKernel(KernelOptions options, INicQueue nic, IReadOnlyList<AppRegistration> apps,
+    public IOKernel(KernelOptions options, IReadOnlyList<INicQueue> nics, IReadOnlyList<AppRegistration> apps,
         Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
     {
         options.Validate();
@@ -92,8 +101,12 @@ public sealed partial class IOKernel
                     $"app {app.Options.Name}: under static allocation a latency-critical app holds only its guaranteed cores; set GuaranteedCores to at least 1");
             }
         }
+        if (nics.Count == 0)
+        {
+            throw new ArgumentException("at least one NIC queue is needed");
+        }
         _options = options;
-        _nic = nic;
+        _nics = [.. nics];
         _time = time ?? TimeSource.System;
         int workers = options.WorkerCores.Length;
         _apps = apps.Select((a, i) => new KernelApp(i, a, workers, options.QueueCapacity)).ToArray();
@@ -139,9 +152,16 @@ public sealed partial class IOKernel
         }
         Recorders = recorders;
         int lcApps = _apps.Count(a => a.IsLatencyCritical);
-        // Every admitted request holds a context until answered: each app's queue bound plus what
-        // the workers can hold, so a full queue (not an empty pool) is what turns requests away.
-        _pool = new ContextPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth, _detached.Enqueue);
+        // Every admitted request holds a green thread until its reply is out: each app's queue bound,
+        // what the workers can hold, and the replies NICs may hold while they wait to be sent (slow
+        // readers), so a full queue, not an empty pool, is what turns requests away at moderate backlogs.
+        _replySegments = new ReplySegmentPool((long)options.ReplyPoolMegabytes << 20);
+        _pool = new GreenThreadPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth + options.ReplyBacklog,
+            options.InlineReplyBytes, _replySegments, _detached.Enqueue);
+        foreach (INicQueue nic in _nics)
+        {
+            nic.Attach(this);
+        }
         _rxBatch = new Arrival[options.RxBatch];
         _occupancy = new int[workers];
         _preemptedSlice = new long[workers];
@@ -280,7 +300,7 @@ public sealed partial class IOKernel
                 worked |= Dispatch(now);
                 worked |= Preempt(now);
                 worked |= AdjustCores(now);
-                worked |= _nic.TxBurst();
+                worked |= TxBurst();
 
                 if (worked)
                 {
@@ -305,15 +325,16 @@ public sealed partial class IOKernel
             AcknowledgeMoves();
             // Carriers have stopped: whatever they pushed last is still to be answered.
             Complete(_time.Now());
-            _nic.TxBurst();
+            TxBurst();
             Counters.Unfinished = _pool.InUse;
+            ReleaseMemory();
             _exited.Set();
         }
     }
 
     private bool ShouldExit(long now)
     {
-        if (StopWhenExhausted && !_stopRequested && _nic.Exhausted)
+        if (StopWhenExhausted && !_stopRequested && Exhausted())
         {
             _stopRequested = true;
         }
@@ -326,6 +347,42 @@ public sealed partial class IOKernel
             _drainDeadline = now + Clock.FromMicros(_options.DrainTimeoutMillis * 1000);
         }
         return _pool.InUse == 0 || now >= _drainDeadline;
+    }
+
+    /// <summary>The reply of a green thread is out: back to the pool (a NIC calls it).</summary>
+    void INicHost.Recycle(GreenThread thread) => _pool.Return(thread);
+
+    private bool TxBurst()
+    {
+        bool sent = false;
+        foreach (INicQueue nic in _nics)
+        {
+            sent |= nic.TxBurst();
+        }
+        return sent;
+    }
+
+    private bool Exhausted()
+    {
+        foreach (INicQueue nic in _nics)
+        {
+            if (!nic.Exhausted)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Frees the green threads' native buffers, unless a request is still out: a stuck or
+    /// detached handler may yet write its reply, so its memory must outlive this kernel.</summary>
+    private void ReleaseMemory()
+    {
+        if (_pool.InUse == 0)
+        {
+            _pool.Dispose();
+            _replySegments.Dispose();
+        }
     }
 
     private void StopCarriers()

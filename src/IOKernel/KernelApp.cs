@@ -13,6 +13,7 @@ public sealed class KernelApp
         Options = registration.Options;
         Handler = registration.Handler;
         Job = registration.Job;
+        Protocol = registration.Protocol;
         if (Options.Priority == AppPriority.LatencyCritical)
         {
             Policy = PolicyCatalog.Create(Options.Policy, Options.QuantumMicros);
@@ -34,6 +35,9 @@ public sealed class KernelApp
 
     /// <summary>Its request handler (latency-critical apps).</summary>
     public IRequestHandler? Handler { get; }
+
+    /// <summary>Its protocol (latency-critical apps served over a network); null for in-process requests.</summary>
+    public Runtime.Protocol.AppProtocol? Protocol { get; }
 
     /// <summary>Its batch job (batch apps).</summary>
     public IBatchJob? Job { get; }

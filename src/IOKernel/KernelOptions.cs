@@ -68,6 +68,18 @@ public sealed class KernelOptions
     /// shorter is better until those transfers dominate.</summary>
     public double ReleaseIdleMicros { get; set; } = 2;
 
+    /// <summary>Each green thread's inline reply buffer: a whole datagram (1472 B) and its header fit,
+    /// so a UDP reply never needs a segment.</summary>
+    public int InlineReplyBytes { get; set; } = 2048;
+
+    /// <summary>Native memory for replies that outgrow their inline buffer (segments of 16 KiB and
+    /// up, shared by all apps); past it such a reply fails.</summary>
+    public int ReplyPoolMegabytes { get; set; } = 256;
+
+    /// <summary>Green threads beyond the queues and workers, for replies that wait to be sent (a TCP
+    /// client slow to read holds its replies until it reads them).</summary>
+    public int ReplyBacklog { get; set; } = 4096;
+
     /// <summary>Core moves kept in the allocation log.</summary>
     public int AllocationLogCapacity { get; set; } = 1 << 20;
 
@@ -99,6 +111,10 @@ public sealed class KernelOptions
         if (QueueCapacity < 1 || RxBatch < 1)
         {
             throw new ArgumentException("queue capacity and receive batch must be positive");
+        }
+        if (InlineReplyBytes < Runtime.Buffers.AppProtocolLimits.MinInlineReplyBytes || ReplyPoolMegabytes < 1 || ReplyBacklog < 0)
+        {
+            throw new ArgumentException($"InlineReplyBytes must be at least {Runtime.Buffers.AppProtocolLimits.MinInlineReplyBytes}, ReplyPoolMegabytes at least 1, ReplyBacklog not negative");
         }
         if (!Allocation.AllocationCatalog.IsKnown(CoreAllocation))
         {

@@ -12,13 +12,13 @@ namespace NetStack.Apps.Baseline;
 /// <summary>
 /// A UDP server written the way a .NET developer would write it today: one dedicated thread blocks
 /// in <c>ReceiveFrom</c>, and hands each request to the ThreadPool, where the handler runs to
-/// completion and the pool thread sends the reply. It speaks the same protocol with the same codec,
-/// statuses, bad-input handling and counters as the NetStack UDP NIC, so the two can be measured
-/// side by side with the same load generator. Nothing is pinned and the ThreadPool keeps its
-/// default minimum threads: that is the conventional design being compared against, and the
-/// scheduling (FIFO global queue, OS time slices, no preemption at microsecond scale) is the
-/// ThreadPool's own. The one liberty taken is pooling the per-request work items, so the
-/// comparison is about scheduling, not garbage collection.
+/// completion and the pool thread sends the reply. It frames requests and replies with the same
+/// <see cref="AppProtocol"/> as NetStack's UDP NIC, with the same statuses, bad-input handling and
+/// counters, so the two can be measured side by side with the same load generator. Nothing is
+/// pinned and the ThreadPool keeps its default minimum threads: that is the conventional design
+/// being compared against, and the scheduling (FIFO global queue, OS time slices, no preemption at
+/// microsecond scale) is the ThreadPool's own. The one liberty taken is pooling the per-request
+/// work items and their buffers, so the comparison is about scheduling, not garbage collection.
 /// </summary>
 public sealed class ThreadPoolServer : IDisposable
 {
@@ -26,15 +26,19 @@ public sealed class ThreadPoolServer : IDisposable
     /// and an oversized request is seen as such, never truncated.</summary>
     private const int ReceiveBufferBytes = 65536;
 
+    /// <summary>The largest request a pending request holds a copy of: more than any valid datagram of
+    /// the spin protocol (1472 B) or memcached's (1400 B).</summary>
+    private const int MaxRequestBytes = 2048;
+
     /// <summary>How often the blocked receive wakes to see whether the server is stopping.</summary>
     private const int ReceivePollMillis = 100;
 
     private readonly Socket _socket;
     private readonly IRequestHandler _handler;
-    private readonly int _typeCount;
+    private readonly AppProtocol _protocol;
     private readonly int _maxInFlight;
     private readonly ConcurrentQueue<PendingRequest> _free = new();
-    private readonly byte[] _receiveReply = new byte[WireProtocol.HeaderSize];
+    private readonly byte[] _receiveReply = new byte[AppProtocol.MaxFailureReplyBytes];
     private Thread? _receiver;
     private volatile bool _stopping;
     private int _inFlight;
@@ -44,26 +48,32 @@ public sealed class ThreadPoolServer : IDisposable
     private long _rejected;
     private bool _disposed;
 
-    /// <summary>Binds the socket (so <see cref="Port"/> is known before <see cref="Start"/>).</summary>
-    /// <param name="options">Address, port and socket buffer sizes (queue count and batch sizes do not apply).</param>
-    /// <param name="handler">The app.</param>
-    /// <param name="typeCount">Request types the app knows; higher ones are answered bad-request.</param>
-    /// <param name="maxInFlight">Requests admitted and not yet answered, at most; past it a request is answered rejected-overload.</param>
+    /// <summary>The spin protocol on the options' address and port (the host's and the tests' case).</summary>
     public ThreadPoolServer(UdpNicOptions options, IRequestHandler handler, int typeCount, int maxInFlight = 8192)
+        : this(new IPEndPoint(options.ParsedAddress, options.Port), handler, new SpinProtocol(typeCount), maxInFlight, options.ReceiveBufferBytes)
     {
-        options.Validate();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(typeCount);
+    }
+
+    /// <summary>Binds the socket (so <see cref="Port"/> is known before <see cref="Start"/>).</summary>
+    /// <param name="endpoint">Address and port.</param>
+    /// <param name="handler">The app.</param>
+    /// <param name="protocol">Frames its requests and replies.</param>
+    /// <param name="maxInFlight">Requests admitted and not yet answered, at most; past it a request is answered rejected-overload.</param>
+    /// <param name="socketBufferBytes">SO_RCVBUF and SO_SNDBUF.</param>
+    public ThreadPoolServer(IPEndPoint endpoint, IRequestHandler handler, AppProtocol protocol, int maxInFlight = 8192,
+        int socketBufferBytes = 4 << 20)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxInFlight);
         _handler = handler;
-        _typeCount = typeCount;
+        _protocol = protocol;
         _maxInFlight = maxInFlight;
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
-            _socket.ReceiveBufferSize = options.ReceiveBufferBytes;
-            _socket.SendBufferSize = options.SendBufferBytes;
+            _socket.ReceiveBufferSize = socketBufferBytes;
+            _socket.SendBufferSize = socketBufferBytes;
             _socket.ReceiveTimeout = ReceivePollMillis;
-            _socket.Bind(new IPEndPoint(options.ParsedAddress, options.Port));
+            _socket.Bind(endpoint);
         }
         catch
         {
@@ -71,10 +81,11 @@ public sealed class ThreadPoolServer : IDisposable
             throw;
         }
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-        for (int i = 0; i < maxInFlight; i++)
+        for (int i = 0; i < Math.Min(maxInFlight, 64); i++)
         {
             _free.Enqueue(new PendingRequest(this));
         }
+        Counters = new UdpCounters(protocol.ErrorNames);
     }
 
     /// <summary>The bound address and port.</summary>
@@ -84,7 +95,7 @@ public sealed class ThreadPoolServer : IDisposable
     public int Port => LocalEndPoint.Port;
 
     /// <summary>Datagrams, bad input and replies, counted as the UDP NIC counts them.</summary>
-    public UdpCounters Counters { get; } = new();
+    public UdpCounters Counters { get; }
 
     /// <summary>The in-flight bound.</summary>
     public int MaxInFlight => _maxInFlight;
@@ -143,7 +154,7 @@ public sealed class ThreadPoolServer : IDisposable
     private void ReceiveLoop()
     {
         byte[] buffer = new byte[ReceiveBufferBytes];
-        var peer = new SocketAddress(AddressFamily.InterNetwork);
+        var peer = new SocketAddress(_socket.AddressFamily);
         while (!_stopping)
         {
             int length;
@@ -171,23 +182,31 @@ public sealed class ThreadPoolServer : IDisposable
             long receivedTicks = Clock.Now();
             Interlocked.Increment(ref Counters.Received);
 
-            ParseError error = WireProtocol.TryParseRequest(buffer.AsSpan(0, length), _typeCount, out RequestHeader request);
-            if (error != ParseError.None)
+            FrameStatus status = _protocol.FrameDatagram(buffer.AsSpan(0, length), out Frame frame);
+            if (status == FrameStatus.Request && length > MaxRequestBytes)
             {
-                Interlocked.Increment(ref Counters.ParseErrors[(int)error]);
-                if (WireProtocol.CanAnswer(error))
+                status = FrameStatus.Invalid;
+            }
+            if (status != FrameStatus.Request)
+            {
+                Counters.CountBadFrameShared(frame.Error);
+                if (status == FrameStatus.Invalid)
                 {
-                    Send(peer, WireProtocol.ReplyTo(request, ResponseStatus.BadRequest), _receiveReply);
+                    SendFailure(peer, frame, RequestStatus.BadRequest);
                 }
+                continue;
+            }
+            if (Volatile.Read(ref _inFlight) >= _maxInFlight)
+            {
+                Interlocked.Increment(ref _rejected);
+                SendFailure(peer, frame, RequestStatus.RejectedOverload);
                 continue;
             }
             if (!_free.TryDequeue(out PendingRequest? pending))
             {
-                Interlocked.Increment(ref _rejected);
-                Send(peer, WireProtocol.ReplyTo(request, ResponseStatus.RejectedOverload), _receiveReply);
-                continue;
+                pending = new PendingRequest(this); // the pool grows to the largest number in flight, then stays
             }
-            pending.Prepare(request, peer, receivedTicks);
+            pending.Prepare(buffer.AsSpan(0, length), frame, peer, receivedTicks);
             Interlocked.Increment(ref _inFlight);
             Interlocked.Increment(ref _admitted);
             ThreadPool.UnsafeQueueUserWorkItem(pending, preferLocal: false);
@@ -196,90 +215,91 @@ public sealed class ThreadPoolServer : IDisposable
 
     private void Serve(PendingRequest pending)
     {
-        RequestContext ctx = pending.Context;
+        StandaloneRequest request = pending.Request;
         long start = Clock.Now();
-        ResponseStatus status = Run(ctx);
+        RequestStatus status = request.Run(_handler);
         long end = Clock.Now();
         Interlocked.Increment(ref _completed);
-        if (status == ResponseStatus.Error)
+        var info = new ReplyInfo
+        {
+            Status = status,
+            Type = pending.Frame.Type,
+            Id = pending.Frame.Id,
+            Tag = pending.Frame.Tag,
+            QueuedNs = Clock.ToNs(start - pending.ReceivedTicks),
+            ServiceNs = Clock.ToNs(end - start),
+            BodyLength = request.Reply.WrittenBytes,
+        };
+        int length;
+        if (status == RequestStatus.Ok && request.Reply.TotalBytes <= _protocol.MaxDatagramReplyBytes)
+        {
+            _protocol.WriteReplyHeader(request.Reply.Header, info);
+            length = request.Reply.CopyTo(pending.SendBuffer);
+        }
+        else
         {
             Interlocked.Increment(ref _errors);
+            info.Status = RequestStatus.Error;
+            length = _protocol.WriteFailure(pending.SendBuffer, info);
         }
-        ResponseHeader reply = WireProtocol.ReplyTo(pending.Request, status);
-        reply.QueuedNs = WireProtocol.Saturate(Clock.ToNs(start - pending.ReceivedTicks));
-        reply.ServiceNs = WireProtocol.Saturate(Clock.ToNs(end - start));
-        Send(pending.Peer, reply, pending.ReplyBuffer);
+        Send(pending.Peer, pending.SendBuffer.AsSpan(0, length), info.Status);
         _free.Enqueue(pending);
         // Release: the item is back in the pool before Stop can see the count reach zero.
         Interlocked.Decrement(ref _inFlight);
     }
 
-    private ResponseStatus Run(RequestContext ctx)
+    private void SendFailure(SocketAddress peer, in Frame frame, RequestStatus status)
     {
-        try
+        var info = new ReplyInfo { Status = status, Type = frame.Type, Id = frame.Id, Tag = frame.Tag };
+        int n = _protocol.WriteFailure(_receiveReply, info);
+        if (n > 0)
         {
-            // The context is on no carrier, so its checkpoints never yield and the handler runs to
-            // completion on this pool thread. A handler that awaits real I/O is waited for: the
-            // pool thread is the request's thread for its whole life, as in a plain .NET server.
-            ValueTask task = _handler.HandleAsync(ctx);
-            if (task.IsCompleted)
-            {
-                task.GetAwaiter().GetResult();
-            }
-            else
-            {
-                task.AsTask().GetAwaiter().GetResult();
-            }
-            return ResponseStatus.Ok;
-        }
-        catch (Exception)
-        {
-            return ResponseStatus.Error;
+            Send(peer, _receiveReply.AsSpan(0, n), status);
         }
     }
 
-    private void Send(SocketAddress peer, in ResponseHeader reply, byte[] buffer)
+    private void Send(SocketAddress peer, ReadOnlySpan<byte> reply, RequestStatus status)
     {
-        WireProtocol.WriteResponse(buffer, reply);
         try
         {
-            _socket.SendTo(buffer, SocketFlags.None, peer);
+            _socket.SendTo(reply, SocketFlags.None, peer);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Interlocked.Increment(ref Counters.SendFailures);
             return;
         }
-        switch (reply.Status)
+        switch (status)
         {
-            case ResponseStatus.Ok: Interlocked.Increment(ref Counters.OkReplies); break;
-            case ResponseStatus.Error: Interlocked.Increment(ref Counters.ErrorReplies); break;
-            case ResponseStatus.RejectedOverload: Interlocked.Increment(ref Counters.RejectedReplies); break;
+            case RequestStatus.Ok: Interlocked.Increment(ref Counters.OkReplies); break;
+            case RequestStatus.Error: Interlocked.Increment(ref Counters.ErrorReplies); break;
+            case RequestStatus.RejectedOverload: Interlocked.Increment(ref Counters.RejectedReplies); break;
+            case RequestStatus.ShuttingDown: Interlocked.Increment(ref Counters.ShuttingDownReplies); break;
             default: Interlocked.Increment(ref Counters.BadRequestReplies); break;
         }
     }
 
-    /// <summary>One admitted request: pooled, so a request costs no allocation here either.</summary>
+    /// <summary>One admitted request: pooled, with its own copy of the datagram and its reply buffers.</summary>
     private sealed class PendingRequest(ThreadPoolServer server) : IThreadPoolWorkItem
     {
-        public readonly RequestContext Context = new();
-        public readonly SocketAddress Peer = new(AddressFamily.InterNetwork);
-        public readonly byte[] ReplyBuffer = new byte[WireProtocol.HeaderSize];
-        public RequestHeader Request;
+        public readonly StandaloneRequest Request = new(inlineReplyBytes: 2048, replyHeaderBytes: server._protocol.ReplyHeaderBytes);
+        public readonly SocketAddress Peer = new(server._socket.AddressFamily);
+        public readonly byte[] Datagram = new byte[MaxRequestBytes];
+        public readonly byte[] SendBuffer = new byte[2048];
+        public Frame Frame;
         public long ReceivedTicks;
 
-        public void Prepare(in RequestHeader request, SocketAddress peer, long receivedTicks)
+        public void Prepare(ReadOnlySpan<byte> datagram, in Frame frame, SocketAddress peer, long receivedTicks)
         {
-            Request = request;
+            // The receive buffer is the receive thread's: the request gets its own copy, as a
+            // conventional server's per-request buffer would.
+            datagram.CopyTo(Datagram);
+            Frame = frame;
             ReceivedTicks = receivedTicks;
             peer.Buffer.Span.CopyTo(Peer.Buffer.Span);
             Peer.Size = peer.Size;
-            Context.Reset();
-            Context.Id = (long)request.Id;
-            Context.Type = request.Type;
-            Context.ServiceNs = request.ServiceNs;
-            Context.ArrivalTicks = receivedTicks;
-            Context.EchoToken = request.IntendedSendNs;
+            Request.Prepare(Datagram.AsMemory(frame.BodyOffset, datagram.Length - frame.BodyOffset), frame.Id, frame.Type, frame.ServiceNs,
+                new ConnectionInfo(Transport.Udp, 0, default, server.Port));
         }
 
         public void Execute() => server.Serve(this);

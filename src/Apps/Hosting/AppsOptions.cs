@@ -1,32 +1,72 @@
-// Configuration of the apps the host runs side by side: the spin app (latency-critical) and the batch app.
+// Configuration of the apps the host runs side by side: which ones, their ports, their cores.
+using NetStack.Apps.Spin;
 using NetStack.IOKernel;
+using NetStack.Runtime.Protocol;
 
 namespace NetStack.Apps.Hosting;
 
 /// <summary>Section "Apps": what the host registers with the IOKernel.</summary>
 public sealed class AppsOptions
 {
-    /// <summary>The spin app's core settings (its policy and quantum come from the NetStack section).</summary>
+    /// <summary>The app names <see cref="Run"/> accepts.</summary>
+    public static readonly string[] Names = ["spin", "batch"];
+
+    /// <summary>The apps to run, comma-separated (<c>--apps spin,batch</c>).</summary>
+    public string Run { get; set; } = "spin,batch";
+
+    /// <summary>The spin app.</summary>
     public SpinAppOptions Spin { get; set; } = new();
 
     /// <summary>The batch app.</summary>
     public BatchAppOptions Batch { get; set; } = new();
 
+    /// <summary>The apps named in <see cref="Run"/>, checked.</summary>
+    public IReadOnlyList<string> RunList()
+    {
+        string[] names = Run.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (string name in names)
+        {
+            if (!Names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new ConfigurationException($"unknown app '{name}' in --apps; valid: {string.Join(", ", Names)}");
+            }
+        }
+        var list = names.Select(n => n.ToLowerInvariant()).Distinct().ToList();
+        if (!Batch.Enabled)
+        {
+            list.Remove("batch");
+        }
+        if (!list.Any(n => n != "batch"))
+        {
+            throw new ConfigurationException($"--apps '{Run}' names no latency-critical app; valid: {string.Join(", ", Names.Where(n => n != "batch"))}, with or without batch");
+        }
+        return list;
+    }
+
     /// <summary>The registrations, validated against the kernel's options.</summary>
     public IReadOnlyList<AppRegistration> Registrations(KernelOptions kernel)
     {
+        IReadOnlyList<string> run = RunList();
+        bool batch = run.Contains("batch");
         int workers = kernel.WorkerCores.Length;
-        var spin = new AppOptions
+        var apps = new List<AppRegistration>();
+        if (run.Contains("spin"))
         {
-            Name = "spin",
-            Policy = kernel.Policy,
-            QuantumMicros = kernel.QuantumMicros,
-            MaxCores = Math.Min(Spin.MaxCores ?? workers, workers),
-            GuaranteedCores = Spin.GuaranteedCores ?? (kernel.CoreAllocation == "static" ? workers - (Batch.Enabled ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
-            SpinningCores = Spin.SpinningCores,
-        };
-        var apps = new List<AppRegistration> { AppRegistration.LatencyCritical(spin, new Spin.SpinApp()) };
-        if (Batch.Enabled)
+            var spin = new AppOptions
+            {
+                Name = "spin",
+                Policy = kernel.Policy,
+                QuantumMicros = kernel.QuantumMicros,
+                MaxCores = Math.Min(Spin.MaxCores ?? workers, workers),
+                GuaranteedCores = Spin.GuaranteedCores ?? (kernel.CoreAllocation == "static" ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
+                SpinningCores = Spin.SpinningCores,
+                Address = Spin.Address,
+                UdpPort = Spin.Udp ? Spin.Port : null,
+                TcpPort = Spin.Tcp ? Spin.Port : null,
+            };
+            apps.Add(AppRegistration.LatencyCritical(spin, new SpinApp(), new SpinProtocol(SpinApp.TypeCount)));
+        }
+        if (batch)
         {
             apps.Add(AppRegistration.Batch(new AppOptions { Name = "batch", MaxCores = Math.Min(Batch.MaxCores ?? workers, workers) },
                 new Batch.HashChainJob(workers)));
@@ -39,9 +79,21 @@ public sealed class AppsOptions
     }
 }
 
-/// <summary>The spin app's cores.</summary>
+/// <summary>The spin app: where it listens and its cores.</summary>
 public sealed class SpinAppOptions
 {
+    /// <summary>Its port, on UDP and on TCP (<c>--port</c>); 0: any free port (tests).</summary>
+    public int Port { get; set; } = 9000;
+
+    /// <summary>The address it listens on (<c>--address</c>): IPv4 or IPv6, loopback unless configured.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>Serve it on UDP.</summary>
+    public bool Udp { get; set; } = true;
+
+    /// <summary>Serve it on TCP (frames back to back).</summary>
+    public bool Tcp { get; set; } = true;
+
     /// <summary>Cores it may hold (default: every worker core).</summary>
     public int? MaxCores { get; set; }
 
@@ -50,12 +102,29 @@ public sealed class SpinAppOptions
 
     /// <summary>Cores it keeps spinning while idle.</summary>
     public int SpinningCores { get; set; }
+
+    /// <summary>Checks the port and address; throws naming what is wrong.</summary>
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            throw new ConfigurationException($"port {Port} is out of range; valid: 0 (any free port) to 65535");
+        }
+        if (!System.Net.IPAddress.TryParse(Address, out _))
+        {
+            throw new ConfigurationException($"address '{Address}' is not an IP address; valid: an IPv4 or IPv6 address such as 127.0.0.1 or ::1");
+        }
+        if (!Udp && !Tcp)
+        {
+            throw new ConfigurationException("the spin app is served on neither UDP nor TCP; set Apps:Spin:Udp or Apps:Spin:Tcp");
+        }
+    }
 }
 
 /// <summary>The batch app (a SHA-256 hash chain: CPU-bound work in ~1 µs units).</summary>
 public sealed class BatchAppOptions
 {
-    /// <summary>Run it beside the spin app.</summary>
+    /// <summary>Run it beside the latency-critical apps when <c>--apps</c> names it (<c>--batch false</c> drops it).</summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>Cores it may hold (default: every worker core; under static allocation, 0 unless set).</summary>

@@ -8,15 +8,16 @@ public sealed class ServerOptions
     public static readonly string[] Kinds = ["netstack", "threadpool"];
 
     /// <summary>Valid <see cref="Nic"/> values.</summary>
-    public static readonly string[] Nics = ["udp", "synthetic"];
+    public static readonly string[] Nics = ["network", "synthetic"];
 
     /// <summary>netstack: the IOKernel and its carriers; threadpool: the conventional baseline
     /// (a receive loop feeding the .NET ThreadPool) on the same port and protocol.</summary>
     public string Kind { get; set; } = "netstack";
 
-    /// <summary>Where NetStack's requests come from: udp (section "Udp"), or synthetic, an in-process
-    /// open-loop source (section "Synthetic") that measures the scheduler without a network.</summary>
-    public string Nic { get; set; } = "udp";
+    /// <summary>Where NetStack's requests come from: network (each app's UDP and TCP ports; sections
+    /// "Udp" and "Tcp"), or synthetic, an in-process open-loop source (section "Synthetic") that
+    /// measures the scheduler without a network.</summary>
+    public string Nic { get; set; } = "network";
 
     /// <summary>The baseline's bound on requests in flight; past it a request is answered
     /// rejected-overload. The same as NetStack's default queue bound (NetStack:QueueCapacity).</summary>
@@ -39,7 +40,7 @@ public sealed class ServerOptions
         }
         if (IsThreadPool && IsSynthetic)
         {
-            throw new ConfigurationException("the threadpool server serves udp only; valid: --server threadpool --nic udp, or --server netstack with either nic");
+            throw new ConfigurationException("the threadpool server serves the network only; valid: --server threadpool --nic network, or --server netstack with either nic");
         }
     }
 

@@ -7,10 +7,10 @@ namespace NetStack.Apps.Spin;
 
 /// <summary>
 /// Busy-works for the request's service time, measured against the clock rather than an
-/// iteration count calibrated once (which drifts with frequency scaling and noisy neighbours).
-/// Time before the current slice started was spent queued, not working, so it is not counted.
-/// Every loop iteration (one clock read, ~20 ns) passes a checkpoint, so a preemption is seen
-/// within a few tens of nanoseconds.
+/// iteration count calibrated once (which drifts with frequency scaling and noisy neighbours),
+/// then echoes the request's payload as its reply. Time before the current slice started was
+/// spent queued, not working, so it is not counted. Every loop iteration (one clock read, ~20 ns)
+/// passes a checkpoint, so a preemption is seen within a few tens of nanoseconds.
 /// </summary>
 public sealed class SpinApp : IRequestHandler
 {
@@ -24,16 +24,16 @@ public sealed class SpinApp : IRequestHandler
     {
         long remaining = Clock.FromNs(ctx.ServiceNs);
         long last = Clock.Now();
-        while (true)
+        while (remaining > 0)
         {
+            await ctx.Checkpoint();
             long now = Clock.Now();
             remaining -= now - Math.Max(last, ctx.SliceStartTicks);
             last = now;
-            if (remaining <= 0)
-            {
-                return;
-            }
-            await ctx.Checkpoint();
+        }
+        if (!ctx.Request.IsEmpty)
+        {
+            ctx.Reply.Write(ctx.Request);
         }
     }
 }

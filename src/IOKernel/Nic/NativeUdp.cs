@@ -44,19 +44,70 @@ internal struct MMsgHdr
     public uint Length;
 }
 
-/// <summary><c>struct sockaddr_in</c> (16 bytes). Port and address stay in network byte order: they
-/// only travel from a received datagram into a token and back into a reply, never interpreted.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct SockAddrIn
+/// <summary>
+/// <c>struct sockaddr_in</c> or <c>struct sockaddr_in6</c>, in the 28 bytes of the larger: the kernel
+/// writes either into a receive slot, and a reply names the family it was given. Address and port
+/// stay in network byte order: they travel from a received datagram to its reply uninterpreted.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = Size)]
+internal struct SockAddr
 {
-    /// <summary>AF_INET.</summary>
-    public ushort Family;
-    /// <summary>Port, network byte order.</summary>
-    public ushort Port;
-    /// <summary>IPv4 address, network byte order.</summary>
-    public uint Address;
-    /// <summary>sin_zero.</summary>
-    public ulong Zero;
+    /// <summary>sizeof(struct sockaddr_in6).</summary>
+    public const int Size = 28;
+
+    /// <summary>sizeof(struct sockaddr_in).</summary>
+    public const int SizeIn = 16;
+
+    /// <summary>AF_INET or AF_INET6.</summary>
+    [FieldOffset(0)] public ushort Family;
+    /// <summary>Port, network byte order (both families).</summary>
+    [FieldOffset(2)] public ushort Port;
+    /// <summary>IPv4: the address, network byte order.</summary>
+    [FieldOffset(4)] public uint Address;
+    /// <summary>IPv6: sin6_flowinfo.</summary>
+    [FieldOffset(4)] public uint FlowInfo;
+    /// <summary>IPv6: the first 8 address bytes.</summary>
+    [FieldOffset(8)] public ulong Address6High;
+    /// <summary>IPv6: the last 8 address bytes.</summary>
+    [FieldOffset(16)] public ulong Address6Low;
+    /// <summary>IPv6: sin6_scope_id.</summary>
+    [FieldOffset(24)] public uint ScopeId;
+
+    /// <summary>The length a send must pass for this family.</summary>
+    public readonly uint Length => Family == NativeUdp.AfInet6 ? (uint)Size : SizeIn;
+
+    /// <summary>The peer as a handler sees it.</summary>
+    public readonly unsafe NetStack.Runtime.Scheduling.PeerAddress ToPeer()
+    {
+        if (Family == NativeUdp.AfInet6)
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, Address6High);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], Address6Low);
+            return NetStack.Runtime.Scheduling.PeerAddress.FromIPv6(bytes, Port);
+        }
+        return NetStack.Runtime.Scheduling.PeerAddress.FromIPv4(Address, Port);
+    }
+
+    /// <summary>The socket address of a peer (for a reply to it).</summary>
+    public static SockAddr FromPeer(in NetStack.Runtime.Scheduling.PeerAddress peer)
+    {
+        var a = new SockAddr { Port = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(peer.Port) };
+        if (peer.Family == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            a.Family = NativeUdp.AfInet6;
+            Span<byte> bytes = stackalloc byte[16];
+            peer.WriteIPv6(bytes);
+            a.Address6High = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+            a.Address6Low = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]);
+        }
+        else
+        {
+            a.Family = NativeUdp.AfInet;
+            a.Address = peer.IPv4NetworkOrder;
+        }
+        return a;
+    }
 }
 
 /// <summary>The libc entry points. Both calls move a whole batch in one system call, which is
@@ -65,6 +116,8 @@ internal static unsafe partial class NativeUdp
 {
     /// <summary>AF_INET.</summary>
     public const ushort AfInet = 2;
+    /// <summary>AF_INET6.</summary>
+    public const ushort AfInet6 = 10;
     /// <summary>Return at once instead of blocking: the IOKernel polls.</summary>
     public const int MsgDontWait = 0x40;
     /// <summary>In <see cref="MsgHdr.Flags"/>: the datagram was longer than the buffer.</summary>

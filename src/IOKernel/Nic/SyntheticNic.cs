@@ -31,6 +31,7 @@ public sealed class SyntheticNic : INicQueue
     private readonly bool _saturating;
     private readonly long _maxRequests;
     private readonly int _appId;
+    private INicHost? _host;
     private Xoshiro256 _rng;
     private double _nextArrival;
     private int _phase;
@@ -120,8 +121,12 @@ public sealed class SyntheticNic : INicQueue
             a.FlowHash = (uint)_rng.NextUInt64();
             a.AppId = _appId;
             a.NicToken = 0;
-            a.EchoToken = 0;
-            a.NicQueue = 0;
+            a.Tag = 0;
+            a.Data = 0;
+            a.Length = 0;
+            a.Buffer = -1;
+            a.Connection = default;
+            a.Protocol = null;
             if (!_saturating)
             {
                 _nextArrival = DrawNext(_nextArrival);
@@ -161,7 +166,14 @@ public sealed class SyntheticNic : INicQueue
     }
 
     /// <inheritdoc />
-    public void Transmit(RequestContext ctx) => Answered++;
+    public void Attach(INicHost host) => _host = host;
+
+    /// <inheritdoc />
+    public void Transmit(GreenThread thread)
+    {
+        Answered++;
+        _host!.Recycle(thread);
+    }
 
     /// <inheritdoc />
     public void Reject(in Arrival arrival, RequestStatus status) => Rejected++;

@@ -1,4 +1,4 @@
-// The UDP NIC: the IOKernel's real network queues, polled with recvmmsg and answered with sendmmsg.
+// The UDP NIC: the IOKernel's datagram queues, one or more ports each serving an app, polled with recvmmsg and answered with sendmmsg.
 using System.Net;
 using System.Runtime.CompilerServices;
 using NetStack.Runtime;
@@ -7,49 +7,87 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel.Nic;
 
+/// <summary>One UDP port and the app it serves.</summary>
+/// <param name="AppId">The app's id in the IOKernel.</param>
+/// <param name="Protocol">The app's protocol: it frames each datagram and its reply.</param>
+/// <param name="Address">The address to bind (IPv4 or IPv6).</param>
+/// <param name="Port">The port; 0 lets the kernel choose (tests).</param>
+public sealed record UdpBinding(int AppId, AppProtocol Protocol, IPAddress Address, int Port);
+
 /// <summary>
-/// Serves the NetStack wire protocol (docs/protocol.md) over UDP. Each NIC queue is one socket on
-/// the same address and port (SO_REUSEPORT); <see cref="RxBurst"/> polls them in turn with
-/// non-blocking recvmmsg, parses each datagram, answers bad ones with bad-request at once (when
-/// <see cref="WireProtocol.CanAnswer"/> allows) and hands valid ones to the IOKernel. Replies are
-/// staged in per-queue batches and leave in one sendmmsg per queue at <see cref="TxBurst"/>. Every
-/// call is made on the IOKernel thread; nothing allocates after construction.
+/// Serves apps over UDP. Each binding is a port with <see cref="UdpNicOptions.Queues"/> sockets
+/// (SO_REUSEPORT); <see cref="RxBurst"/> polls them in turn with non-blocking recvmmsg, frames each
+/// datagram with its app's protocol, answers bad ones at once (when the protocol can) and hands
+/// requests to the IOKernel with their bytes in place. Replies are staged per queue and leave in one
+/// sendmmsg per queue at <see cref="TxBurst"/>, gathered from where the handlers wrote them. Every
+/// call is made on the IOKernel thread; nothing allocates after warm-up.
 /// </summary>
 /// <remarks>
-/// The reply address travels in <see cref="Arrival.NicToken"/>: the peer's IPv4 address in the high
-/// 32 bits, its port in the next 16 and the queue index in the low 16 (address and port in network
-/// byte order, as the kernel gave them). So the NIC keeps no per-request state.
+/// The reply address travels with the request (<see cref="ConnectionInfo.Peer"/>); the NIC token
+/// is the index of the queue it came on, so the reply leaves from the socket the request reached.
 /// </remarks>
 public sealed class UdpNic : INicQueue, IDisposable
 {
     private readonly UdpQueue[] _queues;
-    private readonly int _typeCount;
+    private readonly UdpBinding[] _queueBinding;
+    private readonly UdpCounters[] _queueCounters;
+    private readonly ReceiveBufferPool _buffers;
+    private readonly UdpBinding[] _bindings;
+    private readonly UdpCounters[] _counters;
+    private INicHost? _host;
     private int _nextQueue;
 
-    /// <summary>Binds <see cref="UdpNicOptions.Queues"/> sockets to the configured address and port.</summary>
-    /// <param name="options">Address, port, queue count, buffer and batch sizes (validated here).</param>
-    /// <param name="typeCount">Request types the app knows; a request of a type at or above it is answered bad-request (unknown-type).</param>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
-    /// <exception cref="System.Net.Sockets.SocketException">The address cannot be bound (in use, not local).</exception>
+    /// <summary>One port for app 0, serving the spin protocol with <paramref name="typeCount"/> request types.</summary>
     public UdpNic(UdpNicOptions options, int typeCount)
+        : this(options, [new UdpBinding(0, new SpinProtocol(typeCount), options.ParsedAddress, options.Port)])
+    {
+    }
+
+    /// <summary>Binds <see cref="UdpNicOptions.Queues"/> sockets per binding.</summary>
+    /// <param name="options">Queue count, buffer and batch sizes (validated here; its address and port are not used).</param>
+    /// <param name="bindings">The ports and the apps they serve.</param>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">An address cannot be bound (in use, not local).</exception>
+    public UdpNic(UdpNicOptions options, IReadOnlyList<UdpBinding> bindings)
     {
         options.Validate();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(typeCount);
-        _typeCount = typeCount;
-        IPAddress address = options.ParsedAddress;
-        int port = options.Port;
-        if (port != 0)
+        if (bindings.Count == 0)
         {
-            ProbeExclusive(address, port);
+            throw new ArgumentException("a UDP NIC needs at least one port");
         }
-        _queues = new UdpQueue[options.Queues];
+        _bindings = [.. bindings];
+        _counters = _bindings.Select(b => new UdpCounters(b.Protocol.ErrorNames)).ToArray();
+        // Blocks held by requests in flight, plus every queue's receive slots.
+        _buffers = new ReceiveBufferPool(UdpQueue.RxSlotBytes, UdpQueue.RxSlotBytes, (long)options.ReceiveMemoryMegabytes << 20);
+        int total = _bindings.Length * options.Queues;
+        if (total > UdpNicOptions.MaxQueues)
+        {
+            throw new ArgumentException($"{total} UDP queues in all is out of range; valid: up to {UdpNicOptions.MaxQueues}");
+        }
+        _queues = new UdpQueue[total];
+        _queueBinding = new UdpBinding[total];
+        _queueCounters = new UdpCounters[total];
+        var endpoints = new IPEndPoint[_bindings.Length];
         try
         {
-            for (int q = 0; q < _queues.Length; q++)
+            int q = 0;
+            for (int b = 0; b < _bindings.Length; b++)
             {
-                _queues[q] = new UdpQueue(address, port, options);
-                // Port 0: the first socket gets a port from the kernel, and the others join it.
-                port = _queues[q].LocalEndPoint.Port;
+                UdpBinding binding = _bindings[b];
+                int port = binding.Port;
+                if (port != 0)
+                {
+                    ProbeExclusive(binding.Address, port);
+                }
+                for (int i = 0; i < options.Queues; i++, q++)
+                {
+                    _queues[q] = new UdpQueue(binding.Address, port, options, _buffers);
+                    _queueBinding[q] = binding;
+                    _queueCounters[q] = _counters[b];
+                    // Port 0: the first socket gets a port from the kernel, and the others join it.
+                    port = _queues[q].LocalEndPoint.Port;
+                }
+                endpoints[b] = _queues[q - 1].LocalEndPoint;
             }
         }
         catch
@@ -57,23 +95,29 @@ public sealed class UdpNic : INicQueue, IDisposable
             Dispose();
             throw;
         }
-        LocalEndPoint = _queues[0].LocalEndPoint;
+        EndPoints = endpoints;
     }
 
-    /// <summary>What the NIC counted. Written by the IOKernel thread; exact once it has stopped.</summary>
-    public UdpCounters Counters { get; } = new();
+    /// <summary>What the NIC counted for its first port (the one-app case). Exact once the IOKernel has stopped.</summary>
+    public UdpCounters Counters => _counters[0];
 
-    /// <summary>The address and port every queue is bound to.</summary>
-    public IPEndPoint LocalEndPoint { get; }
+    /// <summary>What the NIC counted per port, in binding order.</summary>
+    public IReadOnlyList<UdpCounters> CountersByPort => _counters;
 
-    /// <summary>The bound port (the kernel's choice when configured as 0).</summary>
+    /// <summary>The endpoint of each binding, in order (the kernel's port where 0 was asked).</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints { get; }
+
+    /// <summary>The first binding's endpoint.</summary>
+    public IPEndPoint LocalEndPoint => EndPoints[0];
+
+    /// <summary>The first binding's port.</summary>
     public int Port => LocalEndPoint.Port;
 
-    /// <summary>NIC queues (sockets).</summary>
+    /// <summary>NIC queues (sockets), all ports together.</summary>
     public int QueueCount => _queues.Length;
 
-    /// <summary>Request types the app knows.</summary>
-    public int TypeCount => _typeCount;
+    /// <summary>Receive memory in use now (blocks held by requests in flight and by receive slots).</summary>
+    public long ReceiveBytesInUse => _buffers.InUseBytes;
 
     /// <inheritdoc />
     /// <remarks>A network source is never exhausted: it serves until the IOKernel is stopped.</remarks>
@@ -81,6 +125,16 @@ public sealed class UdpNic : INicQueue, IDisposable
 
     /// <inheritdoc />
     public bool Saturating => false;
+
+    /// <inheritdoc />
+    public void Attach(INicHost host)
+    {
+        _host = host;
+        foreach (UdpQueue queue in _queues)
+        {
+            queue.Host = host;
+        }
+    }
 
     /// <inheritdoc />
     public int RxBurst(long now, Span<Arrival> batch)
@@ -102,10 +156,11 @@ public sealed class UdpNic : INicQueue, IDisposable
         return n;
     }
 
-    private int ReceiveFrom(int queueIndex, Span<Arrival> batch)
+    private unsafe int ReceiveFrom(int queueIndex, Span<Arrival> batch)
     {
         UdpQueue queue = _queues[queueIndex];
-        int got = queue.Receive(batch.Length, Counters);
+        UdpCounters counters = _queueCounters[queueIndex];
+        int got = queue.Receive(batch.Length, counters);
         if (got == 0)
         {
             return 0;
@@ -113,77 +168,91 @@ public sealed class UdpNic : INicQueue, IDisposable
         // One stamp for the batch: the datagrams arrived together, and a clock read per packet
         // would cost more than the spread it could show.
         long arrivalTicks = Clock.Now();
-        Counters.Received += got;
+        counters.Received += got;
+        UdpBinding binding = _queueBinding[queueIndex];
+        AppProtocol protocol = binding.Protocol;
+        int localPort = queue.LocalEndPoint.Port;
         int n = 0;
         for (int i = 0; i < got; i++)
         {
-            ref readonly SockAddrIn peer = ref queue.Peer(i);
-            ParseError error = WireProtocol.TryParseRequest(queue.Datagram(i), _typeCount, out RequestHeader request);
-            if (error != ParseError.None)
+            ref readonly SockAddr peer = ref queue.Peer(i);
+            ReadOnlySpan<byte> datagram = queue.Datagram(i);
+            FrameStatus status = protocol.FrameDatagram(datagram, out Frame frame);
+            if (status != FrameStatus.Request)
             {
-                RefuseBadInput(queue, error, request, peer);
+                RefuseBadInput(queue, counters, protocol, status, frame, peer);
                 continue;
             }
+            int block = queue.TakeBlock(i);
             ref Arrival a = ref batch[n++];
-            a.Id = (long)request.Id;
-            a.Type = request.Type;
-            a.ServiceNs = request.ServiceNs;
+            a.Id = frame.Id;
+            a.Type = frame.Type;
+            a.ServiceNs = frame.ServiceNs;
             a.ArrivalTicks = arrivalTicks;
-            a.FlowHash = FlowHash(peer.Address, peer.Port);
-            a.AppId = 0;
-            a.NicToken = PackToken(peer.Address, peer.Port, queueIndex);
-            a.EchoToken = request.IntendedSendNs;
-            a.NicQueue = queueIndex;
+            a.FlowHash = FlowHash(peer);
+            a.AppId = binding.AppId;
+            a.NicToken = queueIndex;
+            a.Tag = frame.Tag;
+            a.Data = (nint)_buffers.Pointer(block) + frame.BodyOffset;
+            a.Length = datagram.Length - frame.BodyOffset;
+            a.Buffer = block;
+            a.Connection = new ConnectionInfo(Transport.Udp, queueIndex, peer.ToPeer(), localPort);
+            a.Protocol = protocol;
         }
         return n;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RefuseBadInput(UdpQueue queue, ParseError error, in RequestHeader request, in SockAddrIn peer)
+    private static void RefuseBadInput(UdpQueue queue, UdpCounters counters, AppProtocol protocol, FrameStatus status,
+        in Frame frame, in SockAddr peer)
     {
-        Counters.ParseErrors[(int)error]++;
-        if (WireProtocol.CanAnswer(error))
+        counters.CountBadFrame(frame.Error);
+        if (status == FrameStatus.Invalid)
         {
-            queue.Stage(peer.Address, peer.Port, WireProtocol.ReplyTo(request, ResponseStatus.BadRequest), Counters);
+            queue.StageFailure(peer, protocol, FailureInfo(frame, RequestStatus.BadRequest), counters);
         }
     }
 
     /// <inheritdoc />
-    public void Transmit(RequestContext ctx)
+    public void Transmit(GreenThread thread)
     {
-        var reply = new ResponseHeader
+        int q = (int)thread.NicToken;
+        if (thread.Buffer >= 0)
         {
-            Type = (byte)ctx.Type,
-            Status = ctx.Status == RequestStatus.Ok ? ResponseStatus.Ok : ResponseStatus.Error,
-            Id = (ulong)ctx.Id,
-            IntendedSendNs = ctx.EchoToken,
-            QueuedNs = WireProtocol.Saturate(Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks - ctx.ServiceTicks)),
-            ServiceNs = WireProtocol.Saturate(Clock.ToNs(ctx.ServiceTicks)),
-            Preemptions = (uint)ctx.Preemptions,
-        };
-        Stage(ctx.NicToken, reply);
+            _buffers.Release(thread.Buffer);
+            thread.Buffer = -1;
+        }
+        UdpQueue queue = _queues[q];
+        SockAddr peer = SockAddr.FromPeer(thread.Connection.Peer);
+        AppProtocol protocol = _queueBinding[q].Protocol;
+        if (!queue.StageReply(thread, peer, protocol, _queueCounters[q]))
+        {
+            // Too large for the datagrams its protocol allows: the request fails, and says so.
+            _queueCounters[q].OversizedReplies++;
+            thread.FailReply(RequestStatus.Error);
+            queue.StageReply(thread, peer, protocol, _queueCounters[q]);
+        }
     }
 
     /// <inheritdoc />
     public void Reject(in Arrival arrival, RequestStatus status)
     {
-        var reply = new ResponseHeader
+        if (arrival.Buffer >= 0)
         {
-            Type = (byte)arrival.Type,
-            Status = (ResponseStatus)status,
-            Id = (ulong)arrival.Id,
-            IntendedSendNs = arrival.EchoToken,
-        };
-        Stage(arrival.NicToken, reply);
+            _buffers.Release(arrival.Buffer);
+        }
+        int q = (int)arrival.NicToken;
+        var info = new ReplyInfo { Status = status, Type = arrival.Type, Id = arrival.Id, Tag = arrival.Tag };
+        _queues[q].StageFailure(SockAddr.FromPeer(arrival.Connection.Peer), _queueBinding[q].Protocol, info, _queueCounters[q]);
     }
 
     /// <inheritdoc />
     public bool TxBurst()
     {
         bool sent = false;
-        foreach (UdpQueue queue in _queues)
+        for (int q = 0; q < _queues.Length; q++)
         {
-            sent |= queue.Flush(Counters);
+            sent |= _queues[q].Flush(_queueCounters[q], _host);
         }
         return sent;
     }
@@ -195,26 +264,19 @@ public sealed class UdpNic : INicQueue, IDisposable
         {
             queue?.Dispose();
         }
+        if (_buffers.InUseBlocks == 0)
+        {
+            _buffers.Dispose();
+        }
     }
-
-    /// <summary>Packs a peer and a queue into a reply token (see the class remarks).</summary>
-    public static long PackToken(uint address, ushort port, int queue) =>
-        (long)(((ulong)address << 32) | ((ulong)port << 16) | (ushort)queue);
-
-    /// <summary>Unpacks a reply token.</summary>
-    public static (uint Address, ushort Port, int Queue) UnpackToken(long token) =>
-        ((uint)((ulong)token >> 32), (ushort)((ulong)token >> 16), (ushort)token);
 
     /// <summary>A hash of the peer's address and port: one client socket is one flow, which d-FCFS keeps on one worker.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint FlowHash(uint address, ushort port) =>
-        (uint)((((ulong)address << 16) | port) * 0x9E3779B97F4A7C15UL >> 32);
+    internal static uint FlowHash(in SockAddr peer) =>
+        (uint)((((ulong)(peer.Address ^ (uint)peer.Address6Low ^ (uint)(peer.Address6Low >> 32)) << 16) | peer.Port) * 0x9E3779B97F4A7C15UL >> 32);
 
-    private void Stage(long token, in ResponseHeader reply)
-    {
-        (uint address, ushort port, int queue) = UnpackToken(token);
-        _queues[queue].Stage(address, port, reply, Counters);
-    }
+    private static ReplyInfo FailureInfo(in Frame frame, RequestStatus status) =>
+        new() { Status = status, Type = frame.Type, Id = frame.Id, Tag = frame.Tag };
 
     /// <summary>
     /// SO_REUSEPORT lets any socket of the same user that also sets it share the port, and the

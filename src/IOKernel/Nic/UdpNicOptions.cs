@@ -33,6 +33,10 @@ public sealed class UdpNicOptions
     /// at every loop turn by TxBurst, so this only bounds a single burst).</summary>
     public int TxBatchPerQueue { get; set; } = 256;
 
+    /// <summary>Native memory for received datagrams (2 KiB blocks): every request holds its datagram's
+    /// block until it completes, so this bounds the requests a UDP NIC can have in flight.</summary>
+    public int ReceiveMemoryMegabytes { get; set; } = 64;
+
     /// <summary>Queue bound: the queue index travels in 16 bits of the reply token, and more sockets
     /// than cores would only be polled in turn.</summary>
     public const int MaxQueues = 64;
@@ -58,9 +62,9 @@ public sealed class UdpNicOptions
         {
             throw new ArgumentException($"{Queues} NIC queues is out of range; valid: 1 to {MaxQueues}");
         }
-        if (ReceiveBufferBytes < 1 || SendBufferBytes < 1)
+        if (ReceiveBufferBytes < 1 || SendBufferBytes < 1 || ReceiveMemoryMegabytes < 1)
         {
-            throw new ArgumentException("socket buffer sizes must be positive");
+            throw new ArgumentException("socket buffer sizes and receive memory must be positive");
         }
         if (RxBatchPerQueue < 1 || RxBatchPerQueue > MaxBatch || TxBatchPerQueue < 1 || TxBatchPerQueue > MaxBatch)
         {

@@ -1,52 +1,69 @@
-// One UDP NIC queue: a socket, and the native receive and send batches that recvmmsg and sendmmsg fill.
+// One UDP NIC queue: a socket, the receive slots recvmmsg fills and the send slots sendmmsg drains.
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel.Nic;
 
 /// <summary>
-/// A socket and its batches, all in native memory allocated once: the kernel writes received
-/// datagrams and peer addresses straight into it, and reads replies straight out of it, so the
-/// data path neither allocates nor pins anything per packet. Used by the IOKernel thread only.
+/// A socket and its batches, in native memory allocated once. The kernel writes each datagram
+/// straight into a block of the NIC's <see cref="ReceiveBufferPool"/>; a datagram that becomes a
+/// request keeps its block (its handler reads it in place) and the slot takes a fresh one. Replies
+/// leave from where their handlers wrote them: each send slot gathers a datagram header of its own
+/// and pieces of a green thread's reply, and the green threads are recycled once sendmmsg has
+/// taken their bytes. Used by the IOKernel thread only; nothing is allocated per packet.
 /// </summary>
 internal sealed unsafe class UdpQueue : IDisposable
 {
-    /// <summary>Bytes per receive buffer: more than <see cref="WireProtocol.MaxDatagramSize"/>, so a
+    /// <summary>Bytes per receive block: more than <see cref="WireProtocol.MaxDatagramSize"/>, so a
     /// datagram that fills one (truncated or not) is longer than any valid request and parses as oversized.</summary>
     public const int RxSlotBytes = 2048;
 
-    /// <summary>Bytes per reply buffer: one response header, on its own cache line.</summary>
-    public const int TxSlotBytes = 64;
+    /// <summary>Bytes of each send slot's own buffer: a datagram header at 0, a failure reply at 64.</summary>
+    private const int TxInlineBytes = 128;
+
+    /// <summary>Where a failure reply goes in a send slot's own buffer.</summary>
+    private const int TxFailureOffset = 64;
+
+    /// <summary>Buffers one datagram may gather: its header, and reply pieces across segment boundaries.</summary>
+    private const int TxIovPerSlot = 4;
 
     /// <summary>sendmmsg retries while the kernel has no room (EAGAIN, ENOBUFS) before the rest of
     /// the batch is counted as failed: the IOKernel must not stall on one queue.</summary>
     private const int MaxSendRetries = 64;
 
+    /// <summary>A send slot that is not the last datagram of its reply: counted once, with the last.</summary>
+    private const byte NotCounted = 255;
+
     private readonly Socket _socket;
     private readonly int _fd;
+    private readonly ReceiveBufferPool _buffers;
     private readonly int _rxSlots;
     private readonly int _txSlots;
     private readonly MMsgHdr* _rxMsgs;
     private readonly IoVec* _rxIov;
-    private readonly SockAddrIn* _rxAddr;
-    private readonly byte* _rxBuf;
+    private readonly SockAddr* _rxAddr;
+    private readonly int[] _rxBlock;
     private readonly MMsgHdr* _txMsgs;
     private readonly IoVec* _txIov;
-    private readonly SockAddrIn* _txAddr;
-    private readonly byte* _txBuf;
-    private readonly ResponseStatus[] _txStatus;
+    private readonly SockAddr* _txAddr;
+    private readonly byte* _txInline;
+    private readonly byte[] _txStatus;
+    private readonly GreenThread?[] _txThreads;
     private int _txCount;
+    private int _threadCount;
     private bool _disposed;
 
     /// <summary>Opens and binds the socket (SO_REUSEPORT, so the other queues can bind the same port) and allocates the batches.</summary>
-    public UdpQueue(IPAddress address, int port, UdpNicOptions options)
+    public UdpQueue(IPAddress address, int port, UdpNicOptions options, ReceiveBufferPool buffers)
     {
+        _buffers = buffers;
         _rxSlots = options.RxBatchPerQueue;
         _txSlots = options.TxBatchPerQueue;
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             _socket.SetRawSocketOption(NativeUdp.SolSocket, NativeUdp.SoReusePort, BitConverter.GetBytes(1));
@@ -64,54 +81,69 @@ internal sealed unsafe class UdpQueue : IDisposable
 
         _rxMsgs = Alloc<MMsgHdr>(_rxSlots);
         _rxIov = Alloc<IoVec>(_rxSlots);
-        _rxAddr = Alloc<SockAddrIn>(_rxSlots);
-        _rxBuf = Alloc<byte>(_rxSlots * RxSlotBytes);
+        _rxAddr = Alloc<SockAddr>(_rxSlots);
+        _rxBlock = new int[_rxSlots];
+        Array.Fill(_rxBlock, -1);
         for (int i = 0; i < _rxSlots; i++)
         {
-            _rxIov[i].Base = _rxBuf + (long)i * RxSlotBytes;
-            _rxIov[i].Length = RxSlotBytes;
             _rxMsgs[i].Header.Name = &_rxAddr[i];
-            _rxMsgs[i].Header.NameLength = (uint)sizeof(SockAddrIn);
             _rxMsgs[i].Header.Iov = &_rxIov[i];
             _rxMsgs[i].Header.IovLength = 1;
         }
 
         _txMsgs = Alloc<MMsgHdr>(_txSlots);
-        _txIov = Alloc<IoVec>(_txSlots);
-        _txAddr = Alloc<SockAddrIn>(_txSlots);
-        _txBuf = Alloc<byte>(_txSlots * TxSlotBytes);
-        _txStatus = new ResponseStatus[_txSlots];
+        _txIov = Alloc<IoVec>(_txSlots * TxIovPerSlot);
+        _txAddr = Alloc<SockAddr>(_txSlots);
+        _txInline = Alloc<byte>(_txSlots * TxInlineBytes);
+        _txStatus = new byte[_txSlots];
+        // A reply of up to (slots) datagrams, plus one thread per slot for single-datagram replies.
+        _txThreads = new GreenThread?[_txSlots];
         for (int i = 0; i < _txSlots; i++)
         {
-            _txIov[i].Base = _txBuf + (long)i * TxSlotBytes;
-            _txIov[i].Length = WireProtocol.HeaderSize;
-            _txAddr[i].Family = NativeUdp.AfInet;
             _txMsgs[i].Header.Name = &_txAddr[i];
-            _txMsgs[i].Header.NameLength = (uint)sizeof(SockAddrIn);
-            _txMsgs[i].Header.Iov = &_txIov[i];
-            _txMsgs[i].Header.IovLength = 1;
+            _txMsgs[i].Header.Iov = &_txIov[i * TxIovPerSlot];
         }
     }
 
     /// <summary>The address and port the socket is bound to.</summary>
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>Replies staged and not yet sent.</summary>
+    /// <summary>Datagrams staged and not yet sent.</summary>
     public int Pending => _txCount;
 
     /// <summary>
     /// Receives up to <paramref name="max"/> datagrams without waiting. Returns how many arrived
-    /// (0 when none waits, or on an error, which is counted); the caller reads them with
-    /// <see cref="Datagram"/> and <see cref="Peer"/> before the next call.
+    /// (0 when none waits, when no receive block can be had, or on an error, which is counted); the
+    /// caller reads them with <see cref="Datagram"/> and <see cref="Peer"/>, and takes the block of
+    /// each one that becomes a request with <see cref="TakeBlock"/>, before the next call.
     /// </summary>
     public int Receive(int max, UdpCounters counters)
     {
         int vlen = Math.Min(max, _rxSlots);
         for (int i = 0; i < vlen; i++)
         {
+            if (_rxBlock[i] < 0)
+            {
+                int block = _buffers.TryRent(RxSlotBytes);
+                if (block < 0)
+                {
+                    // Receive memory is spent on requests in flight: take only what has room, and
+                    // leave the rest in the socket's buffer (backpressure, counted by the kernel if it overflows).
+                    vlen = i;
+                    counters.ReceiveBufferShortages++;
+                    break;
+                }
+                _rxBlock[i] = block;
+                _rxIov[i].Base = _buffers.Pointer(block);
+                _rxIov[i].Length = RxSlotBytes;
+            }
             // The kernel shrinks msg_namelen to what it wrote; give each slot the full size back.
-            _rxMsgs[i].Header.NameLength = (uint)sizeof(SockAddrIn);
+            _rxMsgs[i].Header.NameLength = SockAddr.Size;
             _rxMsgs[i].Header.Flags = 0;
+        }
+        if (vlen == 0)
+        {
+            return 0;
         }
         int got = NativeUdp.RecvMMsg(_fd, _rxMsgs, (uint)vlen, NativeUdp.MsgDontWait, null);
         if (got < 0)
@@ -130,34 +162,127 @@ internal sealed unsafe class UdpQueue : IDisposable
     /// long, more than any valid request, so the parser calls it oversized.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> Datagram(int slot) =>
-        new(_rxBuf + (long)slot * RxSlotBytes, (int)Math.Min(_rxMsgs[slot].Length, (uint)RxSlotBytes));
+        new((byte*)_rxIov[slot].Base, (int)Math.Min(_rxMsgs[slot].Length, (uint)RxSlotBytes));
 
     /// <summary>The sender of received datagram <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref readonly SockAddrIn Peer(int slot) => ref _rxAddr[slot];
+    public ref readonly SockAddr Peer(int slot) => ref _rxAddr[slot];
 
-    /// <summary>Adds a reply to the send batch, sending the batch first when it is full (never dropping).</summary>
-    public void Stage(uint address, ushort port, in ResponseHeader reply, UdpCounters counters)
+    /// <summary>Gives the block of received datagram <paramref name="slot"/> to a request; the slot
+    /// takes a fresh block at the next receive.</summary>
+    public int TakeBlock(int slot)
+    {
+        int block = _rxBlock[slot];
+        _rxBlock[slot] = -1;
+        return block;
+    }
+
+    /// <summary>Stages a reply that lives in a send slot's own buffer: a failure or rejection, after an
+    /// optional datagram header. Sends the batch first when it is full (never dropping).</summary>
+    /// <param name="peer">Where it goes.</param>
+    /// <param name="protocol">Writes the header and the failure reply.</param>
+    /// <param name="info">What the reply says.</param>
+    public void StageFailure(in SockAddr peer, AppProtocol protocol, in ReplyInfo info, UdpCounters counters)
     {
         if (_txCount == _txSlots)
         {
             Flush(counters);
         }
-        int slot = _txCount++;
-        WireProtocol.WriteResponse(new Span<byte>(_txBuf + (long)slot * TxSlotBytes, TxSlotBytes), reply);
-        _txAddr[slot].Address = address;
-        _txAddr[slot].Port = port;
-        _txStatus[slot] = reply.Status;
+        int slot = _txCount;
+        byte* inline = _txInline + (long)slot * TxInlineBytes;
+        int failure = protocol.WriteFailure(new Span<byte>(inline + TxFailureOffset, AppProtocol.MaxFailureReplyBytes), info);
+        if (failure == 0)
+        {
+            return; // the protocol answers this one with silence
+        }
+        int header = protocol.DatagramHeaderBytes;
+        IoVec* iov = &_txIov[slot * TxIovPerSlot];
+        int n = 0;
+        if (header > 0)
+        {
+            protocol.WriteDatagramHeader(new Span<byte>(inline, header), info, 0, 1);
+            iov[n++] = new IoVec { Base = inline, Length = (nuint)header };
+        }
+        iov[n++] = new IoVec { Base = inline + TxFailureOffset, Length = (nuint)failure };
+        Commit(slot, peer, n, (byte)info.Status);
     }
 
     /// <summary>
-    /// Sends the staged replies with sendmmsg and empties the batch: every reply is either sent and
-    /// counted by status, or counted as a send failure. Returns true when there was anything to send.
+    /// Stages a finished reply as one datagram, or as several numbered ones for a protocol that splits
+    /// them, gathering the reply's pieces where they lie. The green thread is recycled once every
+    /// datagram of its reply has been handed to the kernel.
     /// </summary>
-    public bool Flush(UdpCounters counters)
+    /// <returns>False when the reply needs more datagrams than the protocol allows (it must fit one):
+    /// nothing was staged.</returns>
+    public bool StageReply(GreenThread thread, in SockAddr peer, AppProtocol protocol, UdpCounters counters)
+    {
+        Runtime.Buffers.ReplyWriter reply = thread.Reply;
+        int total = reply.TotalBytes;
+        int header = protocol.DatagramHeaderBytes;
+        int perDatagram = protocol.MaxDatagramReplyBytes - header;
+        int count = total == 0 ? 0 : (total + perDatagram - 1) / perDatagram;
+        if (count > 1 && !protocol.SplitsDatagramReplies)
+        {
+            return false;
+        }
+        if (count > _txSlots)
+        {
+            return false; // a reply longer than a whole batch: larger than any datagram reply we send
+        }
+        if (_txCount + count > _txSlots || _threadCount == _txThreads.Length)
+        {
+            Flush(counters);
+        }
+        ReplyInfo info = count > 1 || header > 0 ? thread.ReplyInfoNow() : default;
+        int piece = 0;
+        int pieceOffset = 0;
+        for (int d = 0; d < count; d++)
+        {
+            int slot = _txCount;
+            IoVec* iov = &_txIov[slot * TxIovPerSlot];
+            int n = 0;
+            if (header > 0)
+            {
+                byte* inline = _txInline + (long)slot * TxInlineBytes;
+                protocol.WriteDatagramHeader(new Span<byte>(inline, header), info, d, count);
+                iov[n++] = new IoVec { Base = inline, Length = (nuint)header };
+            }
+            int want = Math.Min(perDatagram, total - d * perDatagram);
+            while (want > 0)
+            {
+                (nint start, int length) = reply.Piece(piece);
+                int take = Math.Min(want, length - pieceOffset);
+                if (take > 0)
+                {
+                    if (n == TxIovPerSlot)
+                    {
+                        return FailMidReply(d);
+                    }
+                    iov[n++] = new IoVec { Base = (byte*)start + pieceOffset, Length = (nuint)take };
+                    want -= take;
+                    pieceOffset += take;
+                }
+                if (pieceOffset == length)
+                {
+                    piece++;
+                    pieceOffset = 0;
+                }
+            }
+            Commit(slot, peer, n, d == count - 1 ? (byte)thread.Status : NotCounted);
+        }
+        _txThreads[_threadCount++] = thread;
+        return true;
+    }
+
+    /// <summary>
+    /// Sends the staged datagrams with sendmmsg and empties the batch: every datagram is either sent
+    /// or counted as a send failure, and every green thread whose reply was staged is recycled.
+    /// Returns true when there was anything to send.
+    /// </summary>
+    public bool Flush(UdpCounters counters, INicHost? host = null)
     {
         int count = _txCount;
-        if (count == 0)
+        if (count == 0 && _threadCount == 0)
         {
             return false;
         }
@@ -179,12 +304,38 @@ internal sealed unsafe class UdpQueue : IDisposable
             sent += FlushFailed(sent, count, ref retries, counters);
         }
         _txCount = 0;
+        for (int i = 0; i < _threadCount; i++)
+        {
+            (host ?? Host)!.Recycle(_txThreads[i]!);
+            _txThreads[i] = null;
+        }
+        _threadCount = 0;
         return true;
     }
 
-    /// <summary>The first unsent reply could not go. Returns how many replies to give up on: none
-    /// while the kernel may still make room, all the rest once it has not for a while, and just
-    /// that one when it is the reply itself the kernel refuses (say, an unreachable address).</summary>
+    /// <summary>Who recycles the green threads (the IOKernel).</summary>
+    public INicHost? Host { get; set; }
+
+    private bool FailMidReply(int datagramsStaged)
+    {
+        // A reply split so finely across segments that one datagram needs more than the gather list
+        // holds cannot happen with doubling segments of 16 KiB and up; refuse it cleanly if it does.
+        _txCount -= datagramsStaged;
+        return false;
+    }
+
+    private void Commit(int slot, in SockAddr peer, int iovCount, byte status)
+    {
+        _txAddr[slot] = peer;
+        _txMsgs[slot].Header.NameLength = peer.Length;
+        _txMsgs[slot].Header.IovLength = (nuint)iovCount;
+        _txStatus[slot] = status;
+        _txCount++;
+    }
+
+    /// <summary>The first unsent datagram could not go. Returns how many to give up on: none while
+    /// the kernel may still make room, all the rest once it has not for a while, and just that one
+    /// when it is the datagram itself the kernel refuses (say, an unreachable address).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int FlushFailed(int sent, int count, ref int retries, UdpCounters counters)
     {
@@ -203,18 +354,20 @@ internal sealed unsafe class UdpQueue : IDisposable
         return 1;
     }
 
-    private static void CountSent(ResponseStatus status, UdpCounters counters)
+    private static void CountSent(byte status, UdpCounters counters)
     {
         switch (status)
         {
-            case ResponseStatus.Ok: counters.OkReplies++; break;
-            case ResponseStatus.Error: counters.ErrorReplies++; break;
-            case ResponseStatus.RejectedOverload: counters.RejectedReplies++; break;
+            case NotCounted: break;
+            case (byte)RequestStatus.Ok: counters.OkReplies++; break;
+            case (byte)RequestStatus.Error: counters.ErrorReplies++; break;
+            case (byte)RequestStatus.RejectedOverload: counters.RejectedReplies++; break;
+            case (byte)RequestStatus.ShuttingDown: counters.ShuttingDownReplies++; break;
             default: counters.BadRequestReplies++; break;
         }
     }
 
-    /// <summary>Closes the socket and frees the batches. Only after the IOKernel has stopped.</summary>
+    /// <summary>Closes the socket and frees the batches and the blocks its slots hold. Only after the IOKernel has stopped.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -223,14 +376,21 @@ internal sealed unsafe class UdpQueue : IDisposable
         }
         _disposed = true;
         _socket.Dispose();
+        for (int i = 0; i < _rxSlots; i++)
+        {
+            if (_rxBlock[i] >= 0)
+            {
+                _buffers.Release(_rxBlock[i]);
+                _rxBlock[i] = -1;
+            }
+        }
         NativeMemory.AlignedFree(_rxMsgs);
         NativeMemory.AlignedFree(_rxIov);
         NativeMemory.AlignedFree(_rxAddr);
-        NativeMemory.AlignedFree(_rxBuf);
         NativeMemory.AlignedFree(_txMsgs);
         NativeMemory.AlignedFree(_txIov);
         NativeMemory.AlignedFree(_txAddr);
-        NativeMemory.AlignedFree(_txBuf);
+        NativeMemory.AlignedFree(_txInline);
     }
 
     private static T* Alloc<T>(int count) where T : unmanaged

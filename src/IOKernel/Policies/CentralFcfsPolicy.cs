@@ -27,23 +27,23 @@ public class CentralFcfsPolicy : ISchedulingPolicy
     public long TotalTaken => _queue.TotalOut;
 
     /// <inheritdoc />
-    public void PutBack(RequestContext ctx) => _queue.PushHead(ctx);
+    public void PutBack(GreenThread ctx) => _queue.PushHead(ctx);
 
     /// <inheritdoc />
     public void Initialize(int workers, int capacity) => _queue = new RequestQueue(capacity, capacity + workers * 16);
 
     /// <inheritdoc />
-    public bool Enqueue(RequestContext ctx) => _queue.TryAdmit(ctx);
+    public bool Enqueue(GreenThread ctx) => _queue.TryAdmit(ctx);
 
     /// <inheritdoc />
-    public virtual void Requeue(RequestContext ctx) => _queue.PushHead(ctx); // it was first: it stays first
+    public virtual void Requeue(GreenThread ctx) => _queue.PushHead(ctx); // it was first: it stays first
 
     /// <inheritdoc />
-    public RequestContext? Next(int worker) => _queue.TryTake();
+    public GreenThread? Next(int worker) => _queue.TryTake();
 
     /// <inheritdoc />
     public bool HasWaiting(int worker) => _queue.Count > 0;
 
     /// <summary>Processor sharing uses the same queue with the tail.</summary>
-    protected void RequeueAtTail(RequestContext ctx) => _queue.PushTail(ctx);
+    protected void RequeueAtTail(GreenThread ctx) => _queue.PushTail(ctx);
 }

@@ -55,7 +55,7 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     }
 
     /// <inheritdoc />
-    public void PutBack(RequestContext ctx) => Requeue(ctx);
+    public void PutBack(GreenThread ctx) => Requeue(ctx);
 
     /// <inheritdoc />
     public void Initialize(int workers, int capacity)
@@ -69,7 +69,7 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     }
 
     /// <inheritdoc />
-    public bool Enqueue(RequestContext ctx)
+    public bool Enqueue(GreenThread ctx)
     {
         if (!_queues[(int)(ctx.FlowHash % (uint)_queues.Length)].TryAdmit(ctx))
         {
@@ -80,16 +80,16 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     }
 
     /// <inheritdoc />
-    public void Requeue(RequestContext ctx)
+    public void Requeue(GreenThread ctx)
     {
         _queues[(int)(ctx.FlowHash % (uint)_queues.Length)].PushHead(ctx);
         _count++;
     }
 
     /// <inheritdoc />
-    public RequestContext? Next(int worker)
+    public GreenThread? Next(int worker)
     {
-        RequestContext? ctx = _queues[worker].TryTake();
+        GreenThread? ctx = _queues[worker].TryTake();
         if (ctx is not null)
         {
             _count--;

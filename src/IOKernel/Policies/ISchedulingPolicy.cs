@@ -26,14 +26,14 @@ public interface ISchedulingPolicy
 
     /// <summary>A new request. Returns false when the queue that would hold it is full: the
     /// IOKernel then rejects it at once (it never enters the system).</summary>
-    bool Enqueue(RequestContext ctx);
+    bool Enqueue(GreenThread ctx);
 
     /// <summary>A request that yielded comes back, with its arrival stamp. Must accept it: room
     /// for every context that has ever been admitted is the policy's to keep.</summary>
-    void Requeue(RequestContext ctx);
+    void Requeue(GreenThread ctx);
 
     /// <summary>The next request for worker <paramref name="worker"/>, or null when none should go there.</summary>
-    RequestContext? Next(int worker);
+    GreenThread? Next(int worker);
 
     /// <summary>True when a request is waiting that <paramref name="worker"/> could run (the IOKernel
     /// preempts a worker only when something is waiting for it).</summary>
@@ -41,9 +41,9 @@ public interface ISchedulingPolicy
 
     /// <summary>A request that was handed to a worker which gave its core away before running it:
     /// it goes back where it was (the head), not behind later arrivals.</summary>
-    void PutBack(RequestContext ctx);
+    void PutBack(GreenThread ctx);
 
-    /// <summary>When the request at the head joined the queue (<see cref="RequestContext.QueuedTicks"/>),
+    /// <summary>When the request at the head joined the queue (<see cref="GreenThread.QueuedTicks"/>),
     /// or 0 when none waits: Caladan's queueing-delay signal.</summary>
     long OldestQueuedTicks { get; }
 

@@ -17,5 +17,5 @@ public sealed class ProcessorSharingPolicy(double quantumMicros) : CentralFcfsPo
     public override long QuantumTicks => _quantumTicks;
 
     /// <inheritdoc />
-    public override void Requeue(RequestContext ctx) => RequeueAtTail(ctx);
+    public override void Requeue(GreenThread ctx) => RequeueAtTail(ctx);
 }

@@ -9,7 +9,7 @@ namespace NetStack.IOKernel.Policies;
 /// reserve room, so a yield never loses a request.</summary>
 public sealed class RequestQueue
 {
-    private readonly RequestContext?[] _items;
+    private readonly GreenThread?[] _items;
     private readonly int _mask;
     private readonly int _bound;
     private long _head;
@@ -21,7 +21,7 @@ public sealed class RequestQueue
     {
         _bound = bound;
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)(bound + reserve));
-        _items = new RequestContext?[size];
+        _items = new GreenThread?[size];
         _mask = size - 1;
     }
 
@@ -35,10 +35,10 @@ public sealed class RequestQueue
     public long TotalOut { get; private set; }
 
     /// <summary>The head, without taking it.</summary>
-    public RequestContext? Peek => _head == _tail ? null : _items[_head & _mask];
+    public GreenThread? Peek => _head == _tail ? null : _items[_head & _mask];
 
     /// <summary>Admits at the tail; false when <c>bound</c> are waiting.</summary>
-    public bool TryAdmit(RequestContext ctx)
+    public bool TryAdmit(GreenThread ctx)
     {
         if (_tail - _head >= _bound)
         {
@@ -50,7 +50,7 @@ public sealed class RequestQueue
     }
 
     /// <summary>Puts back at the tail (processor sharing's round robin).</summary>
-    public void PushTail(RequestContext ctx)
+    public void PushTail(GreenThread ctx)
     {
         Debug.Assert(_tail - _head < _items.Length, "requeue beyond reserve");
         _items[_tail++ & _mask] = ctx;
@@ -58,7 +58,7 @@ public sealed class RequestQueue
     }
 
     /// <summary>Puts back at the head (run-to-completion policies: it was first).</summary>
-    public void PushHead(RequestContext ctx)
+    public void PushHead(GreenThread ctx)
     {
         Debug.Assert(_tail - _head < _items.Length, "requeue beyond reserve");
         _items[--_head & _mask] = ctx;
@@ -66,14 +66,14 @@ public sealed class RequestQueue
     }
 
     /// <summary>Takes the head, or null.</summary>
-    public RequestContext? TryTake()
+    public GreenThread? TryTake()
     {
         if (_head == _tail)
         {
             return null;
         }
-        ref RequestContext? slot = ref _items[_head++ & _mask];
-        RequestContext? ctx = slot;
+        ref GreenThread? slot = ref _items[_head++ & _mask];
+        GreenThread? ctx = slot;
         slot = null;
         TotalOut++;
         return ctx;

@@ -60,7 +60,7 @@ public sealed class LatencyRecorder : CompletionRecorder
     public long Outside { get; private set; }
 
     /// <inheritdoc />
-    public override void RecordCompletion(RequestContext ctx)
+    public override void RecordCompletion(GreenThread ctx)
     {
         if (ctx.ArrivalTicks < _fromTicks || ctx.ArrivalTicks >= _untilTicks)
         {

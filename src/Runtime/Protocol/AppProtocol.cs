@@ -165,6 +165,10 @@ public abstract class AppProtocol
     /// </summary>
     public virtual int DatagramHeaderBytes => 0;
 
+    /// <summary>The longest datagram a reply may be sent in, its datagram header included: 1472 (a
+    /// 1500-byte MTU less IPv4 and UDP headers) by default; memcached uses 1400.</summary>
+    public virtual int MaxDatagramReplyBytes => 1472;
+
     /// <summary>True when a datagram reply longer than one datagram may be sent as several numbered ones
     /// (memcached); false when it must fit in one, or the request fails (spin).</summary>
     public virtual bool SplitsDatagramReplies => false;

@@ -18,6 +18,9 @@ public enum ResponseStatus : byte
 
     /// <summary>The handler failed.</summary>
     Error = 3,
+
+    /// <summary>The server is shutting down and refused the request unrun.</summary>
+    ShuttingDown = 4,
 }
 
 /// <summary>
@@ -94,6 +97,9 @@ public struct ResponseHeader
 
     /// <summary>How many times the request was preempted.</summary>
     public uint Preemptions;
+
+    /// <summary>Bytes of payload following the header (version 2: the handler's reply).</summary>
+    public uint PayloadLength;
 }
 
 /// <summary>
@@ -109,8 +115,9 @@ public static class WireProtocol
     /// <summary>The first four bytes of every datagram, "NSTK" in ASCII when read as little-endian bytes.</summary>
     public const uint Magic = 0x4B54534E;
 
-    /// <summary>The only protocol version this codec speaks.</summary>
-    public const byte Version = 1;
+    /// <summary>The only protocol version this codec speaks. Version 2: replies carry the handler's
+    /// payload (version 1 replies were headers only), and frames follow each other on TCP.</summary>
+    public const byte Version = 2;
 
     /// <summary>
     /// Largest request datagram accepted: 1500-byte Ethernet MTU less 20 bytes of IPv4 and 8 of UDP,
@@ -118,6 +125,10 @@ public static class WireProtocol
     /// <c>MaxDatagramSize + 1</c> bytes, or it cannot tell an oversized datagram from a truncated one.
     /// </summary>
     public const int MaxDatagramSize = 1472;
+
+    /// <summary>Largest payload of one frame on a stream (TCP): 1 MiB, so a 1 MiB reply fits the
+    /// default reply bound. A longer frame is answered bad-request and its payload discarded.</summary>
+    public const int MaxStreamPayloadBytes = 1 << 20;
 
     /// <summary>Largest request type that can ever be valid; 255 is reserved.</summary>
     public const byte MaxRequestType = 254;
@@ -160,7 +171,26 @@ public static class WireProtocol
     /// <param name="typeCount">How many request types the app knows; types at or above it are unknown.</param>
     /// <param name="header">The fields read, when at least the header was present.</param>
     /// <returns><see cref="ParseError.None"/> when the request is valid, else the first reason it is not.</returns>
-    public static ParseError TryParseRequest(ReadOnlySpan<byte> datagram, int typeCount, out RequestHeader header)
+    public static ParseError TryParseRequest(ReadOnlySpan<byte> datagram, int typeCount, out RequestHeader header) =>
+        TryParseRequest(datagram, typeCount, MaxDatagramSize, out header);
+
+    /// <summary>
+    /// As <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/> for one whole frame
+    /// taken from a stream (its length is <see cref="HeaderSize"/> plus the payload length its header
+    /// states), which may be as long as <see cref="HeaderSize"/> + <see cref="MaxStreamPayloadBytes"/>.
+    /// </summary>
+    public static ParseError TryParseStreamFrame(ReadOnlySpan<byte> frame, int typeCount, out RequestHeader header) =>
+        TryParseRequest(frame, typeCount, HeaderSize + MaxStreamPayloadBytes, out header);
+
+    /// <summary>The payload length a request header states (its bytes 32..35), for framing a stream.</summary>
+    public static uint StatedPayloadLength(ReadOnlySpan<byte> header) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(header[RequestPayloadLengthOffset..]);
+
+    /// <summary>True when <paramref name="bytes"/> begin with the magic (at least 4 bytes).</summary>
+    public static bool HasMagic(ReadOnlySpan<byte> bytes) =>
+        bytes.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(bytes) == Magic;
+
+    private static ParseError TryParseRequest(ReadOnlySpan<byte> datagram, int typeCount, int maxLength, out RequestHeader header)
     {
         if (datagram.Length < HeaderSize)
         {
@@ -181,7 +211,7 @@ public static class WireProtocol
             return ParseError.BadMagic;
         }
 
-        if (datagram.Length > MaxDatagramSize)
+        if (datagram.Length > maxLength)
         {
             return ParseError.Oversized;
         }
@@ -254,6 +284,7 @@ public static class WireProtocol
         ResponseStatus.RejectedOverload => "rejected-overload",
         ResponseStatus.BadRequest => "bad-request",
         ResponseStatus.Error => "error",
+        ResponseStatus.ShuttingDown => "shutting-down",
         _ => "unknown",
     };
 
@@ -302,7 +333,7 @@ public static class WireProtocol
 
     /// <summary>
     /// Writes a response header into the first <see cref="HeaderSize"/> bytes of <paramref name="dest"/>,
-    /// with the reserved byte and payload length zero (responses carry no payload in version 1).
+    /// with the reserved byte zero; <see cref="ResponseHeader.PayloadLength"/> bytes of payload follow it.
     /// </summary>
     /// <param name="dest">At least <see cref="HeaderSize"/> bytes.</param>
     /// <param name="header">The fields to write.</param>
@@ -325,7 +356,7 @@ public static class WireProtocol
         BinaryPrimitives.WriteUInt32LittleEndian(dest[QueuedOffset..], header.QueuedNs);
         BinaryPrimitives.WriteUInt32LittleEndian(dest[ResponseServiceOffset..], header.ServiceNs);
         BinaryPrimitives.WriteUInt32LittleEndian(dest[PreemptionsOffset..], header.Preemptions);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[ResponsePayloadLengthOffset..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[ResponsePayloadLengthOffset..], header.PayloadLength);
         return HeaderSize;
     }
 
@@ -338,14 +369,22 @@ public static class WireProtocol
     /// <param name="src">The whole response datagram.</param>
     /// <param name="header">The fields read, when the response is valid.</param>
     /// <returns>True when the response is valid.</returns>
-    public static bool TryParseResponse(ReadOnlySpan<byte> src, out ResponseHeader header)
+    public static bool TryParseResponse(ReadOnlySpan<byte> src, out ResponseHeader header) =>
+        TryParseResponseHeader(src, out header) && header.PayloadLength == (uint)(src.Length - HeaderSize)
+            || Refuse(out header);
+
+    /// <summary>
+    /// Parses the header at the start of <paramref name="src"/> (a stream: the payload, of
+    /// <see cref="ResponseHeader.PayloadLength"/> bytes, follows it and may not have arrived yet).
+    /// Refuses a header that is short, lacks the magic, has another version or an unknown status.
+    /// </summary>
+    public static bool TryParseResponseHeader(ReadOnlySpan<byte> src, out ResponseHeader header)
     {
         header = default;
         if (src.Length < HeaderSize
             || BinaryPrimitives.ReadUInt32LittleEndian(src[MagicOffset..]) != Magic
             || src[VersionOffset] != Version
-            || src[StatusOffset] > (byte)ResponseStatus.Error
-            || BinaryPrimitives.ReadUInt32LittleEndian(src[ResponsePayloadLengthOffset..]) != (uint)(src.Length - HeaderSize))
+            || src[StatusOffset] > (byte)ResponseStatus.ShuttingDown)
         {
             return false;
         }
@@ -357,7 +396,14 @@ public static class WireProtocol
         header.QueuedNs = BinaryPrimitives.ReadUInt32LittleEndian(src[QueuedOffset..]);
         header.ServiceNs = BinaryPrimitives.ReadUInt32LittleEndian(src[ResponseServiceOffset..]);
         header.Preemptions = BinaryPrimitives.ReadUInt32LittleEndian(src[PreemptionsOffset..]);
+        header.PayloadLength = BinaryPrimitives.ReadUInt32LittleEndian(src[ResponsePayloadLengthOffset..]);
         return true;
+    }
+
+    private static bool Refuse(out ResponseHeader header)
+    {
+        header = default;
+        return false;
     }
 
     /// <summary>

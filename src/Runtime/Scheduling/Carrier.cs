@@ -16,7 +16,7 @@ public sealed class Carrier
 {
     /// <summary>Pushed instead of a detached context, so the IOKernel frees the mailbox slot while
     /// the context itself completes later through its detached path.</summary>
-    public static readonly RequestContext DetachedMarker = new();
+    public static readonly GreenThread DetachedMarker = new();
 
     private readonly Worker _worker;
     private readonly IdleStrategy _idle;
@@ -127,7 +127,7 @@ public sealed class Carrier
         }
         _started.Set();
 
-        SpscRing<RequestContext> mailbox = _worker.Mailbox;
+        SpscRing<GreenThread> mailbox = _worker.Mailbox;
         int app = Worker.NoApp;
         IBatchJob? batch = null;
         long idleSince = 0;
@@ -155,7 +155,7 @@ public sealed class Carrier
             {
                 RunBatch(batch, epoch);
             }
-            else if (app != Worker.NoApp && mailbox.TryPop(out RequestContext? ctx))
+            else if (app != Worker.NoApp && mailbox.TryPop(out GreenThread? ctx))
             {
                 if (idleSince != 0)
                 {
@@ -184,7 +184,7 @@ public sealed class Carrier
         _allocations.Stop();
     }
 
-    private void RunSlice(RequestContext ctx)
+    private void RunSlice(GreenThread ctx)
     {
         long start = NextSliceId();
         _allocations.Tick(start);
@@ -201,12 +201,14 @@ public sealed class Carrier
 
         Slices++;
         BusyTicks += end - start;
-        RequestContext toIOKernel = ctx;
+        GreenThread toIOKernel = ctx;
         switch (outcome)
         {
             case SliceOutcome.Completed:
                 ctx.ServiceTicks += end - start;
                 ctx.CompletionTicks = end;
+                // The header (timings, status) is written here, in parallel across workers, not on the IOKernel.
+                ctx.FinishReply();
                 Completed++;
                 _recorder?.RecordCompletion(ctx);
                 break;
@@ -254,7 +256,7 @@ public sealed class Carrier
     /// <summary>The core left its latency-critical app: requests dispatched here but not started go back.</summary>
     private void HandBackMailbox()
     {
-        while (_worker.Mailbox.TryPop(out RequestContext? ctx))
+        while (_worker.Mailbox.TryPop(out GreenThread? ctx))
         {
             ctx.Outcome = SliceOutcome.Returned;
             Returned++;
@@ -275,7 +277,7 @@ public sealed class Carrier
         return start;
     }
 
-    private void Push(RequestContext ctx)
+    private void Push(GreenThread ctx)
     {
         if (!_worker.Completions.TryPush(ctx))
         {
@@ -283,7 +285,7 @@ public sealed class Carrier
         }
     }
 
-    private void PushSlow(RequestContext ctx)
+    private void PushSlow(GreenThread ctx)
     {
         // Cannot happen while the IOKernel keeps at most k contexts at this worker; if it ever
         // does, waiting is right: dropping would lose a request.

@@ -8,7 +8,7 @@ namespace NetStack.Runtime.Scheduling;
 public abstract class CompletionRecorder
 {
     /// <summary>A request completed (ok or error); its stamps are final.</summary>
-    public abstract void RecordCompletion(RequestContext ctx);
+    public abstract void RecordCompletion(GreenThread request);
 
     /// <summary>From the IOKernel's write of the preemption word to the next green thread starting
     /// on this worker, in ticks.</summary>

@@ -1,5 +1,6 @@
-// A green thread: one pooled request, its handler's suspended continuation, and its stamps.
+// What a handler sees of its request: the bytes, the reply writer, where it came from, and the checkpoint.
 using System.Runtime.CompilerServices;
+using NetStack.Runtime.Buffers;
 
 namespace NetStack.Runtime.Scheduling;
 
@@ -18,232 +19,140 @@ public enum RequestStatus : byte
     ShuttingDown = 4,
 }
 
-/// <summary>What one slice of a green thread ended with.</summary>
-public enum SliceOutcome : byte
-{
-    /// <summary>Not run yet, or in a queue.</summary>
-    None,
-    /// <summary>The handler finished (ok or error).</summary>
-    Completed,
-    /// <summary>The handler yielded at a checkpoint because its worker was asked to give the core up.</summary>
-    Yielded,
-    /// <summary>The handler awaited something other than a checkpoint; it completes later on another
-    /// thread and comes back through its owner's detached-completion path.</summary>
-    Detached,
-    /// <summary>Handed back unrun: the worker's core went to another app before it started.</summary>
-    Returned,
-}
-
 /// <summary>
-/// A request context, which is also the request's green thread. The IOKernel takes one from its
-/// pool per request and recycles it after the answer goes out. A handler is an ordinary
-/// <c>async ValueTask</c> method; <c>await ctx.Checkpoint()</c> is its preemption point: a read of
-/// the worker's preemption word when nothing is asked, and, when preemption was asked, the capture
-/// of the continuation, so the carrier returns to its loop and the request goes back to the
-/// IOKernel, to be resumed later, perhaps on another core, with its state intact.
+/// A request as its handler sees it: its bytes (<see cref="Request"/>, straight over the receive
+/// buffer, valid until the request completes), where to write the reply (<see cref="Reply"/>), its
+/// id and type, the app and the connection it came on, and <see cref="Checkpoint"/>, the preemption
+/// point. The scheduler's state (stamps, slices, status) lives in the request's
+/// <see cref="GreenThread"/>, which a handler cannot reach. One context per green thread, pooled
+/// and reused: a handler must not keep it, or its bytes, past its own completion.
 /// </summary>
-public sealed class RequestContext
+public sealed unsafe class RequestContext
 {
-    private const int StateRunning = 0;
-    private const int StateDone = 1;
-    private const int StateDetached = 2;
+    [ThreadStatic]
+    private static GreenThread? t_running;
 
-    private readonly Action _onHandlerCompleted;
-    private Action? _continuation;
-    private ValueTask _pending;
-    private bool _started;
-    private bool _yielded;
-    private int _runState;
-    private PreemptionWord _preemption = PreemptionWord.Never;
-    private long _slice = -1;
+    private readonly NativeMemoryManager _requestMemory = new();
+    private byte* _request;
+    private int _requestLength;
+    private ReadOnlyMemory<byte> _managedRequest;
+    private bool _requestIsManaged;
+    private bool _requestMemoryReady;
 
-    /// <summary>A fresh context; the IOKernel's pool creates them all before the run starts.</summary>
-    public RequestContext() => _onHandlerCompleted = OnHandlerCompleted;
+    // The checkpoint's two words: the worker's preemption word and this slice's id. Written by the
+    // carrier that runs the slice, before the handler runs, and read by the handler on that thread.
+    internal PreemptionWord Preemption = PreemptionWord.Never;
+    internal long Slice = -1;
 
-    // ---- the request, as the handler sees it ----
+    internal RequestContext(GreenThread thread, ReplyWriter reply)
+    {
+        Thread = thread;
+        Reply = reply;
+    }
 
-    /// <summary>The request's id (the client's, for network requests).</summary>
-    public long Id { get; set; }
+    internal GreenThread Thread { get; }
 
-    /// <summary>The request type: an index into the workload's or app's types.</summary>
-    public int Type { get; set; }
+    /// <summary>The request's bytes as its protocol framed them (the spin protocol's payload, a memcached
+    /// command line and its data block, ...). Valid until the request completes.</summary>
+    public ReadOnlySpan<byte> Request
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _requestIsManaged ? _managedRequest.Span : new ReadOnlySpan<byte>(_request, _requestLength);
+    }
 
-    /// <summary>The service time the request asks for, in ns (the spin app's work).</summary>
-    public long ServiceNs { get; set; }
+    /// <summary>The same bytes as memory, for a handler that keeps them across an await (a span cannot).</summary>
+    public ReadOnlyMemory<byte> RequestMemory
+    {
+        get
+        {
+            if (_requestIsManaged)
+            {
+                return _managedRequest;
+            }
+            if (!_requestMemoryReady)
+            {
+                _requestMemory.Reset(_request, _requestLength);
+                _requestMemoryReady = true;
+            }
+            return _requestMemory.MemoryOf(_requestLength);
+        }
+    }
 
-    /// <summary>The flow this request belongs to: d-FCFS steers by it.</summary>
-    public uint FlowHash { get; set; }
+    /// <summary>Where the handler writes its reply. The protocol's header (if it has one) is added
+    /// by the transport; what the handler writes is the body.</summary>
+    public ReplyWriter Reply { get; }
 
-    /// <summary>The app that serves it (its index in the host).</summary>
-    public int AppId { get; set; }
+    /// <summary>The request's id: the client's when the protocol carries one, else a number the transport gives it.</summary>
+    public long Id => Thread.Id;
 
-    /// <summary>Transport state of the NIC queue it came from (for example a response slot);
-    /// opaque to the scheduler.</summary>
-    public int NicQueue { get; set; }
+    /// <summary>The request type its framer named (0 to the protocol's type count - 1).</summary>
+    public int Type => Thread.Type;
 
-    /// <summary>Opaque transport token (for example the peer's address and the queue it came on).</summary>
-    public long NicToken { get; set; }
+    /// <summary>The service time the request asks for, in ns (the spin protocol and synthetic workloads; else 0).</summary>
+    public long ServiceNs => Thread.ServiceNs;
 
-    /// <summary>A value the transport echoes back in the answer untouched (the client's intended send time).</summary>
-    public long EchoToken { get; set; }
+    /// <summary>The app serving it (its index in the host).</summary>
+    public int AppId => Thread.AppId;
 
-    /// <summary>When this slice started, in <see cref="Clock"/> ticks: the time before it was not
-    /// spent running this request.</summary>
-    public long SliceStartTicks => _slice < 0 ? 0 : _slice;
+    /// <summary>The connection or socket it came on, and the peer.</summary>
+    public ConnectionInfo Connection => Thread.Connection;
+
+    /// <summary>When the running slice started, in <see cref="Clock"/> ticks: the time before it was
+    /// not spent running this request.</summary>
+    public long SliceStartTicks => Slice < 0 ? 0 : Slice;
 
     /// <summary>True when the worker was asked to give its core up: the next checkpoint yields.</summary>
     public bool PreemptionRequested
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        // Acquire is not needed for correctness (the word carries no data we then read); Volatile
-        // keeps the JIT from hoisting the load out of the handler's loop.
-        get => Volatile.Read(ref _preemption.Line.Slice) == _slice;
+        // Acquire is not needed for correctness (the word carries no data read after it); Volatile
+        // keeps the JIT from hoisting the load out of the handler's loop. Only the carrier that runs
+        // the slice may yield it: a handler that awaited real I/O and resumed on another thread (a
+        // detached request) must never suspend there, for no carrier would resume it.
+        get => Volatile.Read(ref Preemption.Line.Slice) == Slice && t_running == Thread;
     }
 
-    /// <summary>The preemption point. Await it at least every microsecond of work.</summary>
+    /// <summary>The preemption point. Await it at least every microsecond or so of work.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public CheckpointAwaitable Checkpoint() => new(this);
 
-    // ---- stamps, in Clock ticks (written by the one thread that owns the context at the time) ----
+    /// <summary>Closes the connection once this request's reply (and every earlier one) has gone out
+    /// (memcached's <c>quit</c>). A no-op for datagrams.</summary>
+    public void CloseConnectionAfterReply() => Thread.CloseAfterReply = true;
 
-    /// <summary>When the request arrived (for open-loop sources, when it was meant to be sent).</summary>
-    public long ArrivalTicks { get; set; }
-
-    /// <summary>When it last joined its app's queue (arrival or requeue): Caladan's queueing delay runs from here.</summary>
-    public long QueuedTicks { get; set; }
-
-    /// <summary>When the IOKernel first handed it to a worker (0 until then).</summary>
-    public long FirstDispatchTicks { get; set; }
-
-    /// <summary>When it last yielded (0 if never).</summary>
-    public long LastPreemptionTicks { get; set; }
-
-    /// <summary>When the handler completed.</summary>
-    public long CompletionTicks { get; set; }
-
-    /// <summary>Ticks spent running (sum of its slices).</summary>
-    public long ServiceTicks { get; set; }
-
-    /// <summary>Times it was preempted.</summary>
-    public int Preemptions { get; set; }
-
-    /// <summary>The answer's status.</summary>
-    public RequestStatus Status { get; set; }
-
-    /// <summary>The handler's exception when <see cref="Status"/> is <see cref="RequestStatus.Error"/>.</summary>
-    public Exception? Error { get; private set; }
-
-    /// <summary>How the last slice ended.</summary>
-    public SliceOutcome Outcome { get; internal set; }
-
-    internal IRequestHandler? Handler { get; set; }
-
-    /// <summary>Called, on whatever thread finishes it, when a detached handler completes.</summary>
-    internal Action<RequestContext>? DetachedCompletion { get; set; }
-
-    /// <summary>Clears the context for its next request. The IOKernel calls it before reuse.</summary>
-    public void Reset()
+    /// <summary>Points the context at native request bytes (the IOKernel, per request).</summary>
+    internal void SetRequest(byte* bytes, int length)
     {
-        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; NicQueue = 0; NicToken = 0; EchoToken = 0;
-        ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0; LastPreemptionTicks = 0; CompletionTicks = 0;
-        ServiceTicks = 0; Preemptions = 0; Status = RequestStatus.Ok; Error = null; Outcome = SliceOutcome.None;
-        Handler = null; _continuation = null; _pending = default; _started = false; _yielded = false;
-        _runState = StateRunning; _preemption = PreemptionWord.Never; _slice = -1;
+        _request = bytes;
+        _requestLength = length;
+        _requestIsManaged = false;
+        _requestMemoryReady = false;
+        _managedRequest = default;
     }
 
-    /// <summary>Runs one slice on the calling carrier, until the handler completes or yields.</summary>
-    /// <param name="preemption">The worker's preemption word.</param>
-    /// <param name="slice">This slice's id: the word preempts the slice whose id it holds.</param>
-    internal SliceOutcome RunSlice(PreemptionWord preemption, long slice)
+    /// <summary>No request bytes (a recycled context).</summary>
+    internal void ClearRequest() => SetRequest(null, 0);
+
+    /// <summary>Points the context at managed request bytes (a standalone request).</summary>
+    internal void SetRequest(ReadOnlyMemory<byte> bytes)
     {
-        _preemption = preemption;
-        _slice = slice;
-        _yielded = false;
-
-        if (!_started)
-        {
-            _started = true;
-            ValueTask task;
-            try
-            {
-                task = Handler!.HandleAsync(this);
-            }
-            catch (Exception e)
-            {
-                // A handler that throws before its first await (not an async method) fails alone.
-                return Fail(e);
-            }
-            if (task.IsCompleted)
-            {
-                return Finish(task);
-            }
-            _pending = task;
-            // Our own callback: when the state machine finishes during a later slice, it runs inline
-            // on the carrier (our boxes run continuations synchronously) and marks us done.
-            // ConfigureAwait(false): a plain awaiter would post the callback to whatever
-            // SynchronizationContext the thread has, and the carrier would see a detached request.
-            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onHandlerCompleted);
-        }
-        else
-        {
-            Action continuation = _continuation!;
-            _continuation = null;
-            continuation();
-        }
-
-        if (_yielded)
-        {
-            return SliceOutcome.Yielded;
-        }
-        // Neither yielded nor done inline: the handler awaits something else and will finish on
-        // another thread. Whoever comes second (this thread or that one) owns the completion.
-        if (Interlocked.CompareExchange(ref _runState, StateDetached, StateRunning) == StateDone)
-        {
-            return Finish(_pending);
-        }
-        return SliceOutcome.Detached;
+        _managedRequest = bytes;
+        _requestIsManaged = true;
+        _request = null;
+        _requestLength = bytes.Length;
     }
 
-    private void OnHandlerCompleted()
+    /// <summary>Marks the green thread as the one the calling thread runs, for the checkpoint's check.</summary>
+    internal static GreenThread? EnterSlice(GreenThread thread)
     {
-        // Full fence both ways: decides with RunSlice which thread completes the request.
-        if (Interlocked.CompareExchange(ref _runState, StateDone, StateRunning) == StateRunning)
-        {
-            return; // completed inline, during RunSlice, which finishes it
-        }
-        Finish(_pending);
-        CompletionTicks = Clock.Now();
-        Outcome = SliceOutcome.Completed;
-        DetachedCompletion?.Invoke(this);
+        GreenThread? previous = t_running;
+        t_running = thread;
+        return previous;
     }
 
-    private SliceOutcome Finish(ValueTask task)
-    {
-        try
-        {
-            // GetResult also returns a pooled state-machine box to its pool.
-            task.GetAwaiter().GetResult();
-            Status = RequestStatus.Ok;
-        }
-        catch (Exception e)
-        {
-            return Fail(e);
-        }
-        return SliceOutcome.Completed;
-    }
+    internal static void LeaveSlice(GreenThread? previous) => t_running = previous;
 
-    private SliceOutcome Fail(Exception e)
-    {
-        Status = RequestStatus.Error;
-        Error = e;
-        return SliceOutcome.Completed;
-    }
-
-    internal void Suspend(Action continuation)
-    {
-        _continuation = continuation;
-        _yielded = true;
-    }
+    internal void Suspend(Action continuation) => Thread.Suspend(continuation);
 }
 
 /// <summary>The awaitable behind <c>await ctx.Checkpoint()</c>: completes at once unless the

@@ -78,9 +78,9 @@ public sealed class Worker
         Index = index;
         Core = core;
         MailboxDepth = mailboxDepth;
-        Mailbox = new SpscRing<RequestContext>(mailboxDepth);
+        Mailbox = new SpscRing<GreenThread>(mailboxDepth);
         // The carrier holds at most k contexts, so k slots always take every completion.
-        Completions = new SpscRing<RequestContext>(mailboxDepth);
+        Completions = new SpscRing<GreenThread>(mailboxDepth);
         _assignment.App = initialApp;
         _assignment.Epoch = 1;
     }
@@ -95,10 +95,10 @@ public sealed class Worker
     public int MailboxDepth { get; }
 
     /// <summary>IOKernel → carrier: green threads to run.</summary>
-    public SpscRing<RequestContext> Mailbox { get; }
+    public SpscRing<GreenThread> Mailbox { get; }
 
     /// <summary>Carrier → IOKernel: green threads that completed, yielded, detached or were handed back.</summary>
-    public SpscRing<RequestContext> Completions { get; }
+    public SpscRing<GreenThread> Completions { get; }
 
     /// <summary>The preemption word (IOKernel writes, carrier reads).</summary>
     public PreemptionWord Preemption { get; } = new();

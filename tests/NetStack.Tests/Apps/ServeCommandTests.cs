@@ -15,11 +15,14 @@ public class ServeCommandTests
 {
     [Theory]
     [InlineData("--server", "iis", "valid: netstack, threadpool")]
-    [InlineData("--nic", "tcp", "valid: udp, synthetic")]
-    [InlineData("--port", "x", "Udp:Port")]
+    [InlineData("--nic", "tcp", "valid: network, synthetic")]
+    [InlineData("--port", "x", "Apps:Spin:Port")]
     [InlineData("--port", "70000", "0 (any free port) to 65535")]
     [InlineData("--queues", "0", "1 to 64")]
-    [InlineData("--address", "localhost", "IPv4")]
+    [InlineData("--address", "localhost", "not an IP address")]
+    [InlineData("--apps", "spin,redis", "valid: spin, batch")]
+    [InlineData("--apps", "batch", "names no latency-critical app")]
+    [InlineData("--max-connections", "0", "MaxConnections 0 is out of range")]
     [InlineData("--policy", "lifo", "valid: cfcfs, ps, dfcfs")]
     public void BadConfigurationIsOneLineNamingTheValidChoicesAndExitCode2(string option, string value, string expected)
     {
@@ -59,7 +62,8 @@ public class ServeCommandTests
     {
         KernelOptions kernel = TestKernel.Options("ps", mailboxDepth: 2);
         var service = new NetStackService(Options.Create(kernel), Options.Create(new SyntheticOptions()),
-            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions { Port = 0 }), Options.Create(new AppsOptions()));
+            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()),
+            Options.Create(new AppsOptions { Spin = { Port = 0 } }));
         await service.StartAsync(CancellationToken.None);
         try
         {
@@ -81,7 +85,8 @@ public class ServeCommandTests
     public async Task ThreadPoolServiceServesUdpAndReportsItsCountsOnStop()
     {
         var service = new ThreadPoolService(Options.Create(new KernelOptions()),
-            Options.Create(new ServerOptions { Kind = "threadpool" }), Options.Create(new UdpNicOptions { Port = 0 }));
+            Options.Create(new ServerOptions { Kind = "threadpool" }), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()),
+            Options.Create(new AppsOptions { Spin = { Port = 0 } }));
         await service.StartAsync(CancellationToken.None);
         try
         {
@@ -103,12 +108,14 @@ public class ServeCommandTests
     public async Task SecondServerOnTheSamePortIsAConfigurationError()
     {
         var first = new ThreadPoolService(Options.Create(new KernelOptions()),
-            Options.Create(new ServerOptions { Kind = "threadpool" }), Options.Create(new UdpNicOptions { Port = 0 }));
+            Options.Create(new ServerOptions { Kind = "threadpool" }), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()),
+            Options.Create(new AppsOptions { Spin = { Port = 0 } }));
         await first.StartAsync(CancellationToken.None);
         try
         {
             var second = new NetStackService(Options.Create(TestKernel.Options("ps")), Options.Create(new SyntheticOptions()),
-                Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions { Port = first.Server!.Port }), Options.Create(new AppsOptions()));
+                Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()),
+                Options.Create(new AppsOptions { Spin = { Port = first.Server!.Port } }));
             var e = await Assert.ThrowsAsync<ConfigurationException>(() => second.StartAsync(CancellationToken.None));
             Assert.Contains($"cannot listen on udp://127.0.0.1:{first.Server.Port}", e.Message);
         }

@@ -12,7 +12,7 @@ public class GreenThreadTests
     {
         const int Steps = 50;
         var handler = new FibonacciHandler(Steps);
-        var ctx = new RequestContext { Id = 7, Handler = handler };
+        var ctx = Ready(new GreenThread { Id = 7, Handler = handler });
         var word = new PreemptionWord();
 
         // Slice 1 is named by the word before it starts: the first checkpoint yields.
@@ -29,6 +29,7 @@ public class GreenThreadTests
                 word.Request(slice, YieldReason.Quantum);
             }
             long s = slice;
+            Requeued(ctx);
             var t = new Thread(() => outcome = ctx.RunSlice(word, s));
             t.Start();
             t.Join();
@@ -49,7 +50,7 @@ public class GreenThreadTests
     public void CheckpointDoesNotYieldWhenTheWordNamesAnotherSlice()
     {
         var handler = new FibonacciHandler(20);
-        var ctx = new RequestContext { Id = 1, Handler = handler };
+        var ctx = Ready(new GreenThread { Id = 1, Handler = handler });
         var word = new PreemptionWord();
         word.Request(5, YieldReason.Quantum); // an earlier slice's request, already stale
         Assert.Equal(SliceOutcome.Completed, ctx.RunSlice(word, 6));
@@ -59,7 +60,7 @@ public class GreenThreadTests
     [Fact]
     public void HandlerThatThrowsCompletesWithErrorStatus()
     {
-        var ctx = new RequestContext { Id = 3, Type = 1, Handler = new ThrowingForTypeOne() };
+        var ctx = Ready(new GreenThread { Id = 3, Type = 1, Handler = new ThrowingForTypeOne() });
         Assert.Equal(SliceOutcome.Completed, ctx.RunSlice(new PreemptionWord(), 1));
         Assert.Equal(RequestStatus.Error, ctx.Status);
         Assert.IsType<InvalidOperationException>(ctx.Error);
@@ -70,7 +71,7 @@ public class GreenThreadTests
     {
         var handler = new TwoCheckpoints();
         var word = new PreemptionWord();
-        var contexts = Enumerable.Range(0, 64).Select(_ => new RequestContext()).ToArray();
+        var contexts = Enumerable.Range(0, 64).Select(_ => new GreenThread()).ToArray();
         var outcomes = new SliceOutcome[2 * contexts.Length];
         long slice = 0;
 
@@ -80,14 +81,16 @@ public class GreenThreadTests
         {
             for (int i = 0; i < contexts.Length; i++)
             {
-                RequestContext c = contexts[i];
+                GreenThread c = contexts[i];
                 c.Reset();
                 c.Handler = handler;
+                Ready(c);
                 word.Request(++slice, YieldReason.Quantum);
                 outcomes[i] = c.RunSlice(word, slice);
             }
             for (int i = 0; i < contexts.Length; i++)
             {
+                Requeued(contexts[i]);
                 outcomes[contexts.Length + i] = contexts[i].RunSlice(word, ++slice);
             }
         }
@@ -104,6 +107,21 @@ public class GreenThreadTests
         Assert.All(outcomes.Skip(contexts.Length), o => Assert.Equal(SliceOutcome.Completed, o));
         Assert.All(contexts, c => Assert.Equal(RequestStatus.Ok, c.Status));
         Assert.Equal(0, allocated);
+    }
+
+    /// <summary>Walks a fresh green thread to a worker, as the IOKernel does before a first slice.</summary>
+    internal static GreenThread Ready(GreenThread t)
+    {
+        t.MoveTo(GreenThreadState.Queued);
+        t.MoveTo(GreenThreadState.AtWorker);
+        return t;
+    }
+
+    /// <summary>A yielded green thread back through the queue to a worker.</summary>
+    internal static void Requeued(GreenThread t)
+    {
+        t.MoveTo(GreenThreadState.Queued);
+        t.MoveTo(GreenThreadState.AtWorker);
     }
 
     private sealed class TwoCheckpoints : IRequestHandler

@@ -13,12 +13,12 @@ public class WireProtocolTests
     // codec bug cannot agree with itself: type 2, id 0x0102030405060708, intended send 1 s
     // (0x3B9ACA00 ns), service 5000 ns (0x1388), a 4-byte payload "ping".
     private const string ExampleRequestHex =
-        "4E53544B" + "01" + "02" + "0000" + "0807060504030201" + "00CA9A3B00000000" + "8813000000000000" + "04000000" + "00000000"
+        "4E53544B" + "02" + "02" + "0000" + "0807060504030201" + "00CA9A3B00000000" + "8813000000000000" + "04000000" + "00000000"
         + "70696E67";
 
     // Its reply: ok, queued 1200 ns (0x04B0), in service 5000 ns, preempted once, no payload.
     private const string ExampleResponseHex =
-        "4E53544B" + "01" + "02" + "00" + "00" + "0807060504030201" + "00CA9A3B00000000" + "B0040000" + "88130000" + "01000000" + "00000000";
+        "4E53544B" + "02" + "02" + "00" + "00" + "0807060504030201" + "00CA9A3B00000000" + "B0040000" + "88130000" + "01000000" + "00000000";
 
     private static readonly RequestHeader s_exampleRequest = new()
     {
@@ -353,8 +353,8 @@ public class WireProtocolTests
         {
             case "short": datagram = datagram[..^1]; break;
             case "magic": datagram[3] = 0; break;
-            case "version": datagram[4] = 2; break;
-            case "status": datagram[6] = 4; break;
+            case "version": datagram[4] = 1; break; // version 1 replies carried no payload
+            case "status": datagram[6] = 5; break;
             case "length": datagram[36] = 1; break;
         }
 
@@ -363,10 +363,35 @@ public class WireProtocolTests
     }
 
     [Fact]
+    public void ReplyCarriesItsPayloadAfterTheHeaderAndStatesItsLength()
+    {
+        var reply = new byte[WireProtocol.HeaderSize + 4];
+        ResponseHeader header = s_exampleResponse;
+        header.PayloadLength = 4;
+        WireProtocol.WriteResponse(reply, header);
+        "ping"u8.CopyTo(reply.AsSpan(WireProtocol.HeaderSize));
+
+        Assert.True(WireProtocol.TryParseResponse(reply, out var parsed));
+        Assert.Equal(4u, parsed.PayloadLength);
+        Assert.False(WireProtocol.TryParseResponse(reply.AsSpan(0, WireProtocol.HeaderSize + 3), out _));
+        Assert.True(WireProtocol.TryParseResponseHeader(reply.AsSpan(0, WireProtocol.HeaderSize), out var streamed));
+        Assert.Equal(parsed, streamed);
+    }
+
+    [Fact]
+    public void RequestStatusesAndWireStatusesAreTheSameNumbers()
+    {
+        foreach (var status in Enum.GetValues<global::NetStack.Runtime.Scheduling.RequestStatus>())
+        {
+            Assert.Equal(status.ToString(), ((ResponseStatus)(byte)status).ToString());
+        }
+    }
+
+    [Fact]
     public void StatusesHaveKebabNames()
     {
         Assert.Equal(
-            ["ok", "rejected-overload", "bad-request", "error"],
+            ["ok", "rejected-overload", "bad-request", "error", "shutting-down"],
             Enum.GetValues<ResponseStatus>().Select(WireProtocol.StatusName));
     }
 

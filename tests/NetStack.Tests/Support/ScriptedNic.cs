@@ -10,6 +10,7 @@ namespace NetStack.Tests.Support;
 public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : INicQueue
 {
     private int _next;
+    private INicHost? _host;
 
     /// <summary>Answers in the order the IOKernel gave them.</summary>
     public ConcurrentQueue<(long Id, RequestStatus Status, int Preemptions)> Answers { get; } = new();
@@ -30,14 +31,21 @@ public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : IN
         while (n < batch.Length && _next < script.Length)
         {
             (int type, long serviceNs) = script[_next];
-            batch[n++] = new Arrival { Id = _next, Type = type, ServiceNs = serviceNs, ArrivalTicks = Clock.Now(), FlowHash = (uint)_next };
+            batch[n++] = new Arrival { Id = _next, Type = type, ServiceNs = serviceNs, ArrivalTicks = Clock.Now(), FlowHash = (uint)_next, Buffer = -1 };
             _next++;
         }
         return n;
     }
 
     /// <inheritdoc />
-    public void Transmit(RequestContext ctx) => Answers.Enqueue((ctx.Id, ctx.Status, ctx.Preemptions));
+    public void Attach(INicHost host) => _host = host;
+
+    /// <inheritdoc />
+    public void Transmit(GreenThread thread)
+    {
+        Answers.Enqueue((thread.Id, thread.Status, thread.Preemptions));
+        _host!.Recycle(thread);
+    }
 
     /// <inheritdoc />
     public void Reject(in Arrival arrival, RequestStatus status) => Rejections.Enqueue(arrival.Id);
@@ -70,10 +78,13 @@ public sealed class CountingNic(INicQueue inner, int maxRequests) : INicQueue
     }
 
     /// <inheritdoc />
-    public void Transmit(RequestContext ctx)
+    public void Attach(INicHost host) => inner.Attach(host);
+
+    /// <inheritdoc />
+    public void Transmit(GreenThread thread)
     {
-        AnswersPerId[ctx.Id]++;
-        inner.Transmit(ctx);
+        AnswersPerId[thread.Id]++;
+        inner.Transmit(thread);
     }
 
     /// <inheritdoc />

@@ -69,14 +69,14 @@ public class LatencyBucketTests
         Assert.True(double.IsNaN(LatencyBuckets.QuantileMicros(new long[LatencyBuckets.Count], 0.5)));
     }
 
-    private static RequestContext Completion(int app, long latencyNs) =>
+    private static GreenThread Completion(int app, long latencyNs) =>
         new() { AppId = app, ArrivalTicks = 1_000, CompletionTicks = 1_000 + Clock.FromNs(latencyNs) };
 
     private sealed class CountingRecorder : CompletionRecorder
     {
         public int Completions;
         public int PreemptionLatencies;
-        public override void RecordCompletion(RequestContext ctx) => Completions++;
+        public override void RecordCompletion(GreenThread request) => Completions++;
         public override void RecordPreemptionLatency(long ticks) => PreemptionLatencies++;
     }
 }

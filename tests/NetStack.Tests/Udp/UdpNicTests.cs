@@ -14,7 +14,9 @@ public class UdpNicTests
         Assert.Equal(16, Marshal.SizeOf<IoVec>());
         Assert.Equal(56, Marshal.SizeOf<MsgHdr>());
         Assert.Equal(64, Marshal.SizeOf<MMsgHdr>());
-        Assert.Equal(16, Marshal.SizeOf<SockAddrIn>());
+        Assert.Equal(28, Marshal.SizeOf<SockAddr>());
+        Assert.Equal(12, Marshal.SizeOf<EpollEvent>());
+        Assert.Equal(4, (int)Marshal.OffsetOf<EpollEvent>(nameof(EpollEvent.Data)));
         Assert.Equal(8, (int)Marshal.OffsetOf<IoVec>(nameof(IoVec.Length)));
         Assert.Equal(8, (int)Marshal.OffsetOf<MsgHdr>(nameof(MsgHdr.NameLength)));
         Assert.Equal(16, (int)Marshal.OffsetOf<MsgHdr>(nameof(MsgHdr.Iov)));
@@ -23,8 +25,14 @@ public class UdpNicTests
         Assert.Equal(40, (int)Marshal.OffsetOf<MsgHdr>(nameof(MsgHdr.ControlLength)));
         Assert.Equal(48, (int)Marshal.OffsetOf<MsgHdr>(nameof(MsgHdr.Flags)));
         Assert.Equal(56, (int)Marshal.OffsetOf<MMsgHdr>(nameof(MMsgHdr.Length)));
-        Assert.Equal(2, (int)Marshal.OffsetOf<SockAddrIn>(nameof(SockAddrIn.Port)));
-        Assert.Equal(4, (int)Marshal.OffsetOf<SockAddrIn>(nameof(SockAddrIn.Address)));
+        // sockaddr_in and sockaddr_in6 overlaid: family, port, then the IPv4 address or the IPv6 flow info,
+        // address and scope id (<netinet/in.h>).
+        Assert.Equal(2, (int)Marshal.OffsetOf<SockAddr>(nameof(SockAddr.Port)));
+        Assert.Equal(4, (int)Marshal.OffsetOf<SockAddr>(nameof(SockAddr.Address)));
+        Assert.Equal(4, (int)Marshal.OffsetOf<SockAddr>(nameof(SockAddr.FlowInfo)));
+        Assert.Equal(8, (int)Marshal.OffsetOf<SockAddr>(nameof(SockAddr.Address6High)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<SockAddr>(nameof(SockAddr.Address6Low)));
+        Assert.Equal(24, (int)Marshal.OffsetOf<SockAddr>(nameof(SockAddr.ScopeId)));
     }
 
     [Fact]
@@ -34,19 +42,27 @@ public class UdpNicTests
     }
 
     [Theory]
-    [InlineData(0x0100007Fu, (ushort)0x2823, 0)]
-    [InlineData(0xFFFFFFFFu, (ushort)0xFFFF, 63)]
-    [InlineData(0u, (ushort)1, 7)]
-    public void ReplyTokenCarriesAddressPortAndQueue(uint address, ushort port, int queue)
+    [InlineData("127.0.0.1", 9000)]
+    [InlineData("10.1.2.3", 1)]
+    [InlineData("::1", 65535)]
+    [InlineData("fe80::1:2:3:4", 11211)]
+    public void PeerAddressRoundTripsThroughTheKernelsSocketAddress(string address, int port)
     {
-        Assert.Equal((address, port, queue), UdpNic.UnpackToken(UdpNic.PackToken(address, port, queue)));
+        var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(address), port);
+        var peer = global::NetStack.Runtime.Scheduling.PeerAddress.From(endpoint);
+        Assert.Equal(endpoint, peer.ToEndPoint());
+        SockAddr native = SockAddr.FromPeer(peer);
+        Assert.Equal(peer, native.ToPeer());
+        Assert.Equal(endpoint.AddressFamily == AddressFamily.InterNetwork ? 16u : 28u, native.Length);
     }
 
     [Fact]
     public void OnePeerIsOneFlowAndPeersSpread()
     {
-        Assert.Equal(UdpNic.FlowHash(0x0100007F, 5000), UdpNic.FlowHash(0x0100007F, 5000));
-        var hashes = Enumerable.Range(40000, 64).Select(p => UdpNic.FlowHash(0x0100007F, (ushort)p) % 2).ToArray();
+        static SockAddr Peer(int port) => SockAddr.FromPeer(global::NetStack.Runtime.Scheduling.PeerAddress.From(
+            new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port)));
+        Assert.Equal(UdpNic.FlowHash(Peer(5000)), UdpNic.FlowHash(Peer(5000)));
+        var hashes = Enumerable.Range(40000, 64).Select(p => UdpNic.FlowHash(Peer(p)) % 2).ToArray();
         Assert.Contains(0u, hashes);
         Assert.Contains(1u, hashes);
     }

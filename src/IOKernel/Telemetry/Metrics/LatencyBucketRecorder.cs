@@ -128,7 +128,7 @@ public sealed class LatencyBucketRecorder : CompletionRecorder
         () => new LatencyBucketRecorder(inner?.Invoke(), apps);
 
     /// <inheritdoc />
-    public override void RecordCompletion(RequestContext ctx)
+    public override void RecordCompletion(GreenThread ctx)
     {
         int app = ctx.AppId;
         int bucket = LatencyBuckets.IndexOf(Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks));

@@ -356,16 +356,16 @@ public sealed class NetStackMetrics : IDisposable
 
             if (udp is not null)
             {
-                for (int i = 1; i < udp.ParseErrors.Length; i++)
+                for (int i = 1; i < udp.BadFrames.Length; i++)
                 {
-                    string reason = WireProtocol.ErrorName((ParseError)i);
-                    Add(into, new(Names.Dropped, "reason", reason), Volatile.Read(ref udp.ParseErrors[i]));
+                    Add(into, new(Names.Dropped, "reason", udp.ErrorNames[i]), Volatile.Read(ref udp.BadFrames[i]));
                 }
                 Add(into, new(Names.UdpDatagrams), Volatile.Read(ref udp.Received));
                 Add(into, new(Names.UdpReplies, "status", "ok"), Volatile.Read(ref udp.OkReplies));
                 Add(into, new(Names.UdpReplies, "status", "error"), Volatile.Read(ref udp.ErrorReplies));
                 Add(into, new(Names.UdpReplies, "status", "rejected-overload"), Volatile.Read(ref udp.RejectedReplies));
                 Add(into, new(Names.UdpReplies, "status", "bad-request"), Volatile.Read(ref udp.BadRequestReplies));
+                Add(into, new(Names.UdpReplies, "status", "shutting-down"), Volatile.Read(ref udp.ShuttingDownReplies));
                 Add(into, new(Names.UdpSendFailures), Volatile.Read(ref udp.SendFailures));
                 Add(into, new(Names.UdpReceiveFailures), Volatile.Read(ref udp.ReceiveFailures));
             }

@@ -1,0 +1,116 @@
+// One TCP connection as the IOKernel keeps it: its unframed bytes, its reorder window of replies, its fate.
+using System.Runtime.InteropServices;
+using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.IOKernel.Nic;
+
+/// <summary>Where a reply slot of the reorder window is.</summary>
+internal enum SlotState : byte
+{
+    /// <summary>Unused.</summary>
+    Empty,
+    /// <summary>Its request was framed and is being served.</summary>
+    Pending,
+    /// <summary>Its reply is ready: a green thread's, or a short one in the slot's own bytes.</summary>
+    Ready,
+}
+
+/// <summary>
+/// The state of one connection, used by the IOKernel thread only. Requests are numbered in the
+/// order they were framed; each takes the slot of its number in the reorder window, and replies
+/// leave from the head of the window in that order, however their requests completed (preempted,
+/// on several workers, detached). A connection object is reused after its descriptor is closed and
+/// every request it admitted has come back.
+/// </summary>
+internal sealed unsafe class TcpConnection : IDisposable
+{
+    private readonly byte* _failureBytes;
+
+    public TcpConnection(int index, int window)
+    {
+        Index = index;
+        Threads = new GreenThread?[window];
+        States = new SlotState[window];
+        FailureLength = new byte[window];
+        CloseAfter = new bool[window];
+        Mask = window - 1;
+        _failureBytes = (byte*)NativeMemory.AlignedAlloc((nuint)(window * AppProtocol.MaxFailureReplyBytes), 64);
+    }
+
+    /// <summary>Its index in the NIC's table (the high half of its requests' tokens).</summary>
+    public int Index { get; }
+
+    // ---- identity, set when accepted ----
+    public FileDescriptor? Fd;
+    public int FdNumber = -1;
+    public int Listener;
+    public long Serial;
+    public PeerAddress Peer;
+    public int LocalPort;
+    public uint FlowHash;
+    public ulong FramerState;
+
+    // ---- the read side ----
+    /// <summary>The receive block, or -1: an idle connection holds none.</summary>
+    public int Block = -1;
+    /// <summary>Unframed bytes are [Start, End) of the block.</summary>
+    public int Start;
+    public int End;
+    /// <summary>Bytes still to discard (a frame's SkipAfter).</summary>
+    public long Skip;
+    /// <summary>The socket may have bytes (an edge was seen and no read has hit EAGAIN since).</summary>
+    public bool Readable;
+    /// <summary>The peer closed its side: no more bytes will come.</summary>
+    public bool PeerClosed;
+    /// <summary>Read no more; close once every admitted request is answered on the wire.</summary>
+    public bool Closing;
+    /// <summary>The descriptor is closed; the object waits for its in-flight requests to come back.</summary>
+    public bool Closed;
+    /// <summary>In the NIC's ready list.</summary>
+    public bool InReadyList;
+    /// <summary>Paused because a bound was reached (counted once per pause).</summary>
+    public bool Backpressured;
+
+    // ---- the write side: the reorder window ----
+    public readonly GreenThread?[] Threads;
+    public readonly SlotState[] States;
+    public readonly byte[] FailureLength;
+    public readonly bool[] CloseAfter;
+    public readonly int Mask;
+    /// <summary>The next request's number.</summary>
+    public uint NextSeq;
+    /// <summary>The number of the reply at the head of the window.</summary>
+    public uint SendSeq;
+    /// <summary>Bytes of the head reply already written.</summary>
+    public long SendOffset;
+    /// <summary>Slots in use (framed, not yet written whole).</summary>
+    public int InFlight;
+    /// <summary>Bytes of ready replies not yet written.</summary>
+    public long UnsentBytes;
+    /// <summary>The socket's send buffer was full: wait for EPOLLOUT.</summary>
+    public bool WriteBlocked;
+    /// <summary>In the NIC's write list.</summary>
+    public bool InWriteList;
+
+    /// <summary>The window's size.</summary>
+    public int Window => Threads.Length;
+
+    /// <summary>The short reply bytes of slot <paramref name="slot"/>.</summary>
+    public byte* FailureBytes(int slot) => _failureBytes + (long)slot * AppProtocol.MaxFailureReplyBytes;
+
+    /// <summary>Clears it for a new connection.</summary>
+    public void Reset()
+    {
+        Fd = null; FdNumber = -1; Listener = 0; Serial = 0; Peer = default; LocalPort = 0; FlowHash = 0; FramerState = 0;
+        Block = -1; Start = 0; End = 0; Skip = 0;
+        Readable = false; PeerClosed = false; Closing = false; Closed = false; InReadyList = false; Backpressured = false;
+        NextSeq = 0; SendSeq = 0; SendOffset = 0; InFlight = 0; UnsentBytes = 0; WriteBlocked = false; InWriteList = false;
+        Array.Clear(Threads);
+        Array.Clear(States);
+        Array.Clear(CloseAfter);
+    }
+
+    /// <summary>Frees the short-reply bytes.</summary>
+    public void Dispose() => NativeMemory.AlignedFree(_failureBytes);
+}

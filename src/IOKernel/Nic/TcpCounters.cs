@@ -1,0 +1,66 @@
+// What the TCP NIC counted, per listening port: connections by fate, bad frames by reason, bytes and replies.
+namespace NetStack.IOKernel.Nic;
+
+/// <summary>The counts of one TCP port. Written by the IOKernel thread alone; exact once it has stopped.</summary>
+public sealed class TcpCounters(IReadOnlyList<string> errorNames)
+{
+    /// <summary>Connections accepted and served.</summary>
+    public long Accepted;
+    /// <summary>Connections refused because <see cref="TcpNicOptions.MaxConnections"/> were open (accepted and closed at once).</summary>
+    public long Refused;
+    /// <summary>Connections the peer closed (a read of 0 bytes), after every reply it was owed went out.</summary>
+    public long ClosedByPeer;
+    /// <summary>Connections the peer reset, or that failed on a read or write.</summary>
+    public long Reset;
+    /// <summary>Connections closed by the server: a frame it cannot step over, or a handler's request to close.</summary>
+    public long ClosedByServer;
+    /// <summary>Connections open now.</summary>
+    public long Open;
+    /// <summary>Times a connection stopped being read because its in-flight or unsent bound was reached.</summary>
+    public long Backpressured;
+    /// <summary>Requests framed.</summary>
+    public long Requests;
+    /// <summary>Replies written whole.</summary>
+    public long Replies;
+    /// <summary>Replies dropped because their connection was gone (closed or reset with requests in flight).</summary>
+    public long DroppedReplies;
+    /// <summary>Connections that ended with part of a request received (a truncated request, discarded).</summary>
+    public long ClosedMidRequest;
+    /// <summary>Bytes read.</summary>
+    public long BytesIn;
+    /// <summary>Bytes written.</summary>
+    public long BytesOut;
+    /// <summary>Reads put off because every receive block was in use.</summary>
+    public long ReceiveShortages;
+    /// <summary>Bad frames by the protocol's reason (index 0 stays 0).</summary>
+    public readonly long[] BadFrames = new long[errorNames.Count];
+
+    /// <summary>The reason names, by index.</summary>
+    public IReadOnlyList<string> ErrorNames => errorNames;
+
+    /// <summary>Bad frames of every reason.</summary>
+    public long BadInput => BadFrames.Sum();
+
+    /// <summary>Counts a bad frame (a reason outside the table counts as the last).</summary>
+    public void CountBadFrame(int reason) => BadFrames[(uint)reason < (uint)BadFrames.Length ? reason : BadFrames.Length - 1]++;
+
+    /// <summary>Counts a bad frame from several threads (the baseline).</summary>
+    public void CountBadFrameShared(int reason) =>
+        Interlocked.Increment(ref BadFrames[(uint)reason < (uint)BadFrames.Length ? reason : BadFrames.Length - 1]);
+
+    /// <summary>One line for logs and shutdown summaries.</summary>
+    public override string ToString()
+    {
+        var bad = new List<string>();
+        for (int i = 1; i < BadFrames.Length; i++)
+        {
+            if (BadFrames[i] > 0)
+            {
+                bad.Add($"{errorNames[i]} {BadFrames[i]}");
+            }
+        }
+        return $"connections accepted {Accepted}, refused {Refused}, closed by peer {ClosedByPeer}, reset {Reset}, " +
+            $"closed by server {ClosedByServer}, open {Open}; backpressured {Backpressured}; requests {Requests}, replies {Replies}, " +
+            $"dropped replies {DroppedReplies}, closed mid-request {ClosedMidRequest}; bad frames: {(bad.Count == 0 ? "none" : string.Join(", ", bad))}";
+    }
+}
