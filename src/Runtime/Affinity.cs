@@ -12,6 +12,10 @@ public static partial class Affinity
 {
     private const int MaskBytes = 128; // 1024 CPUs, glibc's cpu_set_t
 
+    /// <summary>A "core" that means: do not pin. Several carriers may be unpinned, for tests that run
+    /// more workers than the machine has cores, or where pinning is refused.</summary>
+    public const int Unpinned = -1;
+
     /// <summary>The cores this process may run on, in ascending order.</summary>
     public static IReadOnlyList<int> AvailableCores()
     {
@@ -45,6 +49,10 @@ public static partial class Affinity
         var seen = new HashSet<int>();
         foreach (int core in cores)
         {
+            if (core == Unpinned)
+            {
+                continue;
+            }
             if (!available.Contains(core))
             {
                 throw new CoreNotAvailableException(
@@ -60,7 +68,7 @@ public static partial class Affinity
     /// <summary>Pins the calling thread to <paramref name="core"/>.</summary>
     public static void PinCurrentThread(int core)
     {
-        if (!OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux() || core == Unpinned)
         {
             return; // Affinity is a Linux mechanism here; elsewhere threads run unpinned.
         }

@@ -47,6 +47,24 @@ public sealed class NetworkNics : IDisposable
     /// <exception cref="ListenException">A port cannot be listened on (the message says which and why).</exception>
     public static NetworkNics Open(IReadOnlyList<AppRegistration> apps, UdpNicOptions udpOptions, TcpNicOptions tcpOptions)
     {
+        // A port the kernel chose for UDP may be taken for TCP (by a client's ephemeral port, say):
+        // then the pair is chosen again. Only kernel-chosen ports are retried; a configured one fails at once.
+        bool chosenByKernel = apps.Any(a => a.Options.UdpPort == 0 && a.Options.TcpPort == 0);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return OpenOnce(apps, udpOptions, tcpOptions);
+            }
+            catch (ListenException e) when (chosenByKernel && attempt < 20
+                && e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+            }
+        }
+    }
+
+    private static NetworkNics OpenOnce(IReadOnlyList<AppRegistration> apps, UdpNicOptions udpOptions, TcpNicOptions tcpOptions)
+    {
         var udpBindings = new List<UdpBinding>();
         var tcpApps = new List<(int App, AppRegistration Registration)>();
         for (int id = 0; id < apps.Count; id++)

@@ -83,6 +83,32 @@ public sealed class UdpTestClient : IDisposable
         return replies;
     }
 
+    /// <summary>As <see cref="Collect"/>, keeping each reply's payload.</summary>
+    public List<(ResponseHeader Header, byte[] Payload)> CollectWithPayloads(int expected, TimeSpan timeout)
+    {
+        var replies = new List<(ResponseHeader, byte[])>();
+        byte[] buffer = new byte[2048];
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (replies.Count < expected)
+        {
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0 || !_socket.Poll(TimeSpan.FromMilliseconds(left), SelectMode.SelectRead))
+            {
+                break;
+            }
+            int n = _socket.Receive(buffer);
+            if (WireProtocol.TryParseResponse(buffer.AsSpan(0, n), out ResponseHeader reply))
+            {
+                replies.Add((reply, buffer.AsSpan(WireProtocol.HeaderSize, n - WireProtocol.HeaderSize).ToArray()));
+            }
+            else
+            {
+                InvalidReplies++;
+            }
+        }
+        return replies;
+    }
+
     /// <inheritdoc />
     public void Dispose() => _socket.Dispose();
 }

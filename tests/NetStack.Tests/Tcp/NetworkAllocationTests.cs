@@ -1,0 +1,92 @@
+// The network data path allocates nothing per request once warm: request bytes in, handler, reply bytes out, UDP and TCP.
+using NetStack.Apps.Spin;
+using NetStack.Runtime;
+using NetStack.Runtime.Protocol;
+using NetStack.Tests.Support;
+using NetStack.Tests.Udp;
+using Xunit;
+
+namespace NetStack.Tests.Tcp;
+
+public class NetworkAllocationTests
+{
+    [Fact]
+    public void TcpRequestsWithPayloadsAllocateNothingOnTheDataPathAfterWarmUp()
+    {
+        // c-FCFS, so no request is suspended (a suspended one takes a pooled box whose pool's size
+        // follows the most ever suspended at once: the scheduler's high-water mark, not the network's).
+        var options = NetworkTestHost.Options("cfcfs", 1);
+        long measureFrom = Clock.Now() + Clock.FromMicros(2_000_000);
+        using var host = NetworkTestHost.Start(options, null, Global.Spin());
+        host.Kernel.MeasureAllocationsFrom = measureFrom;
+        // MeasureAllocationsFrom is read by the threads as they tick; set before the warm-up ends.
+        using var a = new TcpTestClient(host.TcpPort);
+        using var b = new TcpTestClient(host.TcpPort);
+        byte[] Burst(int from) => Enumerable.Range(from, 200)
+            .SelectMany(i => TcpTestClient.Frame((ulong)i, type: (byte)(i % 16), serviceNs: i % 3 == 0 ? 5_000 : 0, payloadLength: i % 5 * 300))
+            .ToArray();
+        for (int round = 0; round < 3; round++)
+        {
+            a.Send(Burst(0));
+            b.Send(Burst(0));
+            Assert.Equal(200, a.Read(200).Count);
+            Assert.Equal(200, b.Read(200).Count);
+        }
+        while (Clock.Now() < measureFrom + Clock.FromMicros(50_000))
+        {
+            Thread.Sleep(10);
+        }
+        a.Send(Burst(1000));
+        List<SpinReply> replies = a.Read(200);
+        Assert.Equal(200, replies.Count);
+        Assert.All(replies, r => Assert.Equal(TcpTestClient.Pattern(r.Header.Id, (int)(r.Header.Id % 5) * 300), r.Payload));
+        host.Stop();
+        Assert.Equal(0, host.Kernel.DataPathAllocatedBytes);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(1400)]
+    [InlineData(WireProtocol.MaxDatagramSize - WireProtocol.HeaderSize)]
+    public void UdpReplyEchoesThePayloadByteForByte(int payload)
+    {
+        using var host = NetworkTestHost.Spin();
+        using var client = new UdpTestClient(host.UdpPort);
+        client.Send(TcpTestClient.Frame(5, type: 1, serviceNs: 1_000, payloadLength: payload));
+        (ResponseHeader header, byte[] body) = Assert.Single(client.CollectWithPayloads(1, UdpTestClient.Deadline));
+        Assert.Equal(ResponseStatus.Ok, header.Status);
+        Assert.Equal(5ul, header.Id);
+        Assert.Equal(TcpTestClient.Pattern(5, payload), body);
+    }
+
+    [Fact]
+    public void UdpReplyTooLargeForADatagramFailsWhole()
+    {
+        using var host = NetworkTestHost.Spin(handler: new Doubling());
+        using var client = new UdpTestClient(host.UdpPort);
+        client.Send(TcpTestClient.Frame(6, payloadLength: 1000));
+        (ResponseHeader header, byte[] body) = Assert.Single(client.CollectWithPayloads(1, UdpTestClient.Deadline));
+        Assert.Equal(ResponseStatus.Error, header.Status);
+        Assert.Empty(body);
+        host.Stop();
+        Assert.Equal(1, host.Nics.Udp!.Counters.OversizedReplies);
+    }
+
+    /// <summary>Replies twice its request: 2000 bytes do not fit the spin protocol's one datagram.</summary>
+    private sealed class Doubling : global::NetStack.Runtime.Scheduling.IRequestHandler
+    {
+        public ValueTask HandleAsync(global::NetStack.Runtime.Scheduling.RequestContext ctx)
+        {
+            ctx.Reply.Write(ctx.Request);
+            ctx.Reply.Write(ctx.Request);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static class Global
+    {
+        public static global::NetStack.IOKernel.AppRegistration Spin() => global::NetStack.IOKernel.AppRegistration.LatencyCritical(
+            NetworkTestHost.SpinOptions("spin", "127.0.0.1", 1), new SpinApp(), new SpinProtocol(SpinApp.TypeCount));
+    }
+}
