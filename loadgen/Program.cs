@@ -25,11 +25,12 @@ public static class Program
             {
                 "sched" => SchedCommand.Run(args[1..], commandLine),
                 "udp" => UdpCommand.Run(args[1..], commandLine),
+                "tcp" => UdpCommand.Run(args[1..], commandLine, "tcp"),
                 "echo" => EchoCommand.Run(args[1..]),
                 "colocate" => Colocate.ColocateCommand.Run(args[1..], commandLine),
                 "noise" => Noise.NoiseCommand.Run(args[1..]),
                 "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, echo, colocate, noise"),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, echo, colocate, noise"),
             };
         }
         catch (UsageException e)

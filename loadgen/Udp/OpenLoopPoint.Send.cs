@@ -58,7 +58,7 @@ public sealed partial class OpenLoopPoint
         ReadOnlySpan<long> offsets = _schedule.OffsetTicks;
         ReadOnlySpan<int> services = _schedule.ServiceNs;
         ReadOnlySpan<byte> types = _schedule.Types;
-        Span<byte> datagram = stackalloc byte[WireProtocol.HeaderSize];
+        Span<byte> datagram = stackalloc byte[WireProtocol.HeaderSize + _spec.PayloadBytes];
         bool inline = _spec.InlineReceive;
         Span<byte> answer = inline ? stackalloc byte[WireProtocol.MaxDatagramSize + 1] : [];
         long pollAbove = Clock.FromMicros(_spec.Limits.InlinePollAboveMicros);
@@ -68,7 +68,7 @@ public sealed partial class OpenLoopPoint
         long sleepAbove = Clock.FromMicros(_spec.Limits.SleepAboveMicros);
         long allocatedFrom = 0;
         bool measuring = false;
-        var header = new RequestHeader();
+        var header = new RequestHeader { PayloadLength = (uint)_spec.PayloadBytes };
         int sendsSincePoll = 0;
 
         for (int i = me.Index; i < offsets.Length; i += stride)

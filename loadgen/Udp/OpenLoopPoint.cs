@@ -35,6 +35,10 @@ public sealed record UdpPointSpec
     public bool InlineReceive { get; init; }
     /// <summary>Distinguishes this point's request ids from any earlier point's (high 32 bits of the id).</summary>
     public uint Serial { get; init; }
+    /// <summary>Payload bytes per request (the spin app echoes them back).</summary>
+    public int PayloadBytes { get; init; }
+    /// <summary>TCP: connections the schedule is spread over.</summary>
+    public int Connections { get; init; } = 1;
 }
 
 /// <summary>
@@ -152,6 +156,8 @@ public sealed partial class OpenLoopPoint
             System = _spec.Target.System,
             Policy = _spec.Target.Policy,
             Workers = _spec.Workers,
+            Transport = "udp",
+            PayloadBytes = _spec.PayloadBytes,
             OfferedLoad = _spec.OfferedLoad,
             OfferedRps = _spec.RatePerSecond,
             AchievedRps = r.OkInWindow / windowS,

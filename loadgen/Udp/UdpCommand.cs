@@ -6,6 +6,7 @@ using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
 using NetStack.Runtime;
+using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Udp;
@@ -14,33 +15,38 @@ namespace NetStack.LoadGen.Udp;
 /// <c>udp --target [LABEL=]HOST:PORT[,...] --workload NAME (--rates R,.. | --loads L,.. --workers N) ...</c>:
 /// at each rate, every target in turn (rate by rate, target by target), so the systems compared meet
 /// the same machine conditions and the same arrival sequence; writes report.json and report.md.
+/// <c>tcp</c> is the same verb over TCP: the schedule spread over <c>--connections</c> connections,
+/// pipelined, replies checked for order on each.
 /// </summary>
 public static class UdpCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage =
-        "udp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
+        "udp|tcp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
         "[--duration-s 2] [--warmup 0.1] [--senders 1] [--receiver thread|inline] [--cores C1,C2,...] [--slo \"p99.9-slowdown<=50\"[,...]] " +
+        "[--payload-bytes 0] [--connections 16 (tcp)] " +
         "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--seed 42] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
         "target", "workload", "rates", "loads", "workers", "duration-s", "warmup", "senders", "receiver", "cores", "slo",
-        "behind-p99-us", "max-grace-s", "spin-below-us", "seed", "out",
+        "behind-p99-us", "max-grace-s", "spin-below-us", "seed", "out", "payload-bytes", "connections",
     ];
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, string commandLine)
+    public static int Run(IReadOnlyList<string> args, string commandLine, string transport = "udp")
     {
-        Execute(args, commandLine, Console.Out);
+        Execute(args, commandLine, Console.Out, transport);
         return 0;
     }
 
     /// <summary>Runs the verb; writes the report and (unless --no-charts) its charts to its folder,
     /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
-    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output,
+        string transport = "udp")
     {
-        var a = new ArgParser("udp", args, s_options, ["no-charts"]);
+        bool tcp = transport == "tcp";
+        var a = new ArgParser(transport, args, s_options, ["no-charts"]);
         List<UdpTarget> targets = UdpTarget.ParseList(a.Require("target"));
         Workload workload = SchedCommand.ParseWorkload(a.Require("workload"));
         int workers = a.GetInt("workers", 1, 1, 1024);
@@ -48,6 +54,16 @@ public static class UdpCommand
         double duration = a.GetDouble("duration-s", 2, 0.05, 3600);
         double warmup = a.GetDouble("warmup", 0.1, 0, 0.9);
         int senders = a.GetInt("senders", 1, 1, 64);
+        int payload = a.GetInt("payload-bytes", 0, 0, tcp ? WireProtocol.MaxStreamPayloadBytes : WireProtocol.MaxDatagramSize - WireProtocol.HeaderSize);
+        int connections = tcp ? a.GetInt("connections", 16, 1, 4096) : 1;
+        if (tcp && senders != 1)
+        {
+            throw new UsageException("tcp: replies are checked for order per connection, which needs one sender: --senders 1");
+        }
+        if (!tcp && a.Get("connections") is not null)
+        {
+            throw new UsageException("udp: --connections is for tcp (udp has no connections)");
+        }
         bool inline = a.GetChoiceList("receiver", "thread", ["thread", "inline"], "receiver") is ["inline"];
         if (inline && senders != 1)
         {
@@ -72,9 +88,9 @@ public static class UdpCommand
                     $"udp: {rate:0} requests/s for {duration} s is more than {OpenLoopSchedule.MaxRequests} requests a point; shorten --duration-s"));
             }
         }
-        string dir = ReportFiles.OutputDirectory(a.Get("out"), "udp");
+        string dir = ReportFiles.OutputDirectory(a.Get("out"), transport);
 
-        var report = ReportFiles.Begin("udp", commandLine, workload, new RunConfig
+        var report = ReportFiles.Begin(transport, commandLine, workload, new RunConfig
         {
             DurationS = duration,
             WarmupFraction = warmup,
@@ -88,8 +104,17 @@ public static class UdpCommand
                 "they share cores, so the generator's lateness and the receiver's delays are part of every latency; see generatorLatenessUs");
         }
         report.Config.Notes.Add("targets: " + string.Join(", ", targets.Select(t => $"{t.Label} = {t.EndPoint}")));
+        if (tcp)
+        {
+            report.Config.Notes.Add($"tcp: {connections} connections per target, request i on connection i mod {connections}, pipelined; " +
+                "a reply out of its connection's order counts as failed (outOfOrder)");
+        }
+        if (payload > 0)
+        {
+            report.Config.Notes.Add($"{payload} payload bytes per request, echoed in every reply");
+        }
 
-        var sockets = targets.Select(Connect).ToList();
+        var sockets = targets.Select(t => tcp ? ConnectTcp(t, connections) : [Connect(t)]).ToList();
         try
         {
             var schedule = new OpenLoopSchedule();
@@ -118,8 +143,12 @@ public static class UdpCommand
                         InlineReceive = inline,
                         Limits = limits,
                         Serial = ++serial,
+                        PayloadBytes = payload,
+                        Connections = connections,
                     };
-                    PointReport p = new OpenLoopPoint(spec, schedule, sockets[t]).Run();
+                    PointReport p = tcp
+                        ? new Tcp.TcpOpenLoopPoint(spec, schedule, sockets[t]).Run()
+                        : new OpenLoopPoint(spec, schedule, sockets[t][0]).Run();
                     report.Points.Add(p);
                     progress.Finished(OneLine(p));
                 }
@@ -127,7 +156,7 @@ public static class UdpCommand
         }
         finally
         {
-            foreach (Socket s in sockets)
+            foreach (Socket s in sockets.SelectMany(x => x))
             {
                 s.Dispose();
             }
@@ -211,6 +240,32 @@ public static class UdpCommand
             placement += "; threads share a core, so they yield to each other when idle";
         }
         return (senderCores, receiverCore, placement);
+    }
+
+    private static Socket[] ConnectTcp(UdpTarget target, int connections)
+    {
+        var sockets = new Socket[connections];
+        try
+        {
+            for (int i = 0; i < connections; i++)
+            {
+                var socket = new Socket(target.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                sockets[i] = socket;
+                socket.ReceiveBufferSize = 1 << 20;
+                socket.SendBufferSize = 1 << 20;
+                socket.Connect(target.EndPoint);
+                socket.Blocking = false;
+            }
+            return sockets;
+        }
+        catch (SocketException e)
+        {
+            foreach (Socket? s in sockets)
+            {
+                s?.Dispose();
+            }
+            throw new UsageException($"tcp: cannot connect to target {target.Label} at {target.EndPoint}: {e.Message}");
+        }
     }
 
     private static Socket Connect(UdpTarget target)

@@ -46,7 +46,16 @@ public sealed class PointReport
     /// <summary>Share of worker-core time spent in app work (colocate runs).</summary>
     public double? WorkerBusyFraction { get; set; }
 
-    // ---- network runs (udp verb) ----
+    // ---- network runs (udp and tcp verbs) ----
+
+    /// <summary>udp or tcp (null for in-process runs).</summary>
+    public string? Transport { get; set; }
+    /// <summary>TCP connections the load was spread over.</summary>
+    public int? Connections { get; set; }
+    /// <summary>Payload bytes per request (the spin app echoes them).</summary>
+    public int? PayloadBytes { get; set; }
+    /// <summary>TCP replies that came in another order than their connection's requests (counted in failed too).</summary>
+    public long? OutOfOrder { get; set; }
 
     /// <summary>Requests sent by the load generator.</summary>
     public long? Sent { get; set; }
