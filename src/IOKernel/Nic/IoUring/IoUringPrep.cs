@@ -108,7 +108,7 @@ internal static unsafe class IoUringPrep
         sqe.Fd = fd;
         sqe.Addr = (ulong)iov;
         sqe.Len = count;
-        // Offset -1: "the current position"; a socket has none, and the kernel requires 0 or -1 for a stream.
+        // Offset -1: "the current position"; a socket has none, so the kernel writes with no position, as writev(2) does.
         sqe.Off = ulong.MaxValue;
         sqe.UserData = userData;
     }

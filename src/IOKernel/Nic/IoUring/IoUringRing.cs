@@ -68,6 +68,7 @@ internal sealed unsafe partial class IoUringRing : IDisposable
     public bool IsEnabled => _ownerThreadId != 0;
 
     /// <summary>SQEs handed out by <see cref="GetSqe"/> and not yet consumed by the kernel.</summary>
+    // Volatile: a fresh read of the head the kernel moved in the last enter (see GetSqe); no ordering needed.
     public int PendingSubmissions => (int)(_sqLocalTail - Volatile.Read(ref *_sqHead));
 
     /// <summary>CQEs waiting in the CQ.</summary>
@@ -75,9 +76,11 @@ internal sealed unsafe partial class IoUringRing : IDisposable
     public int ReadyCompletions => (int)(Volatile.Read(ref *_cqTail) - _cqLocalHead);
 
     /// <summary>The kernel's SQ flags word (IORING_SQ_TASKRUN, IORING_SQ_CQ_OVERFLOW), as last written.</summary>
+    // Volatile: a fresh read of a word other CPUs set; relaxed, as in Submit.
     public IoUringSqFlags KernelFlags => (IoUringSqFlags)Volatile.Read(ref *_sqFlags);
 
     /// <summary>Completions the kernel had to drop because it could not even queue them (the CQ ring's overflow counter); 0 with IORING_FEAT_NODROP unless it ran out of memory.</summary>
+    // Volatile: a fresh read of a counter the kernel bumps; a count, so no ordering needed.
     public uint DroppedCompletions => Volatile.Read(ref *_cqOverflow);
 
     private IoUringRing(FileDescriptorHandle handle, in IoUringParams p, void* ringMemory, nuint ringBytes,
@@ -170,6 +173,7 @@ internal sealed unsafe partial class IoUringRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Submit()
     {
+        // As in GetSqe: the head moves only inside our own enter, so this is a fresh read, not a race.
         uint pending = _sqLocalTail - Volatile.Read(ref *_sqHead);
         // Relaxed suffices: the flag only decides whether to enter; the completions that entering
         // produces are read through the CQ tail's acquire in Reap.
@@ -358,6 +362,7 @@ internal sealed unsafe partial class IoUringRing : IDisposable
         {
             Counters.FullQueueEnters++;
             Submit();
+            // As in GetSqe: a fresh read of the head our enter just moved.
             if (_sqLocalTail - Volatile.Read(ref *_sqHead) < _sqEntries)
             {
                 return;
@@ -377,6 +382,7 @@ internal sealed unsafe partial class IoUringRing : IDisposable
             // GETEVENTS with min_complete 1 returns once the cancel's own completion is posted, after
             // the cancelled requests' work has run.
             Volatile.Write(ref *_sqTail, _sqLocalTail);
+            // As in GetSqe: a fresh read of the head.
             _ = NativeIoUring.Enter(_fd, _sqLocalTail - Volatile.Read(ref *_sqHead), 1, IoUringEnterFlags.GetEvents);
             Counters.Enters++;
         }
