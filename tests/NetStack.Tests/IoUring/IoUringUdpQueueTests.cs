@@ -78,6 +78,41 @@ public class IoUringUdpQueueTests
     }
 
     [Fact]
+    public void FlushingWithoutReceivingLeavesTheDatagramsWaitingUntilTheyAreReceived()
+    {
+        // As when the IOKernel stops taking requests but still flushes: four buffers fill, the
+        // multishot ends with ENOBUFS, and is not re-armed while every buffer is held.
+        const int count = 50;
+        using IoUringUdpQueue queue = CreateQueue(new IoUringOptions { ProvidedBuffers = 4 });
+        var counters = new UdpCounters();
+        using var client = new UdpTestClient(queue.LocalEndPoint.Port);
+        queue.Flush(counters);
+        for (int i = 0; i < count; i++)
+        {
+            client.Send(UdpTestClient.Request((ulong)i));
+        }
+        for (int i = 0; i < 1000; i++)
+        {
+            queue.Flush(counters);
+        }
+        var ids = new List<ulong>();
+        var clock = Stopwatch.StartNew();
+        while (ids.Count < count)
+        {
+            int n = queue.Receive(64, counters);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(ParseError.None, WireProtocol.TryParseRequest(queue.Datagram(i), TypeCount, out RequestHeader request));
+                ids.Add(request.Id);
+            }
+            queue.Flush(counters);
+            Assert.True(clock.Elapsed < Deadline, $"{ids.Count} of {count} datagrams received");
+        }
+        Assert.Equal(Enumerable.Range(0, count).Select(i => (ulong)i), ids);
+        Assert.Equal(0, counters.ReceiveFailures);
+    }
+
+    [Fact]
     public void ADatagramLongerThanItsSlotIsCutToRxSlotBytesAndParsesAsOversized()
     {
         using IoUringUdpQueue queue = CreateQueue();

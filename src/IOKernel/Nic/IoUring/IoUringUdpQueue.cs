@@ -85,8 +85,8 @@ internal sealed unsafe class IoUringUdpQueue : IDisposable
         // Room for the peer's address in each buffer; no control data.
         _recvMsg->NameLength = (uint)s_nameRoom;
         _reaped = new IoUringCqe[256];
-        // Each pending receive completion holds a buffer, but for the one that ends a multishot.
-        _rxPending = new IoUringCqe[_buffers.Count + 2];
+        // Each pending receive completion holds a buffer (ReapAll counts the others at once).
+        _rxPending = new IoUringCqe[_buffers.Count];
         _rxBufferIds = Alloc<ushort>(_buffers.Count);
         _rxLengths = Alloc<int>(_buffers.Count);
 
@@ -192,11 +192,6 @@ internal sealed unsafe class IoUringUdpQueue : IDisposable
             ref IoUringCqe cqe = ref _rxPending[_rxPendingHead];
             _rxPendingHead = _rxPendingHead + 1 == _rxPending.Length ? 0 : _rxPendingHead + 1;
             _rxPendingCount--;
-            if (!cqe.HasBuffer)
-            {
-                CountReceiveEnd(cqe, counters);
-                continue;
-            }
             // Held from here until the next Receive recycles it.
             _rxBufferIds[n] = cqe.BufferId;
             _rxLengths[n] = Math.Min(cqe.Res - s_payloadOffset, RxSlotBytes);
@@ -338,10 +333,14 @@ internal sealed unsafe class IoUringUdpQueue : IDisposable
                     // ENOBUFS (the buffers ran out), a CQ overflow, or a cancel: re-armed at the next Flush.
                     _rearm = true;
                 }
-                if (cqe.HasBuffer)
+                if (!cqe.HasBuffer)
                 {
-                    _buffersHeld++;
+                    // Nothing to hand out: only the ending's reason, counted now. So every pending
+                    // completion holds a buffer, and there can be no more of them than buffers.
+                    CountReceiveEnd(cqe, counters);
+                    continue;
                 }
+                _buffersHeld++;
                 Debug.Assert(_rxPendingCount < _rxPending.Length, "more receive completions than buffers");
                 int tail = _rxPendingHead + _rxPendingCount;
                 _rxPending[tail >= _rxPending.Length ? tail - _rxPending.Length : tail] = cqe;
