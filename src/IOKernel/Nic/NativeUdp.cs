@@ -44,6 +44,20 @@ internal struct MMsgHdr
     public uint Length;
 }
 
+/// <summary><c>struct sockaddr_in</c> (16 bytes): an IPv4 peer, for code that only speaks IPv4 (the io_uring probe and tests).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct SockAddrIn
+{
+    /// <summary>AF_INET.</summary>
+    public ushort Family;
+    /// <summary>Port, network byte order.</summary>
+    public ushort Port;
+    /// <summary>IPv4 address, network byte order.</summary>
+    public uint Address;
+    /// <summary>sin_zero.</summary>
+    public ulong Zero;
+}
+
 /// <summary>
 /// <c>struct sockaddr_in</c> or <c>struct sockaddr_in6</c>, in the 28 bytes of the larger: the kernel
 /// writes either into a receive slot, and a reply names the family it was given. Address and port
