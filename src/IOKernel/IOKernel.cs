@@ -48,6 +48,7 @@ public sealed partial class IOKernel : INicHost
     private volatile bool _stopRequested;
     private long _drainDeadline;
     private AllocationMeter _allocations;
+    private readonly StallWatch _stallWatch;
 
     /// <summary>One latency-critical app on every worker core, statically: the scheduler alone.</summary>
     /// <param name="options">Cores, policy, quantum, mailbox depth, idle strategies (validated here).</param>
@@ -112,6 +113,8 @@ public sealed partial class IOKernel : INicHost
         _apps = apps.Select((a, i) => new KernelApp(i, a, workers, options.QueueCapacity)).ToArray();
         IBatchJob?[] jobs = _apps.Select(a => a.Job).ToArray();
 
+        Stalls = new StallLog(options.StallThresholdMicros, options.StallLogCapacity);
+        _stallWatch = Stalls.Watch(options.IOKernelCore, StallSource.IOKernel);
         _intervalTicks = Clock.FromMicros(options.CongestionIntervalMicros);
         _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros),
             Clock.FromMicros(options.ReleaseIdleMicros));
@@ -143,7 +146,7 @@ public sealed partial class IOKernel : INicHost
                 recorders.Add(recorder);
             }
             _carriers[w] = new Carrier(_workers[w], options.CarrierIdle, recorder,
-                options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros, jobs);
+                options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros, jobs, Stalls);
         }
         _ownRecorder = recorderFactory?.Invoke();
         if (_ownRecorder is not null)
@@ -189,6 +192,9 @@ public sealed partial class IOKernel : INicHost
 
     /// <summary>The per-request event log, when configured.</summary>
     public RequestTrace? Trace { get; }
+
+    /// <summary>The machine's stalls as the IOKernel, the carriers and the handlers that read the clock saw them.</summary>
+    public StallLog Stalls { get; }
 
     /// <summary>Every core move, with its latency.</summary>
     public AllocationLog AllocationLog { get; }
@@ -284,12 +290,14 @@ public sealed partial class IOKernel : INicHost
             return;
         }
         _started.Set();
+        _stallWatch.Install(_time.Now());
 
         try
         {
             while (true)
             {
                 long now = _time.Now();
+                _stallWatch.Observe(now);
                 _allocations.Tick(now);
                 bool worked = false;
                 if (!_stopRequested)
@@ -311,7 +319,10 @@ public sealed partial class IOKernel : INicHost
                 {
                     break;
                 }
-                _idle.Idle();
+                if (_idle.Idle())
+                {
+                    _stallWatch.Restart(_time.Now()); // parked on purpose: not the machine's pause
+                }
             }
             _allocations.Stop();
         }

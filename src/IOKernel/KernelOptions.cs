@@ -80,6 +80,13 @@ public sealed class KernelOptions
     /// client slow to read holds its replies until it reads them).</summary>
     public int ReplyBacklog { get; set; } = 4096;
 
+    /// <summary>A gap longer than this in a pinned thread's loop is logged as a machine stall
+    /// (<see cref="Runtime.Threading.StallLog.DefaultThresholdMicros"/> explains the default).</summary>
+    public double StallThresholdMicros { get; set; } = Runtime.Threading.StallLog.DefaultThresholdMicros;
+
+    /// <summary>Stalls kept per pinned thread (later ones are counted, not kept).</summary>
+    public int StallLogCapacity { get; set; } = 1 << 16;
+
     /// <summary>Core moves kept in the allocation log.</summary>
     public int AllocationLogCapacity { get; set; } = 1 << 20;
 
@@ -111,6 +118,10 @@ public sealed class KernelOptions
         if (QueueCapacity < 1 || RxBatch < 1)
         {
             throw new ArgumentException("queue capacity and receive batch must be positive");
+        }
+        if (StallThresholdMicros <= 0 || StallLogCapacity < 1)
+        {
+            throw new ArgumentException("StallThresholdMicros must be positive and StallLogCapacity at least 1");
         }
         if (InlineReplyBytes < Runtime.Buffers.AppProtocolLimits.MinInlineReplyBytes || ReplyPoolMegabytes < 1 || ReplyBacklog < 0)
         {

@@ -2,6 +2,7 @@
 using System.Runtime.CompilerServices;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.Apps.Spin;
 
@@ -28,6 +29,8 @@ public sealed class SpinApp : IRequestHandler
         {
             await ctx.Checkpoint();
             long now = Clock.Now();
+            // This loop reads the clock every few tens of ns: a jump is the machine taking the core.
+            StallWatch.ObserveInHandler(now);
             remaining -= now - Math.Max(last, ctx.SliceStartTicks);
             last = now;
         }

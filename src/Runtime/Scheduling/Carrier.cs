@@ -24,6 +24,7 @@ public sealed class Carrier
     private readonly IReadOnlyList<IBatchJob?> _batchJobs;
     private readonly BatchContext _batchContext;
     private readonly ManualResetEventSlim _started = new(false);
+    private readonly StallWatch? _stalls;
     private Thread? _thread;
     private Exception? _startFailure;
     private volatile bool _stop;
@@ -39,9 +40,12 @@ public sealed class Carrier
     /// <param name="yieldMicros">Idle yield phase.</param>
     /// <param name="parkMicros">One park's length.</param>
     /// <param name="batchJobs">The batch job of each app id (null for latency-critical apps); none by default.</param>
+    /// <param name="stalls">Where this carrier logs the machine's stalls it sees (null: not watched).</param>
     public Carrier(Worker worker, IdleStrategyKind idle, CompletionRecorder? recorder,
-        double spinMicros = 50, double yieldMicros = 1000, double parkMicros = 1000, IReadOnlyList<IBatchJob?>? batchJobs = null)
+        double spinMicros = 50, double yieldMicros = 1000, double parkMicros = 1000, IReadOnlyList<IBatchJob?>? batchJobs = null,
+        StallLog? stalls = null)
     {
+        _stalls = stalls?.Watch(worker.Core, StallSource.Carrier);
         _worker = worker;
         _recorder = recorder;
         _batchJobs = batchJobs ?? [];
@@ -126,6 +130,7 @@ public sealed class Carrier
             return;
         }
         _started.Set();
+        _stalls?.Install(Clock.Now());
 
         SpscRing<GreenThread> mailbox = _worker.Mailbox;
         int app = Worker.NoApp;
@@ -174,7 +179,7 @@ public sealed class Carrier
                     idleSince = Clock.Now();
                     _worker.SetIdleSince(idleSince);
                 }
-                _idle.Idle();
+                WatchIdle();
             }
         }
         if (app != Worker.NoApp && batch is null)
@@ -184,9 +189,27 @@ public sealed class Carrier
         _allocations.Stop();
     }
 
+    /// <summary>One idle poll: the gap since the last one is a stall if it is long, unless we parked.</summary>
+    private void WatchIdle()
+    {
+        if (_stalls is null)
+        {
+            _idle.Idle();
+            return;
+        }
+        _stalls.Observe(Clock.Now());
+        if (_idle.Idle())
+        {
+            _stalls.Restart(Clock.Now());
+        }
+    }
+
     private void RunSlice(GreenThread ctx)
     {
         long start = NextSliceId();
+        // The gap before the slice (mailbox pop, the previous slice's push) is the carrier's own
+        // time; inside it, only a handler that reads the clock can tell (StallWatch.ObserveInHandler).
+        _stalls?.Observe(start);
         _allocations.Tick(start);
         if (_measureNextStart)
         {
@@ -198,6 +221,7 @@ public sealed class Carrier
         SliceOutcome outcome = ctx.RunSlice(_worker.Preemption, start);
         long end = Clock.Now();
         _worker.SetRunningSlice(0);
+        _stalls?.Restart(end);
 
         Slices++;
         BusyTicks += end - start;
@@ -247,9 +271,10 @@ public sealed class Carrier
         }
         long end = Clock.Now();
         BatchTicks += end - start;
+        _stalls?.Restart(end);
         if (!_batchContext.ShouldYield)
         {
-            _idle.Idle(); // the job returned on its own: nothing to do until the owner changes
+            WatchIdle(); // the job returned on its own: nothing to do until the owner changes
         }
     }
 

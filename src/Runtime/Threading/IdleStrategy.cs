@@ -62,37 +62,40 @@ public sealed partial class IdleStrategy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Reset() => _idleSince = 0;
 
-    /// <summary>The poll found nothing.</summary>
+    /// <summary>The poll found nothing. Returns true when the thread parked or slept on purpose (its
+    /// stall watch must not count that pause as the machine's); a yield is not on purpose: it returns
+    /// at once unless the OS had something else to run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Idle()
+    public bool Idle()
     {
         if (_kind == IdleStrategyKind.Spin)
         {
-            return;
+            return false;
         }
-        IdleSlow();
+        return IdleSlow();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void IdleSlow()
+    private bool IdleSlow()
     {
         long now = Clock.Now();
         if (_idleSince == 0)
         {
             _idleSince = now;
-            return;
+            return false;
         }
         long idleFor = now - _idleSince;
         if (idleFor < _spinTicks)
         {
-            return;
+            return false;
         }
         if (_kind == IdleStrategyKind.SpinYield || idleFor < _spinTicks + _yieldTicks)
         {
             Thread.Yield();
-            return;
+            return false;
         }
         Park();
+        return true;
     }
 
     private void Park()
