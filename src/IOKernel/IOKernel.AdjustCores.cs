@@ -12,6 +12,7 @@ public sealed partial class IOKernel
     private readonly CoreMove[] _moves;
     private readonly int[] _grantEvent;
     private readonly long[] _grantEpoch;
+    private readonly long[] _grantTicks;
     private readonly long _intervalTicks;
     private long _nextAdjust;
 
@@ -95,7 +96,8 @@ public sealed partial class IOKernel
                 Owner = _owner[w],
                 Occupancy = _occupancy[w],
                 IdleSinceTicks = worker.IdleSinceTicks,
-                GrantPending = worker.SeenEpoch < _grantEpoch[w],
+                // A stuck worker cannot be moved either: its carrier is inside code that does not return.
+                GrantPending = worker.SeenEpoch < _grantEpoch[w] || _watch.IsStuck(w),
             };
         }
     }
@@ -110,6 +112,10 @@ public sealed partial class IOKernel
             {
                 AllocationLog.Acknowledge(_grantEvent[w], _workers[w].SeenTicks);
                 _grantEvent[w] = -1;
+            }
+            if (_watch.IsStuckInBatch(w) && _workers[w].SeenEpoch >= _grantEpoch[w])
+            {
+                Recover(w, WatchdogEventKind.BatchRecovered);
             }
         }
     }
@@ -128,6 +134,8 @@ public sealed partial class IOKernel
         // Dispatch stops at once for the old owner; anything it already put in the mailbox comes
         // back from the carrier as Returned and goes to the head of its queue.
         Volatile.Write(ref _owner[w], move.To);
+        _watch.Moved(w, move.From);
+        _grantTicks[w] = now;
         _grantEpoch[w] = _workers[w].Assign(move.To);
         _grantEvent[w] = AllocationLog.Add(now, move);
         Counters.CoreMoves++;
@@ -145,7 +153,8 @@ public sealed partial class IOKernel
                 MaxCores = app.Options.MaxCores,
                 GuaranteedCores = app.Options.GuaranteedCores,
                 SpinningCores = app.Options.SpinningCores,
-                Cores = app.Cores,
+                // A core stuck in code that does not return is counted lost, so a congested app can get another.
+                Cores = app.Cores - app.StuckCores,
                 Queued = p?.Count ?? 0,
                 TotalQueued = p?.TotalQueued ?? 0,
                 TotalTaken = p?.TotalTaken ?? 0,

@@ -16,12 +16,19 @@ public sealed partial class IOKernel
             {
                 any = true;
                 _occupancy[w]--;
+                RetireFromWorker(w);
                 if (ReferenceEquals(ctx, Carrier.DetachedMarker))
                 {
                     continue; // the context itself comes back through the detached queue
                 }
                 switch (ctx.Outcome)
                 {
+                    case SliceOutcome.Yielded when _shuttingDown:
+                    case SliceOutcome.Returned when _shuttingDown:
+                        // The drain is over: a request that has not finished will not run again.
+                        ctx.MoveTo(GreenThreadState.Queued);
+                        Refuse(ctx);
+                        break;
                     case SliceOutcome.Yielded:
                         Counters.Requeues++;
                         Trace?.Add(ctx.Id, ctx.LastPreemptionTicks, TraceEventKind.Preempt, w);
@@ -45,6 +52,16 @@ public sealed partial class IOKernel
             any |= CompleteDetached();
         }
         return any;
+    }
+
+    /// <summary>The oldest request at worker <paramref name="w"/> came back: a stuck slice has returned.</summary>
+    private void RetireFromWorker(int w)
+    {
+        if (_watch.IsStuck(w) && !_watch.IsStuckInBatch(w) && _watch.Running(w) is not null)
+        {
+            Recover(w, WatchdogEventKind.SliceRecovered);
+        }
+        _watch.Retire(w);
     }
 
     private bool CompleteDetached()

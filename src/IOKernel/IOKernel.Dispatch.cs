@@ -33,7 +33,7 @@ public sealed partial class IOKernel
         {
             for (int w = 0; w < _workers.Length; w++)
             {
-                if (_owner[w] != app.Id || _occupancy[w] != level)
+                if (_owner[w] != app.Id || _occupancy[w] != level || _watch.IsStuck(w))
                 {
                     continue;
                 }
@@ -48,8 +48,12 @@ public sealed partial class IOKernel
                 }
                 Worker worker = _workers[w];
                 ctx.MoveTo(GreenThreadState.AtWorker);
-                bool pushed = worker.Mailbox.TryPush(ctx);
-                System.Diagnostics.Debug.Assert(pushed, "a mailbox below k must take a push");
+                if (!HandOff(worker.Mailbox, ctx, app.Policy!))
+                {
+                    MailboxRefused(w);
+                    continue;
+                }
+                _watch.Dispatched(w, ctx);
                 _occupancy[w]++;
                 Counters.Dispatches++;
                 Trace?.Add(ctx.Id, now, TraceEventKind.Dispatch, w);
@@ -61,5 +65,29 @@ public sealed partial class IOKernel
             }
         }
         return dispatched;
+    }
+
+    /// <summary>Pushes <paramref name="t"/> into a worker's mailbox. A mailbox below k always takes a
+    /// push; if one ever refuses (a broken count), the request goes back to the head of its queue,
+    /// in Release builds too: a dispatch never loses a request.</summary>
+    internal static bool HandOff(Runtime.Threading.SpscRing<GreenThread> mailbox, GreenThread t, Policies.ISchedulingPolicy policy)
+    {
+        if (mailbox.TryPush(t))
+        {
+            return true;
+        }
+        t.MoveTo(GreenThreadState.Queued);
+        policy.PutBack(t);
+        return false;
+    }
+
+    /// <summary>The count of what worker <paramref name="w"/> holds was wrong: it is taken as full until
+    /// its completions say otherwise, and the broken invariant is counted.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void MailboxRefused(int w)
+    {
+        System.Diagnostics.Debug.Fail("a mailbox below k must take a push");
+        Counters.MailboxRefusals++;
+        _occupancy[w] = _options.MailboxDepth;
     }
 }

@@ -19,6 +19,12 @@ public sealed unsafe partial class IOKernel
                 _nics[nicIndex].Reject(a, RequestStatus.BadRequest);
                 continue;
             }
+            if (_stopRequested)
+            {
+                Counters.ShutdownRefusals++;
+                _nics[nicIndex].Reject(a, RequestStatus.ShuttingDown);
+                continue;
+            }
             KernelApp app = _apps[a.AppId];
             GreenThread? t = _pool.TryRent();
             if (t is null)

@@ -127,6 +127,10 @@ public sealed partial class IOKernel : INicHost
         AllocationLog = new AllocationLog(options.AllocationLogCapacity);
         _grantEvent = new int[workers];
         _grantEpoch = new long[workers];
+        _grantTicks = new long[workers];
+        _watch = new SliceWatchdog(workers, options.MailboxDepth);
+        _watchBoundTicks = Clock.FromMicros(options.WatchdogMillis * 1000);
+        _watchIntervalTicks = Clock.FromMicros(Math.Min(1000, options.WatchdogMillis * 100));
 
         _workers = new Worker[workers];
         _carriers = new Carrier[workers];
@@ -234,25 +238,43 @@ public sealed partial class IOKernel : INicHost
     /// <summary>When the loop started, in ticks (the origin of allocation-log times).</summary>
     public long StartedTicks { get; private set; }
 
-    /// <summary>Starts the carriers, then the IOKernel thread. Throws if a thread cannot be pinned.</summary>
+    /// <summary>Starts the carriers, then the IOKernel thread. Throws if a thread cannot be pinned,
+    /// after stopping every thread it had started.</summary>
     public void Start()
     {
         StartedTicks = _time.Now();
-        foreach (Carrier carrier in _carriers)
+        int started = 0;
+        try
         {
-            carrier.Start();
+            for (; started < _carriers.Length; started++)
+            {
+                _carriers[started].Start();
+            }
+        }
+        catch
+        {
+            // One carrier could not pin itself: the ones before it must not keep running.
+            for (int c = 0; c < started; c++)
+            {
+                _carriers[c].Stop();
+            }
+            throw;
         }
         _thread = new Thread(Loop) { IsBackground = true, Name = "netstack-iokernel" };
         _thread.Start();
         _started.Wait();
         if (_fault is not null)
         {
-            StopCarriers();
+            StopCarriers(TimeSpan.FromSeconds(1));
             throw _fault;
         }
     }
 
-    /// <summary>Stops taking requests; in-flight ones finish (up to the drain timeout), then every thread ends.</summary>
+    /// <summary>
+    /// Starts the shutdown: from now on new requests are refused (shutting-down), queued and running
+    /// ones may finish for <see cref="KernelOptions.DrainTimeoutMillis"/>; then every request still
+    /// queued or not yet started is refused, the carriers get a second to stop, and the loop ends.
+    /// </summary>
     public void RequestStop() => _stopRequested = true;
 
     /// <summary>Waits until the IOKernel and its carriers have stopped; rethrows a fault of the loop.</summary>
@@ -269,12 +291,22 @@ public sealed partial class IOKernel : INicHost
         return true;
     }
 
-    /// <summary>Stops and waits.</summary>
-    public void Stop()
+    /// <summary>Stops and waits: at most the drain time and the carriers' second, plus a margin.
+    /// Returns false if the loop did not end in that time (it is then left to die with the process).</summary>
+    public bool Stop()
     {
         RequestStop();
-        Wait(Timeout.InfiniteTimeSpan);
+        return Wait(StopBound);
     }
+
+    /// <summary>The longest a stop takes: the drain, a second for the carriers, and a margin for the loop's last turn.</summary>
+    public TimeSpan StopBound => TimeSpan.FromMilliseconds(_options.DrainTimeoutMillis) + CarrierStopBound + TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Carriers still running a handler or batch job when the kernel stopped (named in the shutdown line).</summary>
+    public IReadOnlyList<Carrier> StuckCarriers => _stuckCarriers;
+
+    private static readonly TimeSpan CarrierStopBound = TimeSpan.FromSeconds(1);
+    private readonly List<Carrier> _stuckCarriers = [];
 
     private void Loop()
     {
@@ -300,14 +332,14 @@ public sealed partial class IOKernel : INicHost
                 _stallWatch.Observe(now);
                 _allocations.Tick(now);
                 bool worked = false;
-                if (!_stopRequested)
-                {
-                    worked |= RxBurst(now);
-                }
+                // While draining, arrivals are still read, and refused (shutting-down), so every
+                // client that sent gets an answer rather than silence.
+                worked |= RxBurst(now);
                 worked |= Complete(now);
                 worked |= Dispatch(now);
                 worked |= Preempt(now);
                 worked |= AdjustCores(now);
+                worked |= Watch(now);
                 worked |= TxBurst();
 
                 if (worked)
@@ -332,15 +364,63 @@ public sealed partial class IOKernel : INicHost
         }
         finally
         {
-            StopCarriers();
-            AcknowledgeMoves();
-            // Carriers have stopped: whatever they pushed last is still to be answered.
-            Complete(_time.Now());
-            TxBurst();
-            Counters.Unfinished = _pool.InUse;
-            ReleaseMemory();
+            ShutDown();
             _exited.Set();
         }
+    }
+
+    /// <summary>The end of the drain: every request that has not started is refused, the carriers
+    /// stop (a bounded wait), what they hand back is refused too, and the replies go out.</summary>
+    private void ShutDown()
+    {
+        _shuttingDown = true;
+        try
+        {
+            RefuseQueued();
+            StopCarriers(CarrierStopBound);
+            AcknowledgeMoves();
+            // Carriers have stopped: whatever they pushed last (completions, handed-back requests) is answered.
+            Complete(_time.Now());
+            RefuseQueued();
+            TxBurst();
+            TxBurst();
+        }
+        catch (Exception e)
+        {
+            _fault ??= e;
+        }
+        Counters.Unfinished = _pool.InUse - (int)(Counters.Completed + Counters.ShutdownRefusals - _recycled);
+        ReleaseMemory();
+    }
+
+    /// <summary>Every app's queued requests, answered shutting-down.</summary>
+    private void RefuseQueued()
+    {
+        foreach (KernelApp app in _apps)
+        {
+            if (app.Policy is not { } policy)
+            {
+                continue;
+            }
+            for (int w = 0; w < Math.Max(1, _workers.Length) && policy.Count > 0; w++)
+            {
+                while (policy.Next(w) is { } t)
+                {
+                    Refuse(t);
+                }
+            }
+        }
+    }
+
+    /// <summary>A request that will not run (or run further): answered shutting-down.</summary>
+    private void Refuse(GreenThread t)
+    {
+        t.MoveTo(GreenThreadState.Done);
+        t.CompletionTicks = _time.Now();
+        t.FailReply(RequestStatus.ShuttingDown);
+        Counters.ShutdownRefusals++;
+        Trace?.Add(t.Id, t.CompletionTicks, TraceEventKind.Complete, -1);
+        _nics[t.Nic].Transmit(t);
     }
 
     private bool ShouldExit(long now)
@@ -361,7 +441,14 @@ public sealed partial class IOKernel : INicHost
     }
 
     /// <summary>The reply of a green thread is out: back to the pool (a NIC calls it).</summary>
-    void INicHost.Recycle(GreenThread thread) => _pool.Return(thread);
+    void INicHost.Recycle(GreenThread thread)
+    {
+        _recycled++;
+        _pool.Return(thread);
+    }
+
+    private long _recycled;
+    private bool _shuttingDown;
 
     private bool TxBurst()
     {
@@ -386,7 +473,8 @@ public sealed partial class IOKernel : INicHost
     }
 
     /// <summary>Frees the green threads' native buffers, unless a request is still out: a stuck or
-    /// detached handler may yet write its reply, so its memory must outlive this kernel.</summary>
+    /// detached handler may yet write its reply (or a NIC still holds one), so its memory must
+    /// outlive this kernel.</summary>
     private void ReleaseMemory()
     {
         if (_pool.InUse == 0)
@@ -396,11 +484,42 @@ public sealed partial class IOKernel : INicHost
         }
     }
 
-    private void StopCarriers()
+    /// <summary>Stops every carrier, waiting at most <paramref name="bound"/> for all of them; the
+    /// ones still inside a handler or batch job are named in <see cref="StuckCarriers"/>.</summary>
+    private void StopCarriers(TimeSpan bound)
     {
         foreach (Carrier carrier in _carriers)
         {
-            carrier.Stop();
+            carrier.RequestStop();
+        }
+        long deadline = Environment.TickCount64 + (long)bound.TotalMilliseconds;
+        foreach (Carrier carrier in _carriers)
+        {
+            long left = Math.Max(0, deadline - Environment.TickCount64);
+            if (!carrier.Join(TimeSpan.FromMilliseconds(left)))
+            {
+                _stuckCarriers.Add(carrier);
+                RefuseMailboxOf(carrier.Worker);
+            }
+        }
+    }
+
+    /// <summary>A carrier stuck in a handler cannot hand its mailbox back: the requests waiting in it
+    /// never started, so they are refused here, once the claim word says the carrier will not take them.</summary>
+    private void RefuseMailboxOf(Worker worker)
+    {
+        if (Interlocked.CompareExchange(ref worker.MailboxClaim, Worker.ClaimedByIOKernel, 0) != 0)
+        {
+            return;
+        }
+        // The carrier is inside its running slice: the mailbox's consumer side is ours from here on.
+        int w = worker.Index;
+        _watch.Retire(w); // the running one stays the carrier's
+        while (worker.Mailbox.TryPop(out GreenThread? t))
+        {
+            _watch.Retire(w);
+            t.MoveTo(GreenThreadState.Queued);
+            Refuse(t);
         }
     }
 
@@ -436,6 +555,17 @@ public sealed class KernelCounters
     public long DetachedCompletions;
     /// <summary>Core moves made (grants and releases), the initial partition excluded.</summary>
     public long CoreMoves;
-    /// <summary>Requests still in flight when the IOKernel stopped (drain timed out).</summary>
+    /// <summary>Requests that never got an answer: still running on a stuck carrier, or detached and not
+    /// completed, when the IOKernel stopped.</summary>
     public long Unfinished;
+    /// <summary>Requests answered shutting-down: arrivals during the drain, and requests still queued or
+    /// handed back unrun at its end.</summary>
+    public long ShutdownRefusals;
+    /// <summary>Slices that ran past the watchdog's bound without a checkpoint.</summary>
+    public long StuckSlices;
+    /// <summary>Batch slices that did not give their core back within the watchdog's bound.</summary>
+    public long StuckBatchSlices;
+    /// <summary>Dispatches a mailbox refused although its worker held fewer than k requests (a broken
+    /// invariant: the request went back to the head of its queue, nothing was lost).</summary>
+    public long MailboxRefusals;
 }

@@ -47,4 +47,7 @@ public sealed class KernelApp
 
     /// <summary>Cores assigned to it now.</summary>
     public int Cores { get; internal set; }
+
+    /// <summary>Of those, cores the watchdog found stuck in a slice (or a batch job) that does not return.</summary>
+    public int StuckCores { get; internal set; }
 }

@@ -48,6 +48,11 @@ public sealed class KernelOptions
     /// <summary>On stop, how long in-flight requests may take to finish before the kernel gives up on them.</summary>
     public double DrainTimeoutMillis { get; set; } = 5000;
 
+    /// <summary>A slice that runs this long without reaching a checkpoint (or a batch job that keeps a
+    /// core this long after it was asked for) is reported and its core counted lost until it returns.
+    /// 10 ms: a thousand times a typical request, far beyond any preemption latency.</summary>
+    public double WatchdogMillis { get; set; } = 10;
+
     /// <summary>Per-request events (arrival, dispatch, preemption, completion) to keep; 0: none.</summary>
     public int TraceCapacity { get; set; }
 
@@ -118,6 +123,12 @@ public sealed class KernelOptions
         if (QueueCapacity < 1 || RxBatch < 1)
         {
             throw new ArgumentException("queue capacity and receive batch must be positive");
+        }
+        if (WatchdogMillis <= 0 || DrainTimeoutMillis < 0 || TraceCapacity < 0 || IdleSpinMicros < 0 || IdleYieldMicros < 0 || IdleParkMicros <= 0)
+        {
+            throw new ArgumentException(
+                $"WatchdogMillis ({WatchdogMillis}) and IdleParkMicros ({IdleParkMicros}) must be positive; DrainTimeoutMillis ({DrainTimeoutMillis}), " +
+                $"TraceCapacity ({TraceCapacity}), IdleSpinMicros ({IdleSpinMicros}) and IdleYieldMicros ({IdleYieldMicros}) must not be negative");
         }
         if (StallThresholdMicros <= 0 || StallLogCapacity < 1)
         {

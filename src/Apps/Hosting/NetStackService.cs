@@ -26,6 +26,7 @@ public sealed class NetStackService(
     private IOKernel.IOKernel? _kernel;
     private NetworkNics? _network;
     private IDisposable? _metricsRegistration;
+    private Timer? _watchdogLog;
 
     /// <summary>The running kernel (null before start).</summary>
     public IOKernel.IOKernel? Kernel => _kernel;
@@ -86,6 +87,8 @@ public sealed class NetStackService(
             _kernel = null;
             throw;
         }
+        // The watchdog's events are logged off the data path, a few times a second.
+        _watchdogLog = new Timer(_ => LogWatchdog(), null, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200));
         string apps = string.Join(", ", _kernel.Apps.Select(a => a.IsLatencyCritical
             ? $"{a.Name} (latency-critical, {a.Protocol?.Name ?? "in-process"}, max {a.Options.MaxCores}, guaranteed {a.Options.GuaranteedCores} cores)"
             : $"{a.Name} (batch, max {a.Options.MaxCores} cores)"));
@@ -104,14 +107,22 @@ public sealed class NetStackService(
         {
             return Task.CompletedTask;
         }
-        // Stop intake; the kernel finishes what it admitted (up to NetStack:DrainTimeoutMillis) and flushes the replies.
-        _kernel.Stop();
+        // New requests are refused from now on; admitted ones may finish for NetStack:DrainTimeoutMillis,
+        // then what has not started is refused too, and the carriers get a second. Bounded either way.
+        bool stopped = _kernel.Stop();
+        _watchdogLog?.Dispose();
+        LogWatchdog();
         _metricsRegistration?.Dispose();
         KernelCounters c = _kernel.Counters;
         Summary =
             $"netstack: received {c.Received}, completed {c.Completed} (errors {c.Errors}), rejected {c.Rejected}, " +
-            $"preemptions {c.Requeues}, unfinished {c.Unfinished}, core moves {c.CoreMoves}, " +
+            $"refused shutting down {c.ShutdownRefusals}, preemptions {c.Requeues}, unfinished {c.Unfinished}, core moves {c.CoreMoves}, " +
             $"batch {_kernel.Carriers.Sum(k => k.Batch.Units)} {(_kernel.Apps.FirstOrDefault(a => a.Job is not null)?.Job?.UnitName ?? "units")}";
+        if (_kernel.StuckCarriers.Count > 0 || !stopped)
+        {
+            Summary += "; stuck carriers (inside a handler or batch job that never reached a checkpoint): " +
+                string.Join(", ", _kernel.StuckCarriers.Select(k => $"core {k.Worker.Core}"));
+        }
         if (_network?.Udp is { } udp)
         {
             Summary += $"; udp: {udp.Counters}";
@@ -120,8 +131,19 @@ public sealed class NetStackService(
         {
             Summary += $"; tcp: {tcp.Counters}";
         }
-        _network?.Dispose();
+        if (stopped)
+        {
+            _network?.Dispose();
+        }
         Console.WriteLine(Summary);
         return Task.CompletedTask;
+    }
+
+    private void LogWatchdog()
+    {
+        while (_kernel?.TryReadWatchdogEvent(out WatchdogEvent e) == true)
+        {
+            Console.WriteLine($"netstack: {e}");
+        }
     }
 }

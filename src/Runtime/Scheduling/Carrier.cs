@@ -108,12 +108,26 @@ public sealed class Carrier
     }
 
     /// <summary>Asks the loop to end after its current slice (a batch slice ends at its next
-    /// yield check), and waits for it. Call it from the thread that owns the assignment word.</summary>
-    public void Stop()
+    /// yield check). Call it from the thread that owns the assignment word.</summary>
+    public void RequestStop()
     {
         _stop = true;
         _worker.Assign(Worker.NoApp);
         _idle.WakeIfParked();
+    }
+
+    /// <summary>Waits up to <paramref name="bound"/> for the loop to end. False when it did not: the
+    /// carrier is inside a handler or a batch job that does not reach its next check (a thread cannot
+    /// be aborted in .NET, so it is left running and named; it is a background thread).</summary>
+    public bool Join(TimeSpan bound) => _thread is null || _thread.Join(bound);
+
+    /// <summary>True once the loop has ended.</summary>
+    public bool Stopped => _thread is null || !_thread.IsAlive;
+
+    /// <summary>Asks the loop to end and waits for it, without bound (tests, in-process runs).</summary>
+    public void Stop()
+    {
+        RequestStop();
         _thread?.Join();
     }
 
@@ -281,6 +295,12 @@ public sealed class Carrier
     /// <summary>The core left its latency-critical app: requests dispatched here but not started go back.</summary>
     private void HandBackMailbox()
     {
+        // At stop, the IOKernel may have given up on this carrier (stuck in a handler past the bound)
+        // and refused the mailbox's requests itself: then they are not ours to hand back.
+        if (_stop && Interlocked.CompareExchange(ref _worker.MailboxClaim, Worker.ClaimedByCarrier, 0) == Worker.ClaimedByIOKernel)
+        {
+            return;
+        }
         while (_worker.Mailbox.TryPop(out GreenThread? ctx))
         {
             ctx.Outcome = SliceOutcome.Returned;

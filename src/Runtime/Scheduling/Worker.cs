@@ -129,6 +129,15 @@ public sealed class Worker
         return epoch;
     }
 
+    /// <summary>Who takes the requests left in the mailbox when the carrier stops: 0 until decided,
+    /// <see cref="ClaimedByCarrier"/> or <see cref="ClaimedByIOKernel"/>. A carrier stuck in a handler
+    /// cannot hand its mailbox back; the IOKernel then refuses what is in it, and this word (settled by
+    /// one compare-and-swap each) keeps the two from both taking the same request.</summary>
+    internal int MailboxClaim;
+
+    internal const int ClaimedByCarrier = 1;
+    internal const int ClaimedByIOKernel = 2;
+
     // ---- the carrier line: carrier writes ----
 
     /// <summary>The id (and start tick) of the slice running now, 0 when idle. Carrier writes; IOKernel reads.</summary>

@@ -134,3 +134,45 @@ public class GreenThreadTests
         }
     }
 }
+
+/// <summary>The detached-request race: preemption asked, then the handler awaits real I/O before any checkpoint.</summary>
+public class DetachedRequestTests
+{
+    [Fact]
+    public void RequestMarkedForPreemptionThatDetachesFinishesOnTheThreadThatCompletesIt()
+    {
+        var io = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new AwaitsIoThenCheckpoints(io.Task);
+        var finished = new ManualResetEventSlim();
+        var thread = GreenThreadTests.Ready(new GreenThread { Id = 1, Handler = handler });
+        thread.DetachedCompletion = _ => finished.Set();
+        var word = new PreemptionWord();
+
+        // The IOKernel names slice 7 before the handler reaches a checkpoint; the handler then awaits
+        // I/O, so the slice ends detached, with the word still naming it.
+        word.Request(7, YieldReason.Quantum);
+        Assert.Equal(SliceOutcome.Detached, thread.RunSlice(word, 7));
+
+        // The I/O completes on a pool thread; there the handler passes checkpoints with the worker's
+        // word unchanged. None may suspend it (no carrier would ever resume it): it must finish.
+        io.SetResult();
+        Assert.True(finished.Wait(TimeSpan.FromSeconds(10)), "the detached request never finished");
+        Assert.Equal(RequestStatus.Ok, thread.Status);
+        Assert.Equal(100, handler.CheckpointsPassed);
+    }
+
+    private sealed class AwaitsIoThenCheckpoints(Task io) : IRequestHandler
+    {
+        public int CheckpointsPassed;
+
+        public async ValueTask HandleAsync(RequestContext ctx)
+        {
+            await io.ConfigureAwait(false);
+            for (int i = 0; i < 100; i++)
+            {
+                await ctx.Checkpoint();
+                CheckpointsPassed++;
+            }
+        }
+    }
+}

@@ -18,6 +18,12 @@ public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : IN
     /// <summary>Requests rejected on arrival.</summary>
     public ConcurrentQueue<long> Rejections { get; } = new();
 
+    /// <summary>Why each rejection was made, in the same order.</summary>
+    public ConcurrentQueue<RequestStatus> RejectionStatuses { get; } = new();
+
+    /// <summary>More requests to deliver after the first script ran out (a test feeding the kernel as it goes).</summary>
+    public ConcurrentQueue<(int Type, long ServiceNs)> Later { get; } = new();
+
     /// <inheritdoc />
     public bool Exhausted => _next >= script.Length;
 
@@ -34,6 +40,11 @@ public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : IN
             batch[n++] = new Arrival { Id = _next, Type = type, ServiceNs = serviceNs, ArrivalTicks = Clock.Now(), FlowHash = (uint)_next, Buffer = -1 };
             _next++;
         }
+        while (n < batch.Length && Later.TryDequeue(out var later))
+        {
+            batch[n++] = new Arrival { Id = _next, Type = later.Type, ServiceNs = later.ServiceNs, ArrivalTicks = Clock.Now(), FlowHash = (uint)_next, Buffer = -1 };
+            _next++;
+        }
         return n;
     }
 
@@ -48,7 +59,11 @@ public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : IN
     }
 
     /// <inheritdoc />
-    public void Reject(in Arrival arrival, RequestStatus status) => Rejections.Enqueue(arrival.Id);
+    public void Reject(in Arrival arrival, RequestStatus status)
+    {
+        Rejections.Enqueue(arrival.Id);
+        RejectionStatuses.Enqueue(status);
+    }
 
     /// <inheritdoc />
     public bool TxBurst() => false;

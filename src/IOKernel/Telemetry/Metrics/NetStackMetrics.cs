@@ -61,6 +61,7 @@ public sealed class NetStackMetrics : IDisposable
         Counter(Names.PreemptRequests, "{request}", "Preemption words the IOKernel wrote (KernelCounters.PreemptRequests).");
         Counter(Names.Dispatches, "{dispatch}", "Green threads handed to worker mailboxes (KernelCounters.Dispatches).");
         Counter(Names.CoreMoves, "{move}", "Core moves after the initial partition (KernelCounters.CoreMoves).");
+        Counter(Names.WatchdogStuck, "{slice}", "Slices the watchdog found running past its bound without a checkpoint, by kind (request, batch).");
         Counter(Names.Grants, "{grant}", "Cores given to an app, by app and reason (AllocationLog; initial partition included).");
         Counter(Names.Revokes, "{revoke}", "Cores taken from an app, by app and reason (AllocationLog).");
         Counter(Names.BatchUnits, "{unit}", "Units of work the batch job reported (sum of Carrier.Batch.Units).");
@@ -232,6 +233,8 @@ public sealed class NetStackMetrics : IDisposable
         public const string Cores = "netstack.cores";
         /// <summary>Core moves.</summary>
         public const string CoreMoves = "netstack.core.moves";
+        /// <summary>Slices stuck past the watchdog's bound.</summary>
+        public const string WatchdogStuck = "netstack.watchdog.stuck";
         /// <summary>Cores granted, by app and reason.</summary>
         public const string Grants = "netstack.core.grants";
         /// <summary>Cores revoked, by app and reason.</summary>
@@ -297,6 +300,9 @@ public sealed class NetStackMetrics : IDisposable
             Add(into, new(Names.Rejected), Volatile.Read(ref c.Rejected));
             Add(into, new(Names.Dropped, "reason", "queue-full"), Volatile.Read(ref c.Rejected));
             Add(into, new(Names.Dropped, "reason", "no-app"), Volatile.Read(ref c.Misaddressed));
+            Add(into, new(Names.Dropped, "reason", "shutting-down"), Volatile.Read(ref c.ShutdownRefusals));
+            Add(into, new(Names.WatchdogStuck, "kind", "request"), Volatile.Read(ref c.StuckSlices));
+            Add(into, new(Names.WatchdogStuck, "kind", "batch"), Volatile.Read(ref c.StuckBatchSlices));
             Add(into, new(Names.Preemptions), Volatile.Read(ref c.Requeues));
             Add(into, new(Names.PreemptRequests), Volatile.Read(ref c.PreemptRequests));
             Add(into, new(Names.Dispatches), Volatile.Read(ref c.Dispatches));
