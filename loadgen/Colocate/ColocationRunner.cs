@@ -121,6 +121,7 @@ public static class ColocationRunner
             ReleaseIdleMicros = spec.ReleaseIdleUs,
             IOKernelIdle = IdleStrategyKind.Spin,
             CarrierIdle = spec.CarrierIdle,
+            IdleSpinMicros = 100,
         };
 
         long start = Clock.Now() + Clock.FromMicros(20_000);

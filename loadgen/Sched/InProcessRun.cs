@@ -70,6 +70,8 @@ public static class InProcessRun
             MailboxDepth = p.MailboxDepth,
             CarrierIdle = p.CarrierIdle,
             IOKernelIdle = p.IOKernelIdle,
+            // In-process runs have the machine to themselves: idle threads spin a while before yielding.
+            IdleSpinMicros = 100,
             TraceCapacity = p.TraceCapacity,
         };
 

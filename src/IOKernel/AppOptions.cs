@@ -32,11 +32,12 @@ public sealed class AppOptions
     /// <summary>Cores it keeps even when idle, spinning for the next request (Shenango's spinning kthreads).</summary>
     public int SpinningCores { get; set; }
 
-    /// <summary>Scheduling policy of its requests (latency-critical apps).</summary>
-    public string Policy { get; set; } = "ps";
+    /// <summary>Scheduling policy of its requests (latency-critical apps); null: the kernel's
+    /// (<see cref="KernelOptions.Policy"/>), so there is one default, not two.</summary>
+    public string? Policy { get; set; }
 
-    /// <summary>Time slice for ps.</summary>
-    public double QuantumMicros { get; set; } = 5;
+    /// <summary>Time slice for ps; null: the kernel's (<see cref="KernelOptions.QuantumMicros"/>).</summary>
+    public double? QuantumMicros { get; set; }
 
     /// <summary>The largest reply body a handler may write; past it the request fails with the
     /// protocol's error reply and nothing of the body goes out.</summary>
@@ -65,9 +66,13 @@ public sealed class AppOptions
         {
             throw new ArgumentException($"app {Name}: guaranteed ({GuaranteedCores}) and spinning ({SpinningCores}) cores cannot exceed max cores ({MaxCores})");
         }
-        if (Priority == AppPriority.LatencyCritical && !Policies.PolicyCatalog.IsKnown(Policy))
+        if (Priority == AppPriority.LatencyCritical && Policy is not null && !Policies.PolicyCatalog.IsKnown(Policy))
         {
             throw new ArgumentException($"app {Name}: unknown policy '{Policy}'; valid: {Policies.PolicyCatalog.Names}");
+        }
+        if (QuantumMicros is < KernelOptions.MinQuantumMicros or > KernelOptions.MaxQuantumMicros)
+        {
+            throw new ArgumentException($"app {Name}: quantum {QuantumMicros} µs is out of range; valid: {KernelOptions.MinQuantumMicros} to {KernelOptions.MaxQuantumMicros} µs");
         }
         if (MaxReplyBytes < AppProtocol.MaxFailureReplyBytes)
         {

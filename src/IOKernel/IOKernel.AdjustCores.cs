@@ -139,6 +139,8 @@ public sealed partial class IOKernel
         _grantEpoch[w] = _workers[w].Assign(move.To);
         _grantEvent[w] = AllocationLog.Add(now, move);
         Counters.CoreMoves++;
+        TellOwners(move.From);
+        TellOwners(move.To);
     }
 
     private void FillAppViews(long now)

@@ -63,8 +63,6 @@ public sealed partial class IOKernel : INicHost
             [AppRegistration.LatencyCritical(new AppOptions
             {
                 Name = "app",
-                Policy = options.Policy,
-                QuantumMicros = options.QuantumMicros,
                 GuaranteedCores = options.WorkerCores.Length,
                 MaxCores = options.WorkerCores.Length,
             }, handler)],
@@ -110,13 +108,13 @@ public sealed partial class IOKernel : INicHost
         _nics = [.. nics];
         _time = time ?? TimeSource.System;
         int workers = options.WorkerCores.Length;
-        _apps = apps.Select((a, i) => new KernelApp(i, a, workers, options.QueueCapacity)).ToArray();
+        _apps = apps.Select((a, i) => new KernelApp(i, a, workers, options)).ToArray();
         IBatchJob?[] jobs = _apps.Select(a => a.Job).ToArray();
 
         Stalls = new StallLog(options.StallThresholdMicros, options.StallLogCapacity);
         _stallWatch = Stalls.Watch(options.IOKernelCore, StallSource.IOKernel);
         _intervalTicks = Clock.FromMicros(options.CongestionIntervalMicros);
-        _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros),
+        _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros, apps.Count),
             Clock.FromMicros(options.ReleaseIdleMicros));
         _appViews = new AppView[_apps.Length];
         _workerViews = new WorkerView[workers];
@@ -124,6 +122,11 @@ public sealed partial class IOKernel : INicHost
         _owner = new int[workers];
         FillAppViews(0);
         _allocator.InitialAssignment(_appViews, _owner);
+        _ownedScratch = new int[workers];
+        foreach (KernelApp app in _apps)
+        {
+            TellOwners(app.Id);
+        }
         AllocationLog = new AllocationLog(options.AllocationLogCapacity);
         _grantEvent = new int[workers];
         _grantEpoch = new long[workers];
@@ -438,6 +441,26 @@ public sealed partial class IOKernel : INicHost
             _drainDeadline = now + Clock.FromMicros(_options.DrainTimeoutMillis * 1000);
         }
         return _pool.InUse == 0 || now >= _drainDeadline;
+    }
+
+    private readonly int[] _ownedScratch;
+
+    /// <summary>Tells app <paramref name="appId"/>'s policy which workers it owns now.</summary>
+    private void TellOwners(int appId)
+    {
+        if (appId < 0 || _apps[appId].Policy is not { } policy)
+        {
+            return;
+        }
+        int n = 0;
+        for (int w = 0; w < _owner.Length; w++)
+        {
+            if (_owner[w] == appId)
+            {
+                _ownedScratch[n++] = w;
+            }
+        }
+        policy.OwnersChanged(_ownedScratch.AsSpan(0, n));
     }
 
     /// <summary>The reply of a green thread is out: back to the pool (a NIC calls it).</summary>

@@ -7,7 +7,7 @@ namespace NetStack.IOKernel;
 /// <summary>A registered app, inside the IOKernel.</summary>
 public sealed class KernelApp
 {
-    internal KernelApp(int id, AppRegistration registration, int workers, int queueCapacity)
+    internal KernelApp(int id, AppRegistration registration, int workers, KernelOptions kernel)
     {
         Id = id;
         Options = registration.Options;
@@ -16,8 +16,10 @@ public sealed class KernelApp
         Protocol = registration.Protocol;
         if (Options.Priority == AppPriority.LatencyCritical)
         {
-            Policy = PolicyCatalog.Create(Options.Policy, Options.QuantumMicros);
-            Policy.Initialize(workers, queueCapacity);
+            PolicyName = Options.Policy ?? kernel.Policy;
+            QuantumMicros = Options.QuantumMicros ?? kernel.QuantumMicros;
+            Policy = PolicyCatalog.Create(PolicyName, QuantumMicros);
+            Policy.Initialize(workers, kernel.QueueCapacity);
         }
     }
 
@@ -41,6 +43,12 @@ public sealed class KernelApp
 
     /// <summary>Its batch job (batch apps).</summary>
     public IBatchJob? Job { get; }
+
+    /// <summary>The policy it runs under: its own, or the kernel's.</summary>
+    public string PolicyName { get; } = "";
+
+    /// <summary>The quantum it runs with: its own, or the kernel's.</summary>
+    public double QuantumMicros { get; }
 
     /// <summary>Its scheduling policy (latency-critical apps).</summary>
     public ISchedulingPolicy? Policy { get; }

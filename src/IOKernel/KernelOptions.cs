@@ -32,15 +32,19 @@ public sealed class KernelOptions
     /// <summary>How the IOKernel backs off when a whole loop found no work.</summary>
     public IdleStrategyKind IOKernelIdle { get; set; } = IdleStrategyKind.SpinYield;
 
-    /// <summary>How carriers back off when their mailbox is empty.</summary>
-    public IdleStrategyKind CarrierIdle { get; set; } = IdleStrategyKind.Spin;
+    /// <summary>How carriers back off when their mailbox is empty: spin, yield, then park, so that on
+    /// a small machine an idle carrier gives its core to the other threads (docs/design-notes.md).</summary>
+    public IdleStrategyKind CarrierIdle { get; set; } = IdleStrategyKind.SpinPark;
 
-    /// <summary>Spin this long before backing off further. Long enough to ride out gaps between
-    /// arrivals at moderate load, short enough to hand a 2-core machine back quickly.</summary>
-    public double IdleSpinMicros { get; set; } = 100;
+    /// <summary>Spin this long before backing off further. 0: yield at once when a poll finds nothing.
+    /// On the 2-core reference VM a 100 µs spin let the IOKernel starve a generator sharing its core
+    /// (p50 538 µs at 0.1 load; 31 µs with 0, docs/results.md); a yield with nothing else runnable
+    /// returns in well under a microsecond, so on a machine with spare cores 0 costs little.</summary>
+    public double IdleSpinMicros { get; set; } = 0;
 
-    /// <summary>Yield this long before parking (SpinPark only).</summary>
-    public double IdleYieldMicros { get; set; } = 1000;
+    /// <summary>Yield this long before parking (SpinPark only): 2 ms, so a carrier between requests
+    /// at a few hundred requests per second is still awake, and an idle one parks soon after.</summary>
+    public double IdleYieldMicros { get; set; } = 2000;
 
     /// <summary>One park's length: ~20 µs wake-ups make shorter parks pointless.</summary>
     public double IdleParkMicros { get; set; } = 200;
@@ -56,8 +60,9 @@ public sealed class KernelOptions
     /// <summary>Per-request events (arrival, dispatch, preemption, completion) to keep; 0: none.</summary>
     public int TraceCapacity { get; set; }
 
-    /// <summary>Core allocation between apps: static, standing-queue (Shenango) or queue-delay (Caladan).</summary>
-    public string CoreAllocation { get; set; } = "static";
+    /// <summary>Core allocation between apps: static, standing-queue (Shenango) or queue-delay (Caladan).
+    /// Standing-queue by default, so a batch app gets the cores the latency-critical ones leave idle.</summary>
+    public string CoreAllocation { get; set; } = "standing-queue";
 
     /// <summary>How often the IOKernel checks apps for congestion. 5 µs is Shenango's interval.</summary>
     public double CongestionIntervalMicros { get; set; } = 5;

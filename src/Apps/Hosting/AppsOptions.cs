@@ -55,8 +55,6 @@ public sealed class AppsOptions
             var spin = new AppOptions
             {
                 Name = "spin",
-                Policy = kernel.Policy,
-                QuantumMicros = kernel.QuantumMicros,
                 MaxCores = Math.Min(Spin.MaxCores ?? workers, workers),
                 GuaranteedCores = Spin.GuaranteedCores ?? (kernel.CoreAllocation == "static" ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
                 SpinningCores = Spin.SpinningCores,

@@ -14,11 +14,11 @@ public static class AllocationCatalog
     /// <summary>True for a known name.</summary>
     public static bool IsKnown(string name) => s_names.Contains(name, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>A new policy.</summary>
-    public static ICoreAllocationPolicy Create(string name, double queueDelayMicros) => name.ToLowerInvariant() switch
+    /// <summary>A new policy for <paramref name="apps"/> apps.</summary>
+    public static ICoreAllocationPolicy Create(string name, double queueDelayMicros, int apps = 64) => name.ToLowerInvariant() switch
     {
         "static" => new StaticAllocation(),
-        "standing-queue" => new StandingQueueAllocation(),
+        "standing-queue" => new StandingQueueAllocation(apps),
         "queue-delay" => new QueueDelayAllocation(Clock.FromMicros(queueDelayMicros)),
         _ => throw new ArgumentException($"unknown core allocation '{name}'; valid: {Names}"),
     };

@@ -3,11 +3,15 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel.Policies;
 
-/// <summary>Distributed FCFS: each request is bound to one worker by its flow hash, as RSS binds a
-/// flow to a core; an idle worker never takes another's work.</summary>
+/// <summary>Distributed FCFS: each request is bound to one of the app's workers by its flow hash, as
+/// RSS binds a flow to a core; an idle worker never takes another's work. Only the workers the app
+/// owns get flows: when a core leaves the app, what waits for it is bound again among the others
+/// (as an RSS table is rewritten when a queue goes), so nothing waits for a core that will not come.</summary>
 public sealed class DistributedFcfsPolicy : ISchedulingPolicy
 {
     private RequestQueue[] _queues = [];
+    private int[] _owned = [];
+    private int _ownedCount;
     private int _count;
 
     /// <inheritdoc />
@@ -61,6 +65,7 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     public void Initialize(int workers, int capacity)
     {
         _queues = new RequestQueue[workers];
+        _owned = new int[workers];
         int perWorker = Math.Max(1, capacity / workers);
         for (int i = 0; i < workers; i++)
         {
@@ -71,7 +76,7 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     /// <inheritdoc />
     public bool Enqueue(GreenThread ctx)
     {
-        if (!_queues[(int)(ctx.FlowHash % (uint)_queues.Length)].TryAdmit(ctx))
+        if (!_queues[QueueOf(ctx)].TryAdmit(ctx))
         {
             return false;
         }
@@ -82,9 +87,37 @@ public sealed class DistributedFcfsPolicy : ISchedulingPolicy
     /// <inheritdoc />
     public void Requeue(GreenThread ctx)
     {
-        _queues[(int)(ctx.FlowHash % (uint)_queues.Length)].PushHead(ctx);
+        _queues[QueueOf(ctx)].PushHead(ctx);
         _count++;
     }
+
+    /// <inheritdoc />
+    public void OwnersChanged(ReadOnlySpan<int> ownedWorkers)
+    {
+        ownedWorkers.CopyTo(_owned);
+        _ownedCount = ownedWorkers.Length;
+        if (_ownedCount == 0)
+        {
+            return; // no core now: requests wait where their flow hashed, and move when cores come
+        }
+        // Requests waiting for a worker the app no longer owns move to the queue their flow maps to now.
+        for (int w = 0; w < _queues.Length; w++)
+        {
+            if (ownedWorkers.Contains(w))
+            {
+                continue;
+            }
+            RequestQueue stranded = _queues[w];
+            while (stranded.TryTake() is { } ctx)
+            {
+                _queues[QueueOf(ctx)].PushTail(ctx);
+            }
+        }
+    }
+
+    /// <summary>The queue of a request's flow: among the owned workers, or, while the app owns none, any.</summary>
+    private int QueueOf(GreenThread ctx) =>
+        _ownedCount == 0 ? (int)(ctx.FlowHash % (uint)_queues.Length) : _owned[(int)(ctx.FlowHash % (uint)_ownedCount)];
 
     /// <inheritdoc />
     public GreenThread? Next(int worker)

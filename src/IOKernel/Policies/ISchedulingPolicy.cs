@@ -24,6 +24,12 @@ public interface ISchedulingPolicy
     /// <summary>Called once before the run, with the app's worker count and queue bound.</summary>
     void Initialize(int workers, int capacity);
 
+    /// <summary>The workers the app owns now (ascending), after every core move that touches it and
+    /// once before the run. A policy that binds requests to workers (d-FCFS) binds them only to these.</summary>
+    void OwnersChanged(ReadOnlySpan<int> ownedWorkers)
+    {
+    }
+
     /// <summary>A new request. Returns false when the queue that would hold it is full: the
     /// IOKernel then rejects it at once (it never enters the system).</summary>
     bool Enqueue(GreenThread ctx);

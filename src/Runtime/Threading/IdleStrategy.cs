@@ -24,16 +24,20 @@ public enum IdleStrategyKind
 /// found nothing and <see cref="Reset"/> after each poll that found work. A thread that parks can
 /// be woken early by a producer through <see cref="WakeIfParked"/>.
 /// </summary>
-public sealed partial class IdleStrategy
+public sealed unsafe partial class IdleStrategy
 {
+    // Read by producers (WakeIfParked), never written after construction.
     private readonly IdleStrategyKind _kind;
     private readonly long _spinTicks;
     private readonly long _yieldTicks;
     private readonly int _parkMicros;
     private readonly Func<bool>? _hasWork;
-    private readonly ManualResetEventSlim? _wakeUp;
-    private long _idleSince;
-    private PaddedLong _parked;
+    /// <summary>The parked word, on a cache line of its own in memory the GC does not move (futex
+    /// needs a fixed address): 1 while the thread sleeps or is about to.</summary>
+    private readonly int[]? _parkedWord;
+    private readonly int* _parked;
+    // Written by the owning thread on every poll: a line of its own, away from what producers read.
+    private PaddedLong _idleSince;
 
     /// <param name="kind">The strategy.</param>
     /// <param name="spinMicros">How long to spin before yielding.</param>
@@ -51,7 +55,9 @@ public sealed partial class IdleStrategy
         _hasWork = hasWork;
         if (hasWork is not null && kind == IdleStrategyKind.SpinPark)
         {
-            _wakeUp = new ManualResetEventSlim(false, spinCount: 0);
+            // 32 ints = two cache lines, pinned: the word sits at the start of the second.
+            _parkedWord = GC.AllocateArray<int>(2 * CacheLine.Size / sizeof(int), pinned: true);
+            _parked = (int*)Unsafe.AsPointer(ref _parkedWord[CacheLine.Size / sizeof(int)]);
         }
     }
 
@@ -60,7 +66,7 @@ public sealed partial class IdleStrategy
 
     /// <summary>The poll found work.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Reset() => _idleSince = 0;
+    public void Reset() => _idleSince.Value = 0;
 
     /// <summary>The poll found nothing. Returns true when the thread parked or slept on purpose (its
     /// stall watch must not count that pause as the machine's); a yield is not on purpose: it returns
@@ -79,12 +85,12 @@ public sealed partial class IdleStrategy
     private bool IdleSlow()
     {
         long now = Clock.Now();
-        if (_idleSince == 0)
+        if (_idleSince.Value == 0)
         {
-            _idleSince = now;
+            _idleSince.Value = now;
             return false;
         }
-        long idleFor = now - _idleSince;
+        long idleFor = now - _idleSince.Value;
         if (idleFor < _spinTicks)
         {
             return false;
@@ -100,34 +106,41 @@ public sealed partial class IdleStrategy
 
     private void Park()
     {
-        if (_wakeUp is null)
+        if (_parked is null || !NativeFutex.Available)
         {
-            Sleep(_parkMicros);
+            if (_parked is null || _hasWork!() == false)
+            {
+                Sleep(_parkMicros);
+            }
             return;
         }
-        _wakeUp.Reset();
         // Full fence: the store of the flag must be visible before we re-check for work, or a
         // producer that pushed just now could read "not parked" while we read "no work" (Dekker).
-        Interlocked.Exchange(ref _parked.Value, 1);
+        Interlocked.Exchange(ref *_parked, 1);
         if (!_hasWork!())
         {
-            _wakeUp.Wait(Math.Max(1, _parkMicros / 1000));
+            // Sleeps only while the word is still 1: a producer that cleared it first wakes nobody
+            // and we do not sleep at all.
+            NativeFutex.Wait(_parked, 1, ParkTimeoutNs);
         }
-        Volatile.Write(ref _parked.Value, 0);
+        Volatile.Write(ref *_parked, 0);
     }
+
+    /// <summary>One park's timeout as futex is given it, in ns (microsecond parks stay microsecond parks).</summary>
+    internal long ParkTimeoutNs => _parkMicros * 1000L;
 
     /// <summary>Producer side, after making work visible: wakes the thread if it parked.</summary>
     public void WakeIfParked()
     {
-        if (_wakeUp is null)
+        if (_parked is null)
         {
             return;
         }
         // Full fence: our publication of the work is ordered before the read of the flag (Dekker).
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _parked.Value) != 0)
+        if (Volatile.Read(ref *_parked) != 0 && Interlocked.Exchange(ref *_parked, 0) != 0 && NativeFutex.Available)
         {
-            _wakeUp.Set();
+            NativeFutex.Wake(_parked);
         }
     }
 

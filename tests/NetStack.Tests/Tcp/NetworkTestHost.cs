@@ -69,11 +69,6 @@ public sealed class NetworkTestHost : IDisposable
     public static NetworkTestHost Start(KernelOptions options, TcpNicOptions? tcp, params AppRegistration[] apps)
     {
         NetworkNics nics = NetworkNics.Open(apps, new UdpNicOptions(), tcp ?? new TcpNicOptions());
-        foreach (AppRegistration app in apps)
-        {
-            app.Options.Policy = options.Policy;
-            app.Options.QuantumMicros = options.QuantumMicros;
-        }
         try
         {
             var kernel = new Kernel(options, nics.All, apps);
