@@ -46,7 +46,7 @@ public static class ScalingCharts
     {
         string what = type == LoadCharts.AllRequests ? "all requests" : $"'{type}' requests";
         Plot plot = ChartStyle.NewPlot(report, $"{percentile} slowdown of {what} by worker count",
-            "offered load (fraction of capacity); a line ends where its next point dropped requests",
+            "offered load (fraction of capacity); lines stop at drops",
             $"{percentile} slowdown (latency / service time, log scale)");
         List<PointReport> points = Loaded(report);
         List<(string Policy, double Quantum)> policies = points.Select(p => (p.Policy, p.QuantumUs)).Distinct().ToList();

@@ -62,8 +62,10 @@ public sealed class QueueingSimulator
     private readonly byte[] _event;
     private readonly int[] _occupancy;
     private readonly int[] _level;
-    private int _freeSlots;
     private readonly WorkerEventHeap _heap;
+
+    // Room left in all workers together (k − occupancy, summed): how many of the queue's requests a free worker can still take.
+    private int _freeSlots;
 
     // _ready[k]: workers holding k requests that the dispatcher may feed (d-FCFS: whose own queue has work).
     private readonly IndexSet[] _ready;
@@ -82,6 +84,7 @@ public sealed class QueueingSimulator
     private readonly ModelRecorder _recorder;
     private long _completed, _dropped, _preemptionCount, _dispatches;
     private long _workerBusyPs, _dispatcherBusyPs, _lastEventPs;
+    private bool _ran;
 
     /// <summary>Builds the simulator for one point; every array it needs is allocated here.</summary>
     public QueueingSimulator(ModelConfig config)
@@ -149,9 +152,14 @@ public sealed class QueueingSimulator
     /// <summary>Simulates <paramref name="config"/> to the end of its drain.</summary>
     public static ModelResult Run(ModelConfig config) => new QueueingSimulator(config).Run();
 
-    /// <summary>Runs every arrival through to completion (or a drop) and summarizes the window.</summary>
+    /// <summary>Runs every arrival through to completion (or a drop) and summarizes the window. Once per simulator.</summary>
     public ModelResult Run()
     {
+        if (_ran)
+        {
+            throw new InvalidOperationException("a simulator runs its point once; build another for another run");
+        }
+        _ran = true;
         long started = Stopwatch.GetTimestamp();
         DrawArrival();
         while (true)

@@ -42,10 +42,6 @@ internal sealed class WorkerEventHeap
         get => _at[_heap[0]];
     }
 
-    /// <summary>The time of <paramref name="worker"/>'s event.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long At(int worker) => _at[worker];
-
     /// <summary>Moves <paramref name="worker"/>'s event to <paramref name="at"/> (<see cref="long.MaxValue"/>: none).</summary>
     public void Set(int worker, long at)
     {
