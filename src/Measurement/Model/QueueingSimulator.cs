@@ -193,6 +193,7 @@ public sealed class QueueingSimulator
                 PreemptOverdue(now);
             }
             _lastEventPs = now;
+            AssertInvariants();
         }
         double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         Debug.Assert(_freeCount == _free.Length, "a request never left the system");
@@ -454,6 +455,26 @@ public sealed class QueueingSimulator
             _overdue.Remove(w);
         }
         RefreshReady(w);
+    }
+
+    /// <summary>Every slot is free, queued, or held by a worker (in dispatch, in a mailbox, running), and
+    /// the room the dispatcher sees is the room the workers have.</summary>
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        // Loops, not LINQ: a Debug run must not allocate in the loop either.
+        int queued = 0, held = 0;
+        foreach (IndexRing q in _queues)
+        {
+            queued += q.Count;
+        }
+        foreach (int o in _occupancy)
+        {
+            Debug.Assert(o >= 0 && o <= _depth, "a worker holds more than k requests");
+            held += o;
+        }
+        Debug.Assert(_freeCount + queued + held == _free.Length, "a request slot is lost or counted twice");
+        Debug.Assert(_workers * _depth - held == _freeSlots, "the free-slot count drifted from the workers' occupancy");
     }
 
     // ---- results ----
