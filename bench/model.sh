@@ -14,7 +14,8 @@ L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
 # measured 5.49 M/s at JBSQ(2)), preemption 150 ns (its measured p50, 136-166 ns), JBSQ(2), 5 us slice.
 common="--policy cfcfs,ps,dfcfs --workers 16,64 --loads 0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5,0.6,0.7,0.8,0.9
   --quantum-us 5 --preempt-ns 150 --mailbox-depth 2 --requests 1000000 --seed 42"
-slo_tables() { sed -n '/^## SLO/,/^## Points/p' | grep -v '^## Points'; }
+# The SLO tables, and the simulator's speed.
+slo_tables() { sed -n '/^## SLO/,/^## Points/p; /^model: /p' | grep -v '^## Points'; }
 
 echo "== extreme-bimodal, 16 and 64 workers, dispatch 200 ns"
 $L model --workload extreme-bimodal $common --dispatch-ns 200 --slo "short:p99.9-slowdown<=50,short:p99-slowdown<=50" \

@@ -76,6 +76,8 @@ public static class ModelCommand
             $"(at most {1e3 / Math.Max(dispatchNs, 1e-9):0.##} M dispatches/s), {preemptNs:0.#} ns lost per preemption, JBSQ({depth}), queue bound {capacity}"));
 
         var progress = new Progress(workers.Count * loads.Count * policies.Count, 0.2);
+        long simulated = 0;
+        double wallSeconds = 0;
         foreach (int n in workers)
         {
             foreach (double load in loads)
@@ -100,6 +102,8 @@ public static class ModelCommand
                     };
                     (PointReport point, ModelResult result) = ModelPoints.Simulate(config, "given");
                     report.Points.Add(point);
+                    simulated += result.Arrivals;
+                    wallSeconds += result.WallSeconds;
                     progress.Finished(string.Create(CultureInfo.InvariantCulture,
                         $"{SchedCommand.OneLine(point)}; dispatcher busy {result.DispatcherBusyFraction:P0}; simulated at {result.SimulatedPerSecond / 1e6:0.#} M requests/s"));
                 }
@@ -107,6 +111,9 @@ public static class ModelCommand
         }
 
         ReportFiles.Finish(report, dir, slos, output, charts: !a.Has("no-charts"), indentedJson: false);
+        // The simulator's speed, for a bench line: wall-clock, so it varies with the machine and is never asserted.
+        output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"model: {report.Points.Count} points, {simulated / 1e6:0.#} M requests simulated in {wallSeconds:0.#} s ({simulated / Math.Max(wallSeconds, 1e-9) / 1e6:0.#} M requests/s)"));
         return (report, dir);
     }
 
