@@ -26,8 +26,8 @@ for round in 1 2; do
   wait
 done
 
-echo "== issue 2: extreme-bimodal, 1 worker, cfcfs / ps (5 us) / dfcfs interleaved"
-$L sched --workload extreme-bimodal --policy cfcfs,ps,dfcfs --loads 0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9 --duration-s 3 \
+echo "== issue 2: extreme-bimodal, 1 worker, cfcfs / ps (5 us) / dfcfs interleaved, the queueing model beside them"
+$L sched --workload extreme-bimodal --policy cfcfs,ps,dfcfs --loads 0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9 --duration-s 3 --model \
   --slo "short:p99.9-slowdown<=50,short:p99-slowdown<=50" --out "$out/extreme-bimodal" >/dev/null
 
 echo "== issue 3: UDP on loopback: NetStack ps and cfcfs against the ThreadPool server"

@@ -30,16 +30,25 @@ public static class ChartRenderer
 
     /// <summary>
     /// Renders the charts <paramref name="report"/> has data for into <paramref name="dir"/>:
-    /// latency.png, slowdown-&lt;type&gt;.png, cores-&lt;label&gt;.png, batch.png. Returns the PNG paths.
+    /// latency.png, slowdown-&lt;type&gt;.png (or, over several worker counts, slowdown-&lt;type&gt;-&lt;percentile&gt;.png),
+    /// cores-&lt;label&gt;.png, batch.png. Returns the PNG paths.
     /// </summary>
     public static List<string> RenderReport(RunReport report, string dir)
     {
         var paths = new List<string>();
-        if (LoadCharts.RenderLatency(report, dir) is { } latency)
+        if (ScalingCharts.Applies(report))
         {
-            paths.Add(latency);
+            // Policies × worker counts would crowd one chart with every percentile: one percentile a chart instead.
+            paths.AddRange(ScalingCharts.Render(report, dir));
         }
-        paths.AddRange(LoadCharts.RenderSlowdown(report, dir));
+        else
+        {
+            if (LoadCharts.RenderLatency(report, dir) is { } latency)
+            {
+                paths.Add(latency);
+            }
+            paths.AddRange(LoadCharts.RenderSlowdown(report, dir));
+        }
         paths.AddRange(ColocationCharts.RenderCores(report, dir));
         if (ColocationCharts.RenderBatch(report, dir) is { } batch)
         {

@@ -28,14 +28,28 @@ public static class ChartStyle
     /// <summary>The colour of the <paramref name="index"/>th series; the same index gives the same colour on every chart.</summary>
     public static Color SeriesColor(int index) => s_palette.GetColor(index);
 
+    /// <summary>
+    /// The queueing model's look: a curve, not measurements, so no markers, and paler and thinner than
+    /// its measured twin; the line keeps its percentile's pattern, so p99 and p99.9 stay apart.
+    /// </summary>
+    public static void StyleAsModel(ScottPlot.Plottables.Scatter s)
+    {
+        s.Color = s.Color.WithOpacity(ModelOpacity);
+        s.MarkerShape = MarkerShape.None;
+        s.LineWidth = 1.5f;
+    }
+
+    private const double ModelOpacity = 0.55;
+
     /// <summary>A new plot with a title naming what it shows, the workload and the machine it ran on.</summary>
     public static Plot NewPlot(RunReport report, string what, string xLabel, string yLabel)
     {
         var plot = new Plot();
         plot.Font.Set(s_fontFamily);
         string workload = report.Workload.Name.Length > 0 ? report.Workload.Name : report.Verb;
-        // The machine goes on a line of its own: tail latencies mean little without it.
-        plot.Title($"{workload}: {what}\n{MachineLine(report.Machine)}", TitleFontSize);
+        // The machine goes on a line of its own: tail latencies mean little without it. A model run has none.
+        string second = report.Verb == "model" ? ModelLine(report) : MachineLine(report.Machine);
+        plot.Title($"{workload}: {what}\n{second}", TitleFontSize);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         return plot;
@@ -165,6 +179,16 @@ public static class ChartStyle
         return v >= 1
             ? v.ToString("#,0", CultureInfo.InvariantCulture)
             : v.ToString("0.###", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A model run's second title line: the overheads it was given.</summary>
+    public static string ModelLine(RunReport report)
+    {
+        PointReport? p = report.Points.FirstOrDefault(x => x.Model is not null);
+        return p is null
+            ? "queueing model"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"queueing model: dispatch {p.Model!.DispatchNs:0.#} ns, preemption {p.Model.PreemptNs:0.#} ns, JBSQ({p.MailboxDepth})");
     }
 
     /// <summary>The machine in a line short enough for a chart title: cores, processor, runtime, round trip.</summary>

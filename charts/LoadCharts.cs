@@ -1,4 +1,5 @@
-// Charts against offered load: latency of all requests, and slowdown per request type, one line per system.
+// Charts against offered load: latency of all requests, and slowdown per request type, one line per system
+// (the queueing model's beside them, in its measured twin's colour, without markers).
 using NetStack.IOKernel.Telemetry.Reports;
 using ScottPlot;
 
@@ -76,10 +77,38 @@ public static class LoadCharts
     /// <summary>The systems of a report in the order they first ran, which fixes each one's colour.</summary>
     public static List<string> Labels(RunReport report) => report.Points.Select(p => p.Label).Distinct().ToList();
 
+    /// <summary>
+    /// Each label's colour index: measured systems in the order they ran; a model curve takes the
+    /// colour of the measured policy it models (same policy and slice), so the two read as a pair,
+    /// and a colour of its own when it has none.
+    /// </summary>
+    public static Dictionary<string, int> ColorIndices(RunReport report)
+    {
+        var indices = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string label in report.Points.Where(p => !IsModel(p)).Select(p => p.Label).Distinct())
+        {
+            indices[label] = indices.Count;
+        }
+        int next = indices.Count;
+        foreach (PointReport p in report.Points.Where(IsModel))
+        {
+            if (!indices.ContainsKey(p.Label))
+            {
+                PointReport? twin = report.Points.FirstOrDefault(q => !IsModel(q) && q.Policy == p.Policy && q.QuantumUs == p.QuantumUs);
+                indices[p.Label] = twin is null ? next++ : indices[twin.Label];
+            }
+        }
+        return indices;
+    }
+
+    /// <summary>True for the queueing model's points.</summary>
+    public static bool IsModel(PointReport p) => p.System == "model";
+
     private static string? Render(RunReport report, Plot plot, Func<PointReport, ClassReport?> pick, Func<ClassReport, Summary> metric,
         (string Name, LinePattern Pattern, MarkerShape Marker)[] percentiles, IReadOnlyList<Slo> slos, string path)
     {
         List<string> labels = Labels(report);
+        Dictionary<string, int> colors = ColorIndices(report);
         var plotted = new List<double>();
         double maxLoad = 0;
         for (int i = 0; i < labels.Count; i++)
@@ -111,12 +140,16 @@ public static class LoadCharts
                     continue;
                 }
                 var s = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
-                s.Color = ChartStyle.SeriesColor(i);
+                s.Color = ChartStyle.SeriesColor(colors[labels[i]]);
                 s.LinePattern = pattern;
                 s.LineWidth = 2;
                 s.MarkerShape = marker;
                 s.MarkerSize = 7;
                 s.LegendText = $"{labels[i]} {name}";
+                if (report.Points.Any(p => p.Label == labels[i] && IsModel(p)))
+                {
+                    ChartStyle.StyleAsModel(s);
+                }
             }
         }
         if (plotted.Count == 0)

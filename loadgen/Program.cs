@@ -30,7 +30,8 @@ public static class Program
                 "colocate" => Colocate.ColocateCommand.Run(args[1..], commandLine),
                 "noise" => Noise.NoiseCommand.Run(args[1..]),
                 "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, echo, colocate, noise"),
+                "model" => Model.ModelCommand.Run(args[1..], commandLine),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, echo, colocate, noise, model"),
             };
         }
         catch (UsageException e)
@@ -54,6 +55,7 @@ public static class Program
         w.WriteLine("  " + Noise.NoiseCommand.Usage);
         w.WriteLine("  " + UdpCommand.Usage);
         w.WriteLine("  " + EchoCommand.Usage);
+        w.WriteLine("  " + Model.ModelCommand.Usage);
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) || s.Contains('<', StringComparison.Ordinal) ? $"\"{s}\"" : s;

@@ -26,16 +26,17 @@ public static class ReportFiles
         Config = config,
     };
 
-    /// <summary>The end of every run: evaluates the SLOs, writes report.json and report.md, prints
-    /// the markdown and the file paths to <paramref name="output"/>, and renders the charts.</summary>
-    public static void Finish(RunReport report, string dir, IReadOnlyList<Slo> slos, TextWriter? output, bool charts)
+    /// <summary>The end of every run: evaluates the SLOs, writes report.json (on one line unless
+    /// <paramref name="indentedJson"/>) and report.md, prints the markdown and the file paths to
+    /// <paramref name="output"/>, and renders the charts.</summary>
+    public static void Finish(RunReport report, string dir, IReadOnlyList<Slo> slos, TextWriter? output, bool charts, bool indentedJson = true)
     {
         if (slos.Count > 0)
         {
             report.Slos = slos.Select(s => SloReport.Evaluate(s, report.Points)).ToList();
             report.Slo = report.Slos[0];
         }
-        Write(report, dir);
+        Write(report, dir, indentedJson);
         output?.WriteLine(MarkdownReport.Render(report));
         output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
         if (charts)
@@ -55,9 +56,9 @@ public static class ReportFiles
     }
 
     /// <summary>Writes DIR/report.json and DIR/report.md.</summary>
-    public static void Write(RunReport report, string dir)
+    public static void Write(RunReport report, string dir, bool indentedJson = true)
     {
-        report.Save(Path.Combine(dir, "report.json"));
+        report.Save(Path.Combine(dir, "report.json"), indentedJson);
         File.WriteAllText(Path.Combine(dir, "report.md"), MarkdownReport.Render(report));
     }
 }

@@ -12,8 +12,9 @@ namespace NetStack.LoadGen.Sched;
 
 /// <summary>
 /// <c>sched --workload NAME --policy cfcfs|ps|dfcfs[,..] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9]
-/// [--duration-s S] [--out DIR]</c>: runs every listed policy at each load, interleaved (load by
-/// load, policy by policy), so they meet the same machine conditions, and writes report.json and report.md.
+/// [--duration-s S] [--out DIR] [--model]</c>: runs every listed policy at each load, interleaved (load by
+/// load, policy by policy), so they meet the same machine conditions, and writes report.json and report.md;
+/// with --model, the queueing model's points beside the measured ones.
 /// </summary>
 public static class SchedCommand
 {
@@ -22,12 +23,12 @@ public static class SchedCommand
         "sched --workload NAME --policy cfcfs|ps|dfcfs[,...] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9|max] " +
         "[--duration-s 2] [--warmup 0.1] [--mailbox-depth 2] [--iokernel-core 0] [--worker-cores 1,..] " +
         "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"[,...]] [--trace N] [--out DIR] [--no-charts] " +
-        "[--metrics none|console|prometheus] [--metrics-port 9464]";
+        "[--metrics none|console|prometheus] [--metrics-port 9464] " + Model.SchedModel.Usage;
 
     private static readonly string[] s_options =
     [
         "workload", "policy", "quantum-us", "workers", "loads", "duration-s", "warmup", "mailbox-depth",
-        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out", "metrics", "metrics-port",
+        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out", "metrics", "metrics-port", .. Model.SchedModel.Options,
     ];
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
@@ -41,7 +42,7 @@ public static class SchedCommand
     /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
     public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
     {
-        var a = new ArgParser("sched", args, s_options, ["no-charts"]);
+        var a = new ArgParser("sched", args, s_options, ["no-charts", Model.SchedModel.Flag]);
         Workload workload = ParseWorkload(a.Require("workload"));
         List<string> policies = a.GetChoiceList("policy", "ps", ["cfcfs", "ps", "dfcfs"], "policy");
         double quantum = a.GetDouble("quantum-us", 5, IOKernel.KernelOptions.MinQuantumMicros, IOKernel.KernelOptions.MaxQuantumMicros);
@@ -61,6 +62,7 @@ public static class SchedCommand
         string metricsMode = a.GetChoiceList("metrics", "none", InProcessMetrics.Modes, "metrics exporter") is [var m] ? m
             : throw new UsageException("sched: --metrics takes one of none, console, prometheus");
         int metricsPort = a.GetInt("metrics-port", 9464, 1, 65535);
+        Model.ModelCosts? modelCosts = Model.SchedModel.Parse(a);
         string dir = ReportFiles.OutputDirectory(a.Get("out"), "sched");
 
         var report = ReportFiles.Begin("sched", commandLine, workload, new RunConfig
@@ -127,6 +129,14 @@ public static class SchedCommand
             }
         }
 
+        if (modelCosts is not null)
+        {
+            Model.SchedModel.AddPoints(report, workload, modelCosts, new SchedPoint
+            {
+                Workload = workload, Policy = policies[0], Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
+                WorkerCores = workerCores, MailboxDepth = depth, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
+            });
+        }
         ReportFiles.Finish(report, dir, slos, output, charts: !a.Has("no-charts"));
         return (report, dir);
     }

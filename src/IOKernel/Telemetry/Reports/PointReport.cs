@@ -6,7 +6,7 @@ namespace NetStack.IOKernel.Telemetry.Reports;
 /// <summary>One point: a system under one policy at one offered load.</summary>
 public sealed class PointReport
 {
-    /// <summary>"netstack", or "threadpool" for the conventional baseline.</summary>
+    /// <summary>"netstack", "threadpool" for the conventional baseline, or "model" for the queueing model's point.</summary>
     public string System { get; set; } = "netstack";
     /// <summary>Scheduling policy.</summary>
     public string Policy { get; set; } = "";
@@ -45,6 +45,8 @@ public sealed class PointReport
     public List<ClassReport> Types { get; set; } = [];
     /// <summary>Share of worker-core time spent in app work (colocate runs).</summary>
     public double? WorkerBusyFraction { get; set; }
+    /// <summary>The queueing model's parameters and counters (System = "model" only).</summary>
+    public ModelPointInfo? Model { get; set; }
 
     // ---- network runs (udp and tcp verbs) ----
 
@@ -82,10 +84,16 @@ public sealed class PointReport
     /// <summary>Bytes the generator's send and receive threads allocated per request recorded (counted per thread).</summary>
     public double? GeneratorAllocatedBytesPerRequest { get; set; }
 
-    /// <summary>A short label: "netstack ps 5µs" or "threadpool".</summary>
-    public string Label => System == "netstack"
-        ? (QuantumUs > 0 ? $"{Policy} {QuantumUs:0.##}µs" : Policy)
-        : System;
+    /// <summary>A short label: "ps 5µs" (NetStack), "threadpool", or "model ps 5µs, 16 workers" (the
+    /// model names its worker count: one model run may simulate several).</summary>
+    public string Label => System switch
+    {
+        "netstack" => PolicyLabel,
+        "model" => $"model {PolicyLabel}, {Workers} worker{(Workers == 1 ? "" : "s")}",
+        _ => System,
+    };
+
+    private string PolicyLabel => QuantumUs > 0 ? $"{Policy} {QuantumUs:0.##}µs" : Policy;
 }
 
 /// <summary>Latency and slowdown of one class of requests (a type, or all).</summary>
@@ -112,6 +120,8 @@ public sealed class Summary
     public long Count { get; set; }
     /// <summary>Median.</summary>
     public double P50 { get; set; }
+    /// <summary>90th percentile.</summary>
+    public double P90 { get; set; }
     /// <summary>99th percentile.</summary>
     public double P99 { get; set; }
     /// <summary>99.9th percentile.</summary>
@@ -132,6 +142,7 @@ public sealed class Summary
         {
             Count = h.TotalCount,
             P50 = h.GetValueAtPercentile(50) / scale,
+            P90 = h.GetValueAtPercentile(90) / scale,
             P99 = h.GetValueAtPercentile(99) / scale,
             P999 = h.GetValueAtPercentile(99.9) / scale,
             Max = h.GetMaxValue() / scale,

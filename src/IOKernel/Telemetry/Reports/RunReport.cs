@@ -61,8 +61,11 @@ public sealed class RunReport
         JsonSerializer.Deserialize<RunReport>(File.ReadAllText(path), JsonOptions)
             ?? throw new InvalidDataException($"{path} is not a NetStack report");
 
-    /// <summary>Writes this report as JSON.</summary>
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
+    /// <summary>Writes this report as JSON; <paramref name="indented"/> false writes it on one line (large model runs).</summary>
+    public void Save(string path, bool indented = true) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(this, indented ? JsonOptions : s_compactJsonOptions));
+
+    private static readonly JsonSerializerOptions s_compactJsonOptions = new(JsonOptions) { WriteIndented = false };
 }
 
 /// <summary>The machine a run was measured on.</summary>

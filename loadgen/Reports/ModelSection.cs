@@ -1,0 +1,85 @@
+// report.md's model sections: the model's parameters, and measured against model where a run has both.
+using System.Globalization;
+using System.Text;
+using NetStack.IOKernel.Telemetry.Reports;
+
+namespace NetStack.LoadGen.Reports;
+
+/// <summary>What report.md says about points with System = "model".</summary>
+public static class ModelSection
+{
+    /// <summary>The header line of a model run: what each point is.</summary>
+    public static string EachPoint(RunReport r) => Inv(
+        $"- each point: simulated by the queueing model, no machine involved: Poisson arrivals from seed {r.Config.Seed}, first {r.Config.WarmupFraction:P0} of the simulated time not recorded");
+
+    /// <summary>
+    /// Appends the model's parameters per point and, for every measured point with a model twin
+    /// (same policy, slice, workers and load), the measured / model ratios of p50 and p99 latency
+    /// per class: how much the machine adds to the ideal system.
+    /// </summary>
+    public static void Append(StringBuilder sb, RunReport r)
+    {
+        List<PointReport> model = r.Points.Where(p => p.Model is not null).ToList();
+        if (model.Count == 0)
+        {
+            return;
+        }
+        AppendRatios(sb, r, model);
+        sb.AppendLine();
+        sb.AppendLine("## Model parameters");
+        sb.AppendLine();
+        sb.AppendLine("The dispatcher is one server: no more than 1e9 / dispatch ns dispatches a second get through, whatever the worker count; " +
+            "under ps every resumption is a dispatch too. Busy near 100 %: the dispatcher, not the workers, is the bottleneck.");
+        sb.AppendLine();
+        foreach (string source in model.Select(p => p.Model!.CostSource).Distinct())
+        {
+            sb.AppendLine($"- costs: {source}");
+        }
+        sb.AppendLine();
+        sb.AppendLine("| system | load | dispatch ns | preemption ns | JBSQ k | queue bound | simulated requests | simulated s | dispatches | dispatcher busy | workers busy |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (PointReport p in model)
+        {
+            ModelPointInfo m = p.Model!;
+            sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {m.DispatchNs:0.#} | {m.PreemptNs:0.#} | {p.MailboxDepth} | {m.QueueCapacity} | {m.Arrivals} | {m.SimulatedS:0.####} | {m.Dispatches} | {m.DispatcherBusyFraction:P1} | {p.WorkerBusyFraction:P1} |"));
+        }
+    }
+
+    private static void AppendRatios(StringBuilder sb, RunReport r, List<PointReport> model)
+    {
+        var pairs = r.Points
+            .Where(p => p.System == "netstack" && !double.IsNaN(p.OfferedLoad))
+            .Select(p => (Measured: p, Model: model.FirstOrDefault(m => m.Policy == p.Policy && m.QuantumUs == p.QuantumUs
+                && m.Workers == p.Workers && m.OfferedLoad == p.OfferedLoad)))
+            .Where(x => x.Model is not null)
+            .ToList();
+        if (pairs.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Measured against the model");
+        sb.AppendLine();
+        sb.AppendLine("Latency, µs, of the measured point and of the queueing model fed the same workload, seed, load and overheads; " +
+            "ratio = measured / model (1 would be the ideal system; above it, what this machine and the implementation add).");
+        sb.AppendLine();
+        sb.AppendLine("| policy | load | class | p50 measured | p50 model | p50 ratio | p99 measured | p99 model | p99 ratio |");
+        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        foreach ((PointReport measured, PointReport? twin) in pairs)
+        {
+            foreach (ClassReport c in new[] { measured.All }.Concat(measured.Types.Count > 1 ? measured.Types : []))
+            {
+                ClassReport? m = c.Name == "all" ? twin!.All : twin!.Types.FirstOrDefault(t => t.Name == c.Name);
+                if (m is null || c.Count == 0 || m.Count == 0)
+                {
+                    continue;
+                }
+                sb.AppendLine(Inv($"| {measured.Label} | {measured.OfferedLoad:0.###} | {c.Name} | {c.LatencyUs.P50:0.##} | {m.LatencyUs.P50:0.##} | {Ratio(c.LatencyUs.P50, m.LatencyUs.P50)} | {c.LatencyUs.P99:0.##} | {m.LatencyUs.P99:0.##} | {Ratio(c.LatencyUs.P99, m.LatencyUs.P99)} |"));
+            }
+        }
+    }
+
+    private static string Ratio(double measured, double model) => model > 0 ? Inv($"{measured / model:0.##}×") : "–";
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
