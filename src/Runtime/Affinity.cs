@@ -65,9 +65,13 @@ public static partial class Affinity
         }
     }
 
+    /// <summary>Tests only: called before every pin, and may throw to stand for a core the OS refuses.</summary>
+    internal static Action<int>? BeforePinForTests;
+
     /// <summary>Pins the calling thread to <paramref name="core"/>.</summary>
     public static void PinCurrentThread(int core)
     {
+        BeforePinForTests?.Invoke(core);
         if (!OperatingSystem.IsLinux() || core == Unpinned)
         {
             return; // Affinity is a Linux mechanism here; elsewhere threads run unpinned.

@@ -29,8 +29,11 @@ public sealed class AllocationLog(int capacity)
     private readonly AllocationRecord[] _records = new AllocationRecord[Math.Max(1, capacity)];
     private int _count;
 
-    /// <summary>Records kept.</summary>
+    /// <summary>Records kept (the IOKernel's own view).</summary>
     public int Count => _count;
+
+    /// <summary>Records kept, for a reader on another thread: every record below it is complete.</summary>
+    public int PublishedCount => Volatile.Read(ref _count); // acquire: pairs with the release in Add
 
     /// <summary>Moves that did not fit.</summary>
     public long Missed { get; private set; }
@@ -46,8 +49,11 @@ public sealed class AllocationLog(int capacity)
             Missed++;
             return -1;
         }
-        _records[_count] = new AllocationRecord { DecidedTicks = decided, Worker = move.Worker, From = move.From, To = move.To, Reason = move.Reason };
-        return _count++;
+        int index = _count;
+        _records[index] = new AllocationRecord { DecidedTicks = decided, Worker = move.Worker, From = move.From, To = move.To, Reason = move.Reason };
+        // Release: the record's fields are visible before the count that admits readers to it.
+        Volatile.Write(ref _count, index + 1);
+        return index;
     }
 
     /// <summary>Marks a move as done: its new owner started running.</summary>

@@ -449,10 +449,11 @@ public sealed class NetStackMetrics : IDisposable
 
         private void ReadAllocationLog()
         {
-            // Records below Count are complete: the IOKernel fills a record before it bumps the
-            // count, and x64 keeps stores in order (TSO). Only the fields fixed at Add are read.
+            // Records below the published count are complete: the IOKernel fills a record, then
+            // publishes the count with a release store, and this acquire load pairs with it, on any
+            // memory model (not only x64's). Only the fields fixed at Add are read.
             AllocationLog log = kernel.AllocationLog;
-            int count = log.Count;
+            int count = log.PublishedCount;
             ReadOnlySpan<AllocationRecord> records = log.Records;
             for (; _logCursor < Math.Min(count, records.Length); _logCursor++)
             {
