@@ -86,6 +86,7 @@ public sealed partial class IOKernel
         }
         Trace?.Add(ctx.Id, ctx.CompletionTicks, TraceEventKind.Complete, worker);
         // The NIC sends the reply in its turn and gives the green thread back (INicHost.Recycle).
+        _transmitted++;
         _nics[ctx.Nic].Transmit(ctx);
     }
 }

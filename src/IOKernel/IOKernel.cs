@@ -392,7 +392,9 @@ public sealed partial class IOKernel : INicHost
         {
             _fault ??= e;
         }
-        Counters.Unfinished = _pool.InUse - (int)(Counters.Completed + Counters.ShutdownRefusals - _recycled);
+        // Green threads out of the pool are either unanswered (running, detached) or answered and held
+        // by a NIC until their reply is sent.
+        Counters.Unfinished = _pool.InUse - (_transmitted - _recycled);
         ReleaseMemory();
     }
 
@@ -423,6 +425,7 @@ public sealed partial class IOKernel : INicHost
         t.FailReply(RequestStatus.ShuttingDown);
         Counters.ShutdownRefusals++;
         Trace?.Add(t.Id, t.CompletionTicks, TraceEventKind.Complete, -1);
+        _transmitted++;
         _nics[t.Nic].Transmit(t);
     }
 
@@ -471,6 +474,7 @@ public sealed partial class IOKernel : INicHost
     }
 
     private long _recycled;
+    private long _transmitted;
     private bool _shuttingDown;
 
     private bool TxBurst()
