@@ -61,6 +61,19 @@ internal sealed class KvTestServer : IDisposable
     public long ContinueSteps => Interlocked.Read(ref _continueSteps);
 
     private long _continueSteps;
+    private readonly List<Exception> _errors = [];
+
+    /// <summary>Exceptions a connection thread died of (the engine and framer must never throw).</summary>
+    public IReadOnlyList<Exception> Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _errors];
+            }
+        }
+    }
 
     private void AcceptLoop()
     {
@@ -179,6 +192,14 @@ internal sealed class KvTestServer : IDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+        catch (Exception e)
+        {
+            // The engine must never throw; a test checks this list.
+            lock (_errors)
+            {
+                _errors.Add(e);
+            }
         }
         finally
         {
