@@ -106,6 +106,13 @@ internal static class DiffCases
             T("get " + string.Join(' ', Enumerable.Range(0, 300).Select(i => $"key{i % 150}")) + "\r\n"),
             T("gets " + string.Join(' ', Enumerable.Range(0, 120).Select(i => $"key{i}")) + "\r\ngat 0 " + string.Join(' ', Enumerable.Range(0, 50).Select(i => $"key{i}")) + "\r\n")),
         TextCase("http-request-closes", TClose("GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+        TextCase("binary-magic-on-a-text-connection",
+            T("mn\r\n\u0080\r\n\u0080 a b\r\n\u0080\u0080 x\r\n\u0080\u0000\u0000\u0000\r\nmn\r\n"),
+            TClose("\u0080\u0080 / HTTP/1.0\r\n")),
+        TextCase("whitespace",
+            T("set a 0 0 1\r\nx\r\nget a  a\r\nget a \r\n get a\r\nset b 0 0 1  noreply\r\ny\r\nget b\r\n"
+              + "incr a noreply\r\ntouch a 10 x\r\nverbosity noreply\r\ndelete b  noreply\r\nget b\r\nget\ta\r\n"
+              + "set c 0 0 1\r\r\nx\r\nget c\r\nget c\r\r\n")),
         TextCase("meta-get",
             T("set m 5 0 3\r\nabc\r\nmg m\r\nmg m v\r\nmg m v k f t s c O123 q\r\nmg nope v k O9\r\nmg nope v q k\r\nmn\r\n"
               + "mg m h l\r\nmg m h\r\nmg m u h\r\nmg m v v\r\nmg m x\r\nmg m O" + new string('o', 32) + "\r\nmg m O" + new string('o', 31) + "\r\n"
@@ -252,6 +259,16 @@ internal static class DiffCases
         BinaryCase("malformed-lengths",
             BClose(Bin.Request(0x01, "k", Bin.U32(1), "v"u8.ToArray(), opaque: 1))),
         BinaryCase("noop-with-body-is-a-protocol-error", BClose(Bin.Request(0x0a, "k", opaque: 1))),
+        BinaryCase("get-without-key-is-a-protocol-error", BClose(Bin.Request(0x00, opaque: 1))),
+        BinaryCase("flush-with-bad-extras-is-a-protocol-error", BClose(Bin.Request(0x08, extras: new byte[3], opaque: 1))),
+        BinaryCase("key-of-250-bytes",
+            B(Bin.Request(0x01, new string('k', 250), Bin.SetExtras(0, 0), "v"u8.ToArray(), opaque: 1),
+              Bin.Request(0x0c, new string('k', 250), opaque: 2), Bin.Request(0x04, new string('k', 250), opaque: 3))),
+        BinaryCase("stat-with-trailing-body-bytes-parses-them-as-the-next-request",
+            B(Bin.Request(0x10, "bogus", opaque: 1, bodyLength: 5 + 24), Bin.Request(0x0a, opaque: 2))),
+        BinaryCase("touch-with-extra-body-bytes",
+            B(Bin.Request(0x01, "t", Bin.SetExtras(0, 0), "v"u8.ToArray(), opaque: 1),
+              Bin.Request(0x1c, "t", Bin.U32(10), opaque: 2, bodyLength: 5 + 24), Bin.Request(0x0a, opaque: 3))),
     ];
 
     /// <summary>The same case with every step cut into several writes: at 1, at every CR (so the CRLF

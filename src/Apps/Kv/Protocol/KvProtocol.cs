@@ -107,8 +107,14 @@ public sealed class KvProtocol : AppProtocol
         FrameStatus status = CommandFramer.FrameOne(buffered, kind, _options, _clock, MaxRequestBytes, out CommandFrame command);
         if (status == FrameStatus.Request && kind == WireKind.Text && buffered[0] == BinaryHeader.RequestMagic)
         {
-            // A text line that starts with the binary magic byte: memcached answers it ERROR. The
-            // engine tells binary from text by that byte, so this line is answered here.
+            // A text line that starts with the binary magic byte: memcached answers it ERROR (or
+            // closes, when it ends like an HTTP request line). The engine tells binary from text by
+            // that byte, so this line is answered here.
+            if (IsHttpRequestLine(buffered))
+            {
+                frame.Error = FrameErrors.BinaryByteOnTextLine;
+                return FrameStatus.Drop;
+            }
             frame.Length = (int)command.Length;
             frame.SkipAfter = command.SkipAfter;
             frame.Tag = TagText | TagAnswerError;
@@ -127,6 +133,14 @@ public sealed class KvProtocol : AppProtocol
             command.Type = keys >= _options.MultigetKeys ? KvRequestType.Multiget : KvRequestType.Get;
         }
         return Finish(status, kind, in command, ref frame);
+    }
+
+    private static bool IsHttpRequestLine(ReadOnlySpan<byte> buffered)
+    {
+        TextParser.TryReadLine(buffered, out ReadOnlySpan<byte> line, out _);
+        TextParser.Tokenize(line, out TokenizedLine tokens);
+        TextParser.Lookup(tokens, out bool http);
+        return http;
     }
 
     private static FrameStatus Finish(FrameStatus status, WireKind kind, in CommandFrame command, ref Frame frame)
