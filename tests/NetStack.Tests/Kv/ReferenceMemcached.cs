@@ -64,18 +64,26 @@ internal static class ExternalTool
 /// here from PATH with kv's test limits (<c>-m 64</c>, default <c>-I 1m</c>, one thread), killed
 /// at the end. Without memcached the tests that need it fail, saying so: they never skip.
 /// </summary>
-public sealed class ReferenceMemcached : IDisposable
+public class ReferenceMemcached : IDisposable
 {
     private readonly Process? _process;
 
     public ReferenceMemcached()
+        : this(udp: false)
     {
-        string? address = Environment.GetEnvironmentVariable("MEMCACHED_ADDRESS");
+    }
+
+    /// <param name="udp">Also serve UDP (on <see cref="UdpPort"/>); the address then comes from
+    /// MEMCACHED_UDP_ADDRESS (host:port, the same port for TCP and UDP) when set.</param>
+    protected ReferenceMemcached(bool udp)
+    {
+        string? address = Environment.GetEnvironmentVariable(udp ? "MEMCACHED_UDP_ADDRESS" : "MEMCACHED_ADDRESS");
         if (!string.IsNullOrEmpty(address))
         {
             int colon = address.LastIndexOf(':');
             Host = address[..colon];
             Port = int.Parse(address[(colon + 1)..]);
+            UdpPort = Port;
             return;
         }
         string memcached = ExternalTool.Find("memcached")
@@ -83,9 +91,10 @@ public sealed class ReferenceMemcached : IDisposable
                 "The differential tests need the reference memcached: install Debian's memcached package (apt-get install memcached) so it is on PATH, or set MEMCACHED_ADDRESS=host:port.");
         Host = "127.0.0.1";
         Port = ExternalTool.FreePort();
+        UdpPort = udp ? ExternalTool.FreePort(SocketType.Dgram) : 0;
         // memcached refuses to run as root without -u.
         string user = Environment.UserName == "root" ? " -u root" : "";
-        _process = Process.Start(new ProcessStartInfo(memcached, $"-p {Port} -U 0 -l 127.0.0.1 -t 1 -m 64{user}")
+        _process = Process.Start(new ProcessStartInfo(memcached, $"-p {Port} -U {UdpPort} -l 127.0.0.1 -t 1 -m 64{user}")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -116,13 +125,26 @@ public sealed class ReferenceMemcached : IDisposable
 
     public int Port { get; }
 
+    /// <summary>The UDP port, when serving UDP.</summary>
+    public int UdpPort { get; }
+
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         if (_process is { HasExited: false })
         {
             _process.Kill();
             _process.WaitForExit(5000);
         }
         _process?.Dispose();
+    }
+}
+
+/// <summary>The reference memcached with UDP on, for the datagram tests.</summary>
+public sealed class ReferenceMemcachedUdp : ReferenceMemcached
+{
+    public ReferenceMemcachedUdp()
+        : base(udp: true)
+    {
     }
 }
