@@ -130,11 +130,17 @@ public sealed unsafe partial class KvStore
     }
 
     /// <summary>Unlinks a tail item whose only reference is the index's and keeps its chunk for the
-    /// caller (class and stripe locks held); the caller's allocation counts the chunk as used again.</summary>
+    /// caller (class and stripe locks held); the caller's allocation counts the chunk as used again.
+    /// A chunk on a draining page is freed instead, and the caller takes a chunk elsewhere.</summary>
     private uint TakeOver(uint handle, SlabClass c)
     {
         UnlinkIndexOnly(handle);
         LruUnlinkLocked(handle);
+        if (_pages[PageOf(handle)].Draining)
+        {
+            FreeChunkLocked(handle, Ptr(handle)->SlabClass);
+            return c.PartialHead >= 0 ? TakeFromPartialPage(c) : TakePoolPage(Ptr(handle)->SlabClass, c) ? TakeFromPartialPage(c) : 0;
+        }
         c.UsedChunks--;
         return handle;
     }
