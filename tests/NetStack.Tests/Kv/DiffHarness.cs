@@ -258,6 +258,69 @@ internal static class Normalizer
         "evictions", "accepting_conns",
     ];
 
+    /// <summary>
+    /// Whether two normalized replies agree, allowing only what the second boundary can change
+    /// between two servers' runs: a meta TTL (t), last-access (l) or meta-debug time (exp=, la=)
+    /// one second apart, when a clock tick fell between the command that set a time and the one
+    /// that read it on one server and not on the other.
+    /// </summary>
+    public static bool Agree(string expected, string actual)
+    {
+        if (expected == actual)
+        {
+            return true;
+        }
+        string[] e = expected.Split(' ', '\n');
+        string[] a = actual.Split(' ', '\n');
+        if (e.Length != a.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < e.Length; i++)
+        {
+            if (e[i] != a[i] && !WithinASecond(e[i], a[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool WithinASecond(string x, string y)
+    {
+        foreach (string prefix in (string[])["t", "l", "exp=", "la="])
+        {
+            if (Split(x, prefix, out long u, out string xs) && Split(y, prefix, out long v, out string ys) && xs == ys && Math.Abs(u - v) <= 1)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A token as prefix, signed number, and the escaped rest (a line end).</summary>
+    private static bool Split(string token, string prefix, out long number, out string rest)
+    {
+        number = 0;
+        rest = "";
+        if (!token.StartsWith(prefix))
+        {
+            return false;
+        }
+        int i = prefix.Length;
+        int start = i;
+        if (i < token.Length && token[i] == '-')
+        {
+            i++;
+        }
+        while (i < token.Length && char.IsAsciiDigit(token[i]))
+        {
+            i++;
+        }
+        rest = token[i..];
+        return long.TryParse(token.AsSpan(start, i - start), out number);
+    }
+
     public static string Escape(byte[] bytes)
     {
         var sb = new StringBuilder();

@@ -64,7 +64,7 @@ public sealed class UdpDifferentialTests : IClassFixture<ReferenceMemcachedUdp>,
         {
             string want = Normalizer.Text(Reassemble(expected, id));
             string got = Normalizer.Text(Reassemble(actual, id));
-            if (want != got)
+            if (!Normalizer.Agree(want, got))
             {
                 Assert.Fail($"request {id}: replies differ.\n--- memcached:\n{want}\n--- kv:\n{got}");
             }
