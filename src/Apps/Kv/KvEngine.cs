@@ -55,7 +55,7 @@ public sealed class KvHostStats
     /// <summary>Connections ever opened (total_connections).</summary>
     public long TotalConnections => Volatile.Read(ref _totalConnections);
 
-    /// <summary>A connection opened.</summary>
+    /// <summary>A connection opened (atomic counts: transports open and close on several threads; stats read them racily).</summary>
     public void ConnectionOpened()
     {
         Interlocked.Increment(ref _currentConnections);

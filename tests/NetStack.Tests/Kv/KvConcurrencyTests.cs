@@ -118,6 +118,7 @@ public class KvConcurrencyTests(ITestOutputHelper output)
             ulong value = ulong.Parse(Run(engine, reader, $"get c{c}\r\n").Split("\r\n")[1].TrimEnd());
             Assert.Equal((ulong)expected, value);
         }
+        Assert.Null(store.FindInconsistency());
         ulong cas = ulong.Parse(Run(engine, reader, "get cas\r\n").Split("\r\n")[1]);
         Assert.Equal((ulong)casWins.Sum(), cas);
         Assert.True(casWins.Sum() > 0);
@@ -240,10 +241,23 @@ public class KvConcurrencyTests(ITestOutputHelper output)
             + $"{store.Counters.Read(KvCounter.Evictions)} evictions, {store.PagesUsed} of {store.PageCount} pages in use");
         Assert.True(refused < stores / 2, $"{refused} of {stores} stores refused for memory");
         Assert.True(store.Counters.Read(KvCounter.Evictions) > 0, "the test meant to evict under load");
-        // Every reference was given back: with the keys deleted the hot values' chunks return.
+        // Every structure is whole, and every reference was given back: once each item is
+        // deleted, every page is back in the pool.
+        Assert.Null(store.FindInconsistency());
         var final = new ArrayBufferWriter<byte>();
-        long before = store.Counters.Read(KvCounter.CurrItems);
-        Assert.Equal("OK\r\n", Run(engine, final, "flush_all\r\n"));
-        Assert.True(before >= 0);
+        for (int k = 0; k < hotKeys; k++)
+        {
+            Run(engine, final, $"delete v{k}\r\n");
+        }
+        for (int t = 0; t < Threads; t++)
+        {
+            for (int i = 0; i < operations; i++)
+            {
+                Run(engine, final, $"delete cold{t}-{i}\r\n");
+            }
+        }
+        Assert.Null(store.FindInconsistency());
+        Assert.Equal(0, store.Counters.Read(KvCounter.CurrItems));
+        Assert.Equal(0, store.PagesUsed);
     }
 }

@@ -198,6 +198,7 @@ public class KvStoreTests
         Assert.Null(Get(store, "key0"));
         Assert.Equal(value, Get(store, "key4999"));
         Assert.Equal(5000 - items, store.Counters.Read(KvCounter.Evictions));
+        Assert.Null(store.FindInconsistency());
     }
 
     [Fact]
@@ -219,6 +220,7 @@ public class KvStoreTests
         Assert.Null(Get(store, "cold"));
         Assert.Equal(value, Get(store, "hot"));
         Assert.True(store.Counters.Read(KvCounter.EvictedActive) > 0);
+        Assert.Null(store.FindInconsistency());
     }
 
     [Fact]
@@ -240,6 +242,7 @@ public class KvStoreTests
         }
         Assert.True(store.Counters.Read(KvCounter.Reclaimed) >= i / 4);
         Assert.Equal(evictions, store.Counters.Read(KvCounter.Evictions));
+        Assert.Null(store.FindInconsistency());
     }
 
     [Fact]
@@ -260,6 +263,7 @@ public class KvStoreTests
         Assert.Null(Get(store, "k0"));
         Assert.True(store.PagesUsed <= store.PageCount);
         Assert.Equal(StoreResult.Stored, Set(store, "k-after", new string('v', 1000)));
+        Assert.Null(store.FindInconsistency());
     }
 
     [Fact]
@@ -278,6 +282,7 @@ public class KvStoreTests
         Assert.Equal(0, store.PagesUsed);
         Assert.Equal(0, store.Counters.Read(KvCounter.CurrItems));
         Assert.Equal(0, store.Counters.Read(KvCounter.CurrBytes));
+        Assert.Null(store.FindInconsistency());
     }
 
     [Fact]

@@ -602,6 +602,8 @@ public sealed unsafe partial class KvStore
             Utf8Formatter.TryFormat(value, digits, out int length);
             digits = digits[..length];
 
+            // 1 is the index alone: no reader is copying the value (new readers need this stripe,
+            // and a reader's release, a full barrier, comes after its copy).
             bool inPlace = length <= item->ValueLength && Volatile.Read(ref item->RefCount) == 1;
             ItemHeader* target = item;
             if (inPlace)

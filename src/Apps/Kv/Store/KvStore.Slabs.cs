@@ -239,7 +239,7 @@ public sealed unsafe partial class KvStore
         p.Carved = 0;
         p.FreeCount = c.ChunksPerPage;
         c.Pages++;
-        Interlocked.Increment(ref _pagesUsed);
+        Interlocked.Increment(ref _pagesUsed); // a gauge for stats; classes update it under different locks
         AddPartial(c, page);
         return true;
     }
@@ -304,7 +304,7 @@ public sealed unsafe partial class KvStore
             }
             p.Owner = -1;
             c.Pages--;
-            Interlocked.Decrement(ref _pagesUsed);
+            Interlocked.Decrement(ref _pagesUsed); // the same gauge
             _poolLock.Enter(0);
             _poolPages[_poolCount++] = page;
             _poolLock.Exit(0);
@@ -359,6 +359,7 @@ public sealed unsafe partial class KvStore
                 uint handle = HandleOf(start + (long)i * c.ChunkBytes);
                 ItemHeader* item = Ptr(handle);
                 // Free chunks have no references; a reservation being filled has one but is not linked.
+                // Unlocked reads that only pick candidates: the check that counts is repeated under the stripe.
                 if (Volatile.Read(ref item->RefCount) != 1 || (item->Bits & ItemBits.Linked) == 0)
                 {
                     continue;
@@ -416,5 +417,102 @@ public sealed unsafe partial class KvStore
         var info = (c.ChunkBytes, c.Pages, c.UsedChunks, (long)c.Pages * c.ChunksPerPage - c.UsedChunks, c.LruItems);
         _classLocks.Exit(cls);
         return info;
+    }
+
+    /// <summary>
+    /// Walks every structure and returns the first inconsistency, or null: LRU links and counts, each
+    /// page's free list and counts, the pool, the index, the gauges. For tests, on a quiescent store
+    /// (it takes the locks one at a time, so concurrent calls would make it report their work in flight).
+    /// </summary>
+    internal string? FindInconsistency()
+    {
+        long linked = 0;
+        int pagesOwned = 0;
+        for (int cls = 0; cls < _classes.Length; cls++)
+        {
+            SlabClass c = _classes[cls];
+            _classLocks.Enter(cls);
+            try
+            {
+                long count = 0;
+                uint previous = 0;
+                for (uint h = c.LruHead; h != 0; h = Ptr(h)->LruNext)
+                {
+                    ItemHeader* item = Ptr(h);
+                    if (item->LruPrev != previous || item->SlabClass != cls || (item->Bits & ItemBits.Linked) == 0 || item->RefCount < 1)
+                    {
+                        return $"class {cls}: LRU item {h} has prev {item->LruPrev} (want {previous}), class {item->SlabClass}, bits {item->Bits}, refs {item->RefCount}";
+                    }
+                    previous = h;
+                    if (++count > c.LruItems)
+                    {
+                        return $"class {cls}: LRU longer than its count {c.LruItems}";
+                    }
+                }
+                if (count != c.LruItems || previous != c.LruTail)
+                {
+                    return $"class {cls}: LRU of {count} items ending at {previous}, counted {c.LruItems} ending at {c.LruTail}";
+                }
+                linked += count;
+                long used = 0;
+                int pages = 0;
+                for (int page = 0; page < _pages.Length; page++)
+                {
+                    ref Page p = ref _pages[page];
+                    if (p.Owner != cls)
+                    {
+                        continue;
+                    }
+                    pages++;
+                    int free = 0;
+                    for (uint h = p.FreeHead; h != 0; h = Ptr(h)->LruPrev)
+                    {
+                        if (PageOf(h) != page || Ptr(h)->RefCount != 0 || ++free > c.ChunksPerPage)
+                        {
+                            return $"class {cls}: page {page}'s free list is broken at {h}";
+                        }
+                    }
+                    if (p.FreeCount != free + c.ChunksPerPage - p.Carved)
+                    {
+                        return $"class {cls}: page {page} counts {p.FreeCount} free, has {free} listed and {c.ChunksPerPage - p.Carved} uncarved";
+                    }
+                    if (p.InPartialList != (p.FreeCount > 0 && !p.Draining))
+                    {
+                        return $"class {cls}: page {page} with {p.FreeCount} free is {(p.InPartialList ? "" : "not ")}on the partial list";
+                    }
+                    used += p.Carved - free;
+                }
+                if (pages != c.Pages || used != c.UsedChunks)
+                {
+                    return $"class {cls}: {pages} pages and {used} chunks in use, counted {c.Pages} and {c.UsedChunks}";
+                }
+                pagesOwned += pages;
+            }
+            finally
+            {
+                _classLocks.Exit(cls);
+            }
+        }
+        if (pagesOwned + _poolCount != PageCount || pagesOwned != PagesUsed)
+        {
+            return $"{pagesOwned} pages owned and {_poolCount} pooled of {PageCount}; the gauge says {PagesUsed}";
+        }
+        long indexed = 0;
+        for (int bucket = 0; bucket < _buckets.Length; bucket++)
+        {
+            for (uint h = _buckets[bucket]; h != 0; h = Ptr(h)->HashNext)
+            {
+                if ((Ptr(h)->Hash & _bucketMask) != bucket || (Ptr(h)->Bits & ItemBits.Linked) == 0)
+                {
+                    return $"bucket {bucket} holds item {h} of hash {Ptr(h)->Hash:x}, bits {Ptr(h)->Bits}";
+                }
+                indexed++;
+            }
+        }
+        if (indexed != linked || indexed != Counters.Read(KvCounter.CurrItems))
+        {
+            return $"{indexed} items indexed, {linked} on LRUs, curr_items {Counters.Read(KvCounter.CurrItems)}";
+        }
+        return null;
     }
 }

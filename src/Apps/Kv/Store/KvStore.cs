@@ -106,7 +106,7 @@ public sealed unsafe partial class KvStore : IDisposable
     /// <summary>The next CAS unique: one global counter, so uniques increase in link order across
     /// threads (flush_all compares against one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong NextCas() => (ulong)Interlocked.Increment(ref _casId.Value);
+    private ulong NextCas() => (ulong)Interlocked.Increment(ref _casId.Value); // atomic and totally ordered: uniques never repeat
 
     /// <inheritdoc />
     public void Dispose()
@@ -218,6 +218,8 @@ public sealed unsafe partial class KvStore : IDisposable
         uint bucket = item->Hash & _bucketMask;
         item->HashNext = _buckets[bucket];
         _buckets[bucket] = handle;
+        // Atomic: a reader of an older version of this chunk may still be releasing its own
+        // reference; no ordering beyond the stripe lock's is needed.
         Interlocked.Increment(ref item->RefCount);
         int cls = item->SlabClass;
         _classLocks.Enter(cls);
@@ -304,6 +306,8 @@ public sealed unsafe partial class KvStore : IDisposable
     private KvItem Pin(uint handle)
     {
         ItemHeader* item = Ptr(handle);
+        // Taken under the stripe lock, so the index's reference cannot be dropped meanwhile; atomic
+        // because other readers release theirs with no lock held.
         Interlocked.Increment(ref item->RefCount);
         return new KvItem(handle, item);
     }
