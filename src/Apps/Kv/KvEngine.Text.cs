@@ -103,11 +103,14 @@ public sealed partial class KvEngine
         writer.Write(bytes[..n]);
     }
 
+    /// <summary>Keys checked for length per step for each key a step may look up: checking is a scan, a lookup a hash walk and a copy.</summary>
+    private const int KeyChecksPerLookup = 64;
+
     /// <summary>
     /// get, gets, gat, gats (process_get_command): the keys in order, <see cref="KvOptions.KeysPerStep"/>
     /// per step, each hit a VALUE block, then END. A key over 250 bytes anywhere fails the whole
-    /// line with nothing else sent (memcached drops the replies it had stacked), so the keys are
-    /// checked before the first is looked up.
+    /// line with nothing else sent (memcached drops the replies it had stacked), so every key is
+    /// checked before the first is looked up, in steps of their own on a very long line.
     /// </summary>
     private Step Retrieve(ReadOnlySpan<byte> line, in TokenizedLine tokens, bool withCas, bool touch, ref KvCursor cursor, ref ReplyWriter writer, ref int budget)
     {
@@ -127,17 +130,32 @@ public sealed partial class KvEngine
             {
                 first = tokens.Tokens[0].Start + tokens.LengthOf(0);
             }
-            int scan = first;
-            while (TextParser.NextToken(line, ref scan, out ReadOnlySpan<byte> key))
+            cursor.KeysStart = first;
+            cursor.Position = first;
+            cursor.Phase = 1;
+        }
+        if (cursor.Phase == 1)
+        {
+            int scan = cursor.Position;
+            for (int checks = budget * KeyChecksPerLookup; checks > 0; checks--)
             {
+                if (!TextParser.NextToken(line, ref scan, out ReadOnlySpan<byte> key))
+                {
+                    cursor.Phase = 2;
+                    break;
+                }
                 if (key.Length > TextParser.MaxKeyBytes)
                 {
                     writer.WriteLine(TextReplies.BadCommandLineFormat);
                     return Step.Done;
                 }
             }
-            cursor.Position = first;
-            cursor.Phase = 1;
+            if (cursor.Phase == 1)
+            {
+                cursor.Position = scan;
+                return Step.Continue;
+            }
+            cursor.Position = cursor.KeysStart;
         }
         int position = cursor.Position;
         while (budget > 0 && TextParser.NextToken(line, ref position, out ReadOnlySpan<byte> key))

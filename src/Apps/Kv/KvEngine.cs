@@ -32,8 +32,10 @@ public struct KvCursor
     internal int SkipAfter;
     /// <summary>0 between commands; a command that takes several steps keeps its progress here.</summary>
     internal int Phase;
-    /// <summary>A multiget's next key, as a position in its line.</summary>
+    /// <summary>A multiget's next key (or next key to check), as a position in its line.</summary>
     internal int Position;
+    /// <summary>Where a multiget's keys start in its line.</summary>
+    internal int KeysStart;
     /// <summary>gat's expiry, computed in its first step.</summary>
     internal uint ExpTime;
     /// <summary>The request's protocol, decided from its first byte.</summary>

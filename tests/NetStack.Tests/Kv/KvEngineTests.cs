@@ -66,6 +66,26 @@ public class KvEngineTests
     }
 
     [Fact]
+    public void AVeryLongGetLineIsCheckedInStepsAndAKeyOver250BytesAnywhereFailsItWhole()
+    {
+        KvEngine engine = Engine(keysPerStep: 4, out KvStore store);
+        using (store)
+        {
+            Load(engine, 10);
+            string keys = string.Join(' ', Enumerable.Range(0, 3000).Select(i => $"key{i % 10}"));
+            (string reply, int steps, KvStatus status) = Run(engine, Latin1($"get {keys} {new string('k', 251)}\r\n"));
+            Assert.Equal(("CLIENT_ERROR bad command line format\r\n", KvStatus.Done), (reply, status));
+            // Checked 4 x 64 keys a step: no step scans the whole line.
+            Assert.InRange(steps, 3000 / 256, 3000 / 256 + 2);
+
+            (reply, steps, status) = Run(engine, Latin1($"get {keys}\r\n"));
+            Assert.Equal(KvStatus.Done, status);
+            Assert.Equal(3000, reply.Split("VALUE ").Length - 1);
+            Assert.InRange(steps, 3000 / 4, 3000 / 4 + 3000 / 256 + 2);
+        }
+    }
+
+    [Fact]
     public void NoLockIsHeldBetweenSteps()
     {
         KvEngine engine = Engine(keysPerStep: 2, out KvStore store);
