@@ -505,7 +505,7 @@ public sealed partial class KvEngine
         }
         if (!_store.TryGet(key, bump: false, out KvItem item))
         {
-            writer.WriteLine(TextReplies.MetaDebugMiss);
+            writer.WriteLine(TextReplies.MetaMiss);
             return;
         }
         try

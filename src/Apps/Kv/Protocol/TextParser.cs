@@ -63,9 +63,6 @@ internal ref struct TokenizedLine
     /// <summary>memcached's ntokens: the tokens plus the terminal one.</summary>
     public int Count;
 
-    /// <summary>Where the unconsumed rest starts when the tokenizer stopped at 23 tokens; -1 when it consumed the line.</summary>
-    public int Rest;
-
     /// <summary>Token <paramref name="index"/>'s bytes; the terminal token is empty.</summary>
     public readonly ReadOnlySpan<byte> this[int index] => Line.Slice(Tokens[index].Start, Tokens[index].Length);
 
@@ -236,7 +233,6 @@ internal static class TextParser
             tokens.Tokens[count].Length = e - start;
             count++;
         }
-        tokens.Rest = e < line.Length ? e : -1;
         tokens.Tokens[count].Start = e < line.Length ? e : line.Length;
         tokens.Tokens[count].Length = 0;
         tokens.Count = count + 1;

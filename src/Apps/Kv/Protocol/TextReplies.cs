@@ -50,7 +50,6 @@ internal static class TextReplies
     public static ReadOnlySpan<byte> OutOfMemoryNewItem => "SERVER_ERROR Out of memory allocating new item"u8;
     public static ReadOnlySpan<byte> MetaNoop => "MN"u8;
     public static ReadOnlySpan<byte> MetaMiss => "EN"u8;
-    public static ReadOnlySpan<byte> MetaDebugMiss => "EN"u8;
 
     /// <summary>A get hit: <c>VALUE &lt;key&gt; &lt;flags&gt; &lt;bytes&gt;[ &lt;cas&gt;]\r\n&lt;data&gt;\r\n</c>.</summary>
     public static void WriteValue(ref ReplyWriter writer, in KvItem item, bool withCas)
