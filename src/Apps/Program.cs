@@ -28,6 +28,10 @@ public static class Program
         ["--port"] = "Apps:Spin:Port",
         ["--queues"] = "Udp:Queues",
         ["--apps"] = "Apps:Run",
+        ["--kv-port"] = "Apps:Kv:Port",
+        ["--kv-udp-port"] = "Apps:Kv:UdpPort",
+        ["--kv-memory-mb"] = "Apps:Kv:MemoryMegabytes",
+        ["--kv-max-item-bytes"] = "Apps:Kv:MaxItemBytes",
         ["--max-connections"] = "Tcp:MaxConnections",
         ["--allocation"] = "NetStack:CoreAllocation",
         ["--batch"] = "Apps:Batch:Enabled",
@@ -36,7 +40,7 @@ public static class Program
 
     /// <summary>The one-line usage.</summary>
     internal const string Usage =
-        "usage: netstack [serve] [--apps spin,batch] [--server netstack|threadpool] [--nic network|synthetic] [--address A] [--port P] [--queues N] [--max-connections N] " +
+        "usage: netstack [serve] [--apps spin,kv,batch] [--kv-port 11211] [--kv-udp-port 0] [--kv-memory-mb 64] [--kv-max-item-bytes 1048576] [--server netstack|threadpool] [--nic network|synthetic] [--address A] [--port P] [--queues N] [--max-connections N] " +
         "[--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] [--worker-cores 1,2] [--iokernel-core N] " +
         "[--allocation static|standing-queue|queue-delay] [--batch true|false] " +
         "[--metrics console|otlp|prometheus] " +
@@ -76,6 +80,7 @@ public static class Program
             var synthetic = Bind(builder.Configuration, "Synthetic", new SyntheticOptions());
             var apps = Bind(builder.Configuration, "Apps", new AppsOptions());
             apps.Spin.Validate();
+            apps.Kv.Validate();
             apps.RunList();
             if (server.IsThreadPool)
             {

@@ -1,4 +1,5 @@
 // Configuration of the apps the host runs side by side: which ones, their ports, their cores.
+using NetStack.Apps.Kv;
 using NetStack.Apps.Spin;
 using NetStack.IOKernel;
 using NetStack.Runtime.Protocol;
@@ -9,13 +10,16 @@ namespace NetStack.Apps.Hosting;
 public sealed class AppsOptions
 {
     /// <summary>The app names <see cref="Run"/> accepts.</summary>
-    public static readonly string[] Names = ["spin", "batch"];
+    public static readonly string[] Names = ["spin", "kv", "batch"];
 
     /// <summary>The apps to run, comma-separated (<c>--apps spin,batch</c>).</summary>
     public string Run { get; set; } = "spin,batch";
 
     /// <summary>The spin app.</summary>
     public SpinAppOptions Spin { get; set; } = new();
+
+    /// <summary>The memcached-compatible cache.</summary>
+    public KvAppOptions Kv { get; set; } = new();
 
     /// <summary>The batch app.</summary>
     public BatchAppOptions Batch { get; set; } = new();
@@ -63,6 +67,25 @@ public sealed class AppsOptions
                 TcpPort = Spin.Tcp ? Spin.Port : null,
             };
             apps.Add(AppRegistration.LatencyCritical(spin, new SpinApp(), new SpinProtocol(SpinApp.TypeCount)));
+        }
+        if (run.Contains("kv"))
+        {
+            Kv.Validate();
+            var store = new Kv.Store.KvStore(Kv.Store());
+            var engine = new KvEngine(store);
+            var kv = new AppOptions
+            {
+                Name = "kv",
+                MaxCores = Math.Min(Kv.MaxCores ?? workers, workers),
+                GuaranteedCores = Kv.GuaranteedCores ?? (kernel.CoreAllocation == "static" && !run.Contains("spin") ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
+                SpinningCores = Kv.SpinningCores,
+                Address = Kv.Address,
+                TcpPort = Kv.Port,
+                // memcached's UDP is off unless a port is given (the 2018 amplification attacks).
+                UdpPort = Kv.UdpPort == 0 ? null : Kv.UdpPort,
+                MaxReplyBytes = Kv.MaxReplyBytes,
+            };
+            apps.Add(AppRegistration.LatencyCritical(kv, new KvApp(engine), engine.Protocol));
         }
         if (batch)
         {
@@ -115,6 +138,73 @@ public sealed class SpinAppOptions
         if (!Udp && !Tcp)
         {
             throw new ConfigurationException("the spin app is served on neither UDP nor TCP; set Apps:Spin:Udp or Apps:Spin:Tcp");
+        }
+    }
+}
+
+/// <summary>kv, the memcached-compatible cache (docs/kv.md): where it listens, its store, its cores.</summary>
+public sealed class KvAppOptions
+{
+    /// <summary>Its TCP port (<c>--kv-port</c>), memcached's.</summary>
+    public int Port { get; set; } = 11211;
+
+    /// <summary>Its UDP port (<c>--kv-udp-port</c>); 0: no UDP, as memcached since 1.5.6.</summary>
+    public int UdpPort { get; set; }
+
+    /// <summary>The address it listens on.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>Item memory, overhead included (<c>--kv-memory-mb</c>; memcached's -m).</summary>
+    public int MemoryMegabytes { get; set; } = 64;
+
+    /// <summary>The largest item, overhead included (<c>--kv-max-item-bytes</c>; memcached's -I).</summary>
+    public int MaxItemBytes { get; set; } = 1 << 20;
+
+    /// <summary>Keys at which a retrieval counts as a multiget (the long request type).</summary>
+    public int MultigetKeys { get; set; } = 8;
+
+    /// <summary>Keys a multiget serves between checkpoints.</summary>
+    public int KeysPerStep { get; set; } = 4;
+
+    /// <summary>The largest reply (a multiget of many large items): far above one item, as memcached streams them.</summary>
+    public int MaxReplyBytes { get; set; } = 64 << 20;
+
+    /// <summary>Cores it may hold (default: every worker core).</summary>
+    public int? MaxCores { get; set; }
+
+    /// <summary>Cores it gets whenever it has work.</summary>
+    public int? GuaranteedCores { get; set; }
+
+    /// <summary>Cores it keeps spinning while idle.</summary>
+    public int SpinningCores { get; set; }
+
+    /// <summary>The store's options.</summary>
+    public KvOptions Store() => new()
+    {
+        MemoryLimitMegabytes = MemoryMegabytes,
+        ItemSizeMaxBytes = MaxItemBytes,
+        MultigetKeys = MultigetKeys,
+        KeysPerStep = KeysPerStep,
+    };
+
+    /// <summary>Checks the values; throws naming what is wrong.</summary>
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535 || UdpPort is < 0 or > 65535)
+        {
+            throw new ConfigurationException($"kv port {Port} / UDP port {UdpPort} is out of range; valid: 0 to 65535 (UDP 0: off)");
+        }
+        if (!System.Net.IPAddress.TryParse(Address, out _))
+        {
+            throw new ConfigurationException($"kv address '{Address}' is not an IP address; valid: an IPv4 or IPv6 address such as 127.0.0.1 or ::1");
+        }
+        try
+        {
+            Store().Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException($"kv: {e.Message}");
         }
     }
 }

@@ -123,13 +123,12 @@ public sealed class NetStackService(
             Summary += "; stuck carriers (inside a handler or batch job that never reached a checkpoint): " +
                 string.Join(", ", _kernel.StuckCarriers.Select(k => $"core {k.Worker.Core}"));
         }
-        if (_network?.Udp is { } udp)
+        if (_network is { } network)
         {
-            Summary += $"; udp: {udp.Counters}";
-        }
-        if (_network?.Tcp is { } tcp)
-        {
-            Summary += $"; tcp: {tcp.Counters}";
+            foreach ((string name, object counters) in network.CountersByBinding())
+            {
+                Summary += $"; {name}: {counters}";
+            }
         }
         if (stopped)
         {

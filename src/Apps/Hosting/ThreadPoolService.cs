@@ -40,6 +40,10 @@ public sealed class ThreadPoolService(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         int maxInFlight = serverOptions.Value.ThreadPoolMaxInFlight;
+        if (!appsOptions.Value.RunList().Contains("spin"))
+        {
+            throw new ConfigurationException("the threadpool baseline serves the spin app only; valid: --server threadpool with --apps spin");
+        }
         SpinAppOptions spin = appsOptions.Value.Spin;
         var address = IPAddress.Parse(spin.Address);
         int port = spin.Port;

@@ -103,8 +103,8 @@ public sealed partial class KvEngine
         _store = store;
         _options = store.Options;
         _clock = store.Clock;
-        _protocol = new KvProtocol(_options, _clock);
         Host = host ?? new KvHostStats();
+        _protocol = new KvProtocol(_options, _clock) { Host = Host };
     }
 
     /// <summary>The host's counts, shown by stats.</summary>

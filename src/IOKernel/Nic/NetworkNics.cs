@@ -127,8 +127,24 @@ public sealed class NetworkNics : IDisposable
         {
             _udpApps = udpBindings.Select(b => b.AppId).ToArray(),
             _tcpApps = tcpApps.Select(t => t.App).ToArray(),
+            _names = apps.Select(a => a.Options.Name).ToArray(),
         };
     }
+
+    /// <summary>Each binding's counts with its label ("udp spin", "tcp kv"), for the shutdown line.</summary>
+    public IEnumerable<(string Name, object Counters)> CountersByBinding()
+    {
+        for (int i = 0; i < _udpApps.Length; i++)
+        {
+            yield return ($"udp {_names[_udpApps[i]]}", Udp!.CountersByPort[i]);
+        }
+        for (int i = 0; i < _tcpApps.Length; i++)
+        {
+            yield return ($"tcp {_names[_tcpApps[i]]}", Tcp!.CountersByPort[i]);
+        }
+    }
+
+    private string[] _names = [];
 
     /// <summary>Closes every socket. Only after the IOKernel has stopped.</summary>
     public void Dispose()

@@ -224,6 +224,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
             _open++;
             counters.Accepted++;
             counters.Open++;
+            _bindings[listener].Protocol.ConnectionOpened();
             // Edge-triggered: bytes that came with the connection raise no edge of their own.
             c.Readable = true;
             MarkReady(c);
@@ -762,6 +763,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         c.UnsentBytes = 0;
         _open--;
         counters.Open--;
+        _bindings[c.Listener].Protocol.ConnectionClosed();
         FreeIfDone(c);
     }
 

@@ -58,7 +58,8 @@ public sealed class UdpNic : INicQueue, IDisposable
         _bindings = [.. bindings];
         _counters = _bindings.Select(b => new UdpCounters(b.Protocol.ErrorNames)).ToArray();
         // Blocks held by requests in flight, plus every queue's receive slots.
-        _buffers = new ReceiveBufferPool(UdpQueue.RxSlotBytes, UdpQueue.RxSlotBytes, (long)options.ReceiveMemoryMegabytes << 20);
+        int largest = _bindings.Max(b => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(b.Protocol.DatagramReceiveBytes, 64)));
+        _buffers = new ReceiveBufferPool(UdpQueue.RxSlotBytes, Math.Max(UdpQueue.RxSlotBytes, largest), (long)options.ReceiveMemoryMegabytes << 20);
         int total = _bindings.Length * options.Queues;
         if (total > UdpNicOptions.MaxQueues)
         {
@@ -81,7 +82,8 @@ public sealed class UdpNic : INicQueue, IDisposable
                 }
                 for (int i = 0; i < options.Queues; i++, q++)
                 {
-                    _queues[q] = new UdpQueue(binding.Address, port, options, _buffers);
+                    _queues[q] = new UdpQueue(binding.Address, port, options, _buffers,
+                        Math.Max(UdpQueue.RxSlotBytes, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)binding.Protocol.DatagramReceiveBytes)));
                     _queueBinding[q] = binding;
                     _queueCounters[q] = _counters[b];
                     // Port 0: the first socket gets a port from the kernel, and the others join it.

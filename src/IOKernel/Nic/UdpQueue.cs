@@ -41,6 +41,7 @@ internal sealed unsafe class UdpQueue : IDisposable
     private readonly Socket _socket;
     private readonly int _fd;
     private readonly ReceiveBufferPool _buffers;
+    private readonly int _slotBytes;
     private readonly int _rxSlots;
     private readonly int _txSlots;
     private readonly MMsgHdr* _rxMsgs;
@@ -58,9 +59,11 @@ internal sealed unsafe class UdpQueue : IDisposable
     private bool _disposed;
 
     /// <summary>Opens and binds the socket (SO_REUSEPORT, so the other queues can bind the same port) and allocates the batches.</summary>
-    public UdpQueue(IPAddress address, int port, UdpNicOptions options, ReceiveBufferPool buffers)
+    /// <param name="slotBytes">Each datagram's receive block (the protocol's <see cref="AppProtocol.DatagramReceiveBytes"/>).</param>
+    public UdpQueue(IPAddress address, int port, UdpNicOptions options, ReceiveBufferPool buffers, int slotBytes = RxSlotBytes)
     {
         _buffers = buffers;
+        _slotBytes = slotBytes;
         _rxSlots = options.RxBatchPerQueue;
         _txSlots = options.TxBatchPerQueue;
         _socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -124,7 +127,7 @@ internal sealed unsafe class UdpQueue : IDisposable
         {
             if (_rxBlock[i] < 0)
             {
-                int block = _buffers.TryRent(RxSlotBytes);
+                int block = _buffers.TryRent(_slotBytes);
                 if (block < 0)
                 {
                     // Receive memory is spent on requests in flight: take only what has room, and
@@ -135,7 +138,7 @@ internal sealed unsafe class UdpQueue : IDisposable
                 }
                 _rxBlock[i] = block;
                 _rxIov[i].Base = _buffers.Pointer(block);
-                _rxIov[i].Length = RxSlotBytes;
+                _rxIov[i].Length = (nuint)_slotBytes;
             }
             // The kernel shrinks msg_namelen to what it wrote; give each slot the full size back.
             _rxMsgs[i].Header.NameLength = SockAddr.Size;
@@ -158,11 +161,11 @@ internal sealed unsafe class UdpQueue : IDisposable
         return got;
     }
 
-    /// <summary>Received datagram <paramref name="slot"/>. A truncated one is <see cref="RxSlotBytes"/>
-    /// long, more than any valid request, so the parser calls it oversized.</summary>
+    /// <summary>Received datagram <paramref name="slot"/>. A truncated one fills its block, which is
+    /// longer than any valid request of its protocol, so the parser calls it oversized.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> Datagram(int slot) =>
-        new((byte*)_rxIov[slot].Base, (int)Math.Min(_rxMsgs[slot].Length, (uint)RxSlotBytes));
+        new((byte*)_rxIov[slot].Base, (int)Math.Min(_rxMsgs[slot].Length, (uint)_slotBytes));
 
     /// <summary>The sender of received datagram <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -165,6 +165,11 @@ public abstract class AppProtocol
     /// </summary>
     public virtual int DatagramHeaderBytes => 0;
 
+    /// <summary>The receive buffer for one datagram of this protocol, a power of two: a datagram that
+    /// fills it may have been truncated. 2048 by default (more than a 1472-byte datagram, so an
+    /// oversized one shows as such); memcached reads datagrams of up to 64 KiB.</summary>
+    public virtual int DatagramReceiveBytes => 2048;
+
     /// <summary>The longest datagram a reply may be sent in, its datagram header included: 1472 (a
     /// 1500-byte MTU less IPv4 and UDP headers) by default; memcached uses 1400.</summary>
     public virtual int MaxDatagramReplyBytes => 1472;
@@ -175,6 +180,17 @@ public abstract class AppProtocol
 
     /// <summary>Writes the header of datagram <paramref name="sequence"/> of <paramref name="count"/> of a reply.</summary>
     public virtual void WriteDatagramHeader(Span<byte> header, in ReplyInfo info, int sequence, int count)
+    {
+    }
+
+    /// <summary>A stream connection to this protocol's port opened (the IOKernel thread; memcached's
+    /// curr_connections counts them).</summary>
+    public virtual void ConnectionOpened()
+    {
+    }
+
+    /// <summary>That connection closed.</summary>
+    public virtual void ConnectionClosed()
     {
     }
 

@@ -20,7 +20,8 @@ public class ServeCommandTests
     [InlineData("--port", "70000", "0 (any free port) to 65535")]
     [InlineData("--queues", "0", "1 to 64")]
     [InlineData("--address", "localhost", "not an IP address")]
-    [InlineData("--apps", "spin,redis", "valid: spin, batch")]
+    [InlineData("--apps", "spin,redis", "valid: spin, kv, batch")]
+    [InlineData("--kv-memory-mb", "0", "kv:")]
     [InlineData("--apps", "batch", "names no latency-critical app")]
     [InlineData("--max-connections", "0", "MaxConnections 0 is out of range")]
     [InlineData("--policy", "lifo", "valid: cfcfs, ps, dfcfs")]
@@ -123,5 +124,42 @@ public class ServeCommandTests
         {
             await first.StopAsync(CancellationToken.None);
         }
+    }
+}
+
+/// <summary>`serve --apps spin,kv`: two latency-critical apps, each on its own ports, answered by its own handler.</summary>
+public class ServeKvTests
+{
+    [Fact]
+    public async Task ServeRunsSpinAndKvSideBySideOnTheirOwnPorts()
+    {
+        KernelOptions kernel = TestKernel.Options("ps", mailboxDepth: 2);
+        kernel.CoreAllocation = "standing-queue";
+        var apps = new AppsOptions { Run = "spin,kv", Spin = { Port = 0 }, Kv = { Port = 0 } };
+        var service = new NetStackService(Options.Create(kernel), Options.Create(new SyntheticOptions()),
+            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()), Options.Create(apps));
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            int kvPort = service.Network!.TcpPortOf(1);
+            using var kv = new System.Net.Sockets.TcpClient("127.0.0.1", kvPort);
+            var stream = kv.GetStream();
+            stream.Write("set greeting 5 0 5\r\nhello\r\nget greeting\r\n"u8);
+            var expected = "STORED\r\nVALUE greeting 5 5\r\nhello\r\nEND\r\n"u8.ToArray();
+            var got = new byte[expected.Length];
+            stream.ReadTimeout = 10_000;
+            stream.ReadExactly(got);
+            Assert.Equal(expected, got);
+
+            using var spin = new global::NetStack.Tests.Tcp.TcpTestClient(service.Network.TcpPortOf(0));
+            spin.Send(global::NetStack.Tests.Tcp.TcpTestClient.Frame(5, payloadLength: 3));
+            Assert.Equal(5ul, Assert.Single(spin.Read(1)).Header.Id);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+        Assert.Contains("tcp kv: connections accepted 1", service.Summary);
+        Assert.Contains("tcp spin: connections accepted 1", service.Summary);
     }
 }

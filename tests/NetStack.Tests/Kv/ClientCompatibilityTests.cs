@@ -12,7 +12,7 @@ public class ClientCompatibilityTests
     public void MemccapablePassesEveryAsciiAndBinaryTest()
     {
         string memccapable = Tool("memccapable", "libmemcached-tools");
-        using var server = new KvTestServer();
+        using var server = new KvHost();
 
         // -t 10: memccapable's own per-operation timeout, so a hung test fails instead of waiting.
         ExternalTool.Result result = ExternalTool.Run(memccapable, $"-h 127.0.0.1 -p {server.Port} -t 10", TimeSpan.FromSeconds(120));
@@ -35,7 +35,7 @@ public class ClientCompatibilityTests
         {
             throw new InvalidOperationException("This test needs Debian's python3 with python3-pymemcache installed.");
         }
-        using var server = new KvTestServer();
+        using var server = new KvHost();
         string dir = Directory.CreateTempSubdirectory("kv-pymemcache-").FullName;
         try
         {

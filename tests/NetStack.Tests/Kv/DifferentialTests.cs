@@ -8,13 +8,13 @@ namespace NetStack.Tests.Kv;
 public sealed class DifferentialTests : IClassFixture<ReferenceMemcached>, IDisposable
 {
     private readonly ReferenceMemcached _memcached;
-    private readonly KvTestServer _kv;
+    private readonly KvHost _kv;
 
     public DifferentialTests(ReferenceMemcached memcached)
     {
         _memcached = memcached;
         // The reference runs with -m 64, the default -I 1m and -t 1.
-        _kv = new KvTestServer(new KvOptions { MemoryLimitMegabytes = 64, ItemSizeMaxBytes = 1 << 20, Threads = 1 });
+        _kv = new KvHost(new KvOptions { MemoryLimitMegabytes = 64, ItemSizeMaxBytes = 1 << 20, Threads = 1 });
     }
 
     public void Dispose() => _kv.Dispose();

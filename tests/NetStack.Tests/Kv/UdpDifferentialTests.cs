@@ -13,12 +13,12 @@ public sealed class UdpDifferentialTests : IClassFixture<ReferenceMemcachedUdp>,
 {
     private const ushort SentinelId = 0xfffe;
     private readonly ReferenceMemcachedUdp _memcached;
-    private readonly KvTestServer _kv;
+    private readonly KvHost _kv;
 
     public UdpDifferentialTests(ReferenceMemcachedUdp memcached)
     {
         _memcached = memcached;
-        _kv = new KvTestServer(new KvOptions { Threads = 1 }, udp: true);
+        _kv = new KvHost(new KvOptions { Threads = 1 }, udp: true);
     }
 
     public void Dispose() => _kv.Dispose();

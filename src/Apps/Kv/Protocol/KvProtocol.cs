@@ -62,6 +62,23 @@ public sealed class KvProtocol : AppProtocol
         MaxRequestBytes = options.ItemSizeMaxBytes + ReadBufferBytes;
     }
 
+    /// <summary>The host's connection counts (stats' curr_connections), kept by the transports.</summary>
+    public KvHostStats? Host { get; init; }
+
+    /// <inheritdoc />
+    public override void ConnectionOpened() => Host?.ConnectionOpened();
+
+    /// <inheritdoc />
+    public override void ConnectionClosed() => Host?.ConnectionClosed();
+
+    /// <inheritdoc />
+    /// <remarks>memcached's UDP read buffer: a request datagram may carry a set of a few KiB.</remarks>
+    public override int DatagramReceiveBytes => 64 * 1024;
+
+    /// <inheritdoc />
+    /// <remarks>memcached's UDP_MAX_PAYLOAD_SIZE, frame header included.</remarks>
+    public override int MaxDatagramReplyBytes => UdpFrame.MaxDatagramBytes;
+
     /// <summary>Room beyond the item limit for a storage line, and how long a get line may grow:
     /// memcached's read buffer (READ_BUFFER_SIZE).</summary>
     public const int ReadBufferBytes = 16 * 1024;
