@@ -31,6 +31,7 @@ public sealed unsafe class GreenThreadPool : IDisposable
     /// <param name="onDetachedCompletion">Called, on the completing thread, when a detached handler finishes.</param>
     public GreenThreadPool(int capacity, int inlineReplyBytes, ReplySegmentPool segments, Action<GreenThread> onDetachedCompletion)
     {
+        Registry = new Runtime.Threading.GreenThreadRegistry(capacity);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         ArgumentOutOfRangeException.ThrowIfLessThan(inlineReplyBytes, AppProtocolLimits.MinInlineReplyBytes);
         _free = new GreenThread[capacity];
@@ -42,6 +43,9 @@ public sealed unsafe class GreenThreadPool : IDisposable
 
     /// <summary>Green threads at most.</summary>
     public int Capacity { get; }
+
+    /// <summary>Every green thread made, by the index the workers' rings carry.</summary>
+    public Runtime.Threading.GreenThreadRegistry Registry { get; }
 
     /// <summary>Green threads made so far.</summary>
     public int Created => _created;
@@ -82,6 +86,7 @@ public sealed unsafe class GreenThreadPool : IDisposable
             {
                 DetachedCompletion = _onDetachedCompletion,
             };
+            Registry.Register(thread);
             _free[_count++] = thread;
         }
         _created += n;

@@ -10,9 +10,6 @@ public sealed partial class IOKernel
     private readonly AppView[] _appViews;
     private readonly WorkerView[] _workerViews;
     private readonly CoreMove[] _moves;
-    private readonly int[] _grantEvent;
-    private readonly long[] _grantEpoch;
-    private readonly long[] _grantTicks;
     private readonly long _intervalTicks;
     private long _nextAdjust;
 
@@ -54,8 +51,8 @@ public sealed partial class IOKernel
         long releaseAfter = _allocator.ReleaseIdleTicks;
         for (int w = 0; w < _workers.Length; w++)
         {
-            int owner = _owner[w];
-            if (owner < 0 || _occupancy[w] != 0)
+            int owner = _slots[w].Owner;
+            if (owner < 0 || _slots[w].Occupancy != 0)
             {
                 continue;
             }
@@ -93,11 +90,11 @@ public sealed partial class IOKernel
             Runtime.Scheduling.Worker worker = _workers[w];
             _workerViews[w] = new WorkerView
             {
-                Owner = _owner[w],
-                Occupancy = _occupancy[w],
+                Owner = _slots[w].Owner,
+                Occupancy = _slots[w].Occupancy,
                 IdleSinceTicks = worker.IdleSinceTicks,
                 // A stuck worker cannot be moved either: its carrier is inside code that does not return.
-                GrantPending = worker.SeenEpoch < _grantEpoch[w] || _watch.IsStuck(w),
+                GrantPending = worker.SeenEpoch < _slots[w].GrantEpoch || _watch.IsStuck(w),
             };
         }
     }
@@ -108,12 +105,12 @@ public sealed partial class IOKernel
         for (int w = 0; w < _workers.Length; w++)
         {
             // Exactly this epoch: a later one (the shutdown's) carries a later stamp.
-            if (_grantEvent[w] >= 0 && _workers[w].SeenEpoch == _grantEpoch[w])
+            if (_slots[w].GrantEvent >= 0 && _workers[w].SeenEpoch == _slots[w].GrantEpoch)
             {
-                AllocationLog.Acknowledge(_grantEvent[w], _workers[w].SeenTicks);
-                _grantEvent[w] = -1;
+                AllocationLog.Acknowledge(_slots[w].GrantEvent, _workers[w].SeenTicks);
+                _slots[w].GrantEvent = -1;
             }
-            if (_watch.IsStuckInBatch(w) && _workers[w].SeenEpoch >= _grantEpoch[w])
+            if (_watch.IsStuckInBatch(w) && _workers[w].SeenEpoch >= _slots[w].GrantEpoch)
             {
                 Recover(w, WatchdogEventKind.BatchRecovered);
             }
@@ -133,11 +130,11 @@ public sealed partial class IOKernel
         }
         // Dispatch stops at once for the old owner; anything it already put in the mailbox comes
         // back from the carrier as Returned and goes to the head of its queue.
-        Volatile.Write(ref _owner[w], move.To);
+        Volatile.Write(ref _slots[w].Owner, move.To);
         _watch.Moved(w, move.From);
-        _grantTicks[w] = now;
-        _grantEpoch[w] = _workers[w].Assign(move.To);
-        _grantEvent[w] = AllocationLog.Add(now, move);
+        _slots[w].GrantTicks = now;
+        _slots[w].GrantEpoch = _workers[w].Assign(move.To);
+        _slots[w].GrantEvent = AllocationLog.Add(now, move);
         Counters.CoreMoves++;
         TellOwners(move.From);
         TellOwners(move.To);

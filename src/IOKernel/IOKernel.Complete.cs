@@ -15,7 +15,11 @@ public sealed partial class IOKernel
             while (completions.TryPop(out GreenThread? ctx))
             {
                 any = true;
-                _occupancy[w]--;
+                _slots[w].Occupancy--;
+                if (ctx.Outcome != SliceOutcome.Returned || ReferenceEquals(ctx, Carrier.DetachedMarker))
+                {
+                    _slots[w].SlicesEnded++; // every push but a hand-back ends a slice
+                }
                 RetireFromWorker(w);
                 if (ReferenceEquals(ctx, Carrier.DetachedMarker))
                 {

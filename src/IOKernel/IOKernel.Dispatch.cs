@@ -33,7 +33,7 @@ public sealed partial class IOKernel
         {
             for (int w = 0; w < _workers.Length; w++)
             {
-                if (_owner[w] != app.Id || _occupancy[w] != level || _watch.IsStuck(w))
+                if (_slots[w].Owner != app.Id || _slots[w].Occupancy != level || _watch.IsStuck(w))
                 {
                     continue;
                 }
@@ -54,23 +54,39 @@ public sealed partial class IOKernel
                     continue;
                 }
                 _watch.Dispatched(w, ctx);
-                _occupancy[w]++;
+                _slots[w].Occupancy++;
                 Counters.Dispatches++;
                 Trace?.Add(ctx.Id, now, TraceEventKind.Dispatch, w);
-                if (level == 0)
+                if (level == 0 && MayBeParked(w, now))
                 {
                     worker.CarrierIdle?.WakeIfParked();
                 }
+                _slots[w].LastDispatchTicks = now;
                 dispatched = true;
             }
         }
         return dispatched;
     }
 
+    /// <summary>
+    /// Whether worker <paramref name="w"/>'s carrier may be parked, so that waking it needs the
+    /// Dekker fence. A carrier parks only after it has idled for the spin and yield phases, and its
+    /// idle period starts after it finished the last request it was handed: within that time of the
+    /// last dispatch, it cannot be parked, and the dispatch skips the fence. The IOKernel decides from
+    /// its own clock and its own record, reading nothing of the carrier's.
+    /// </summary>
+    private bool MayBeParked(int w, long now) => !_realTime || now - _slots[w].LastDispatchTicks >= _parkAfterTicks;
+
+    /// <summary>Slack kept below the carriers' spin + yield time, for clock reads taken on two cores.</summary>
+    private const double ParkMarginMicros = 50;
+
+    private readonly long _parkAfterTicks;
+    private readonly bool _realTime;
+
     /// <summary>Pushes <paramref name="t"/> into a worker's mailbox. A mailbox below k always takes a
     /// push; if one ever refuses (a broken count), the request goes back to the head of its queue,
     /// in Release builds too: a dispatch never loses a request.</summary>
-    internal static bool HandOff(Runtime.Threading.SpscRing<GreenThread> mailbox, GreenThread t, Policies.ISchedulingPolicy policy)
+    internal static bool HandOff(Runtime.Threading.HandoffRing mailbox, GreenThread t, Policies.ISchedulingPolicy policy)
     {
         if (mailbox.TryPush(t))
         {
@@ -88,6 +104,6 @@ public sealed partial class IOKernel
     {
         System.Diagnostics.Debug.Fail("a mailbox below k must take a push");
         Counters.MailboxRefusals++;
-        _occupancy[w] = _options.MailboxDepth;
+        _slots[w].Occupancy = _options.MailboxDepth;
     }
 }

@@ -15,23 +15,23 @@ public sealed partial class IOKernel
         bool wrote = false;
         for (int w = 0; w < _workers.Length; w++)
         {
-            int owner = _owner[w];
+            int owner = _slots[w].Owner;
             if (owner < 0 || _apps[owner].Policy is not { QuantumTicks: > 0 } policy)
             {
                 continue;
             }
             Worker worker = _workers[w];
-            long slice = worker.RunningSlice;
-            if (slice == 0 || slice == _preemptedSlice[w] || now - slice < policy.QuantumTicks)
+            long slice = worker.RunningSliceAfter(_slots[w].SlicesEnded);
+            if (slice == 0 || slice == _slots[w].PreemptedSlice || now - slice < policy.QuantumTicks)
             {
                 continue;
             }
-            if (_occupancy[w] <= 1 && !policy.HasWaiting(w))
+            if (_slots[w].Occupancy <= 1 && !policy.HasWaiting(w))
             {
                 continue; // nothing waits: let it run on
             }
             worker.Preemption.Request(slice, YieldReason.Quantum);
-            _preemptedSlice[w] = slice;
+            _slots[w].PreemptedSlice = slice;
             Counters.PreemptRequests++;
             wrote = true;
         }

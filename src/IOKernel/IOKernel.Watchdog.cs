@@ -83,9 +83,9 @@ public sealed partial class IOKernel
                 continue;
             }
             Worker worker = _workers[w];
-            if (worker.SeenEpoch < _grantEpoch[w])
+            if (worker.SeenEpoch < _slots[w].GrantEpoch)
             {
-                long waited = now - _grantTicks[w];
+                long waited = now - _slots[w].GrantTicks;
                 if (waited > _watchBoundTicks && _watch.PreviousOwner(w) is int from && from >= 0 && _apps[from].Job is not null)
                 {
                     MarkStuck(w, WatchdogEventKind.StuckBatch, _apps[from].Name, -1, null, waited);
@@ -93,12 +93,12 @@ public sealed partial class IOKernel
                 }
                 continue;
             }
-            int owner = _owner[w];
-            if (owner < 0 || _occupancy[w] == 0)
+            int owner = _slots[w].Owner;
+            if (owner < 0 || _slots[w].Occupancy == 0)
             {
                 continue;
             }
-            long slice = worker.RunningSlice;
+            long slice = worker.RunningSliceAfter(_slots[w].SlicesEnded);
             if (slice != 0 && now - slice > _watchBoundTicks && _watch.Running(w) is { } t)
             {
                 MarkStuck(w, WatchdogEventKind.StuckSlice, _apps[t.AppId].Name, t.Type, t.Protocol, now - slice);
@@ -110,10 +110,10 @@ public sealed partial class IOKernel
 
     private void MarkStuck(int w, WatchdogEventKind kind, string app, int type, AppProtocol? protocol, long forTicks)
     {
-        _watch.SetStuck(w, true, _owner[w], _time.Now(), batch: kind == WatchdogEventKind.StuckBatch);
-        if (_owner[w] >= 0)
+        _watch.SetStuck(w, true, _slots[w].Owner, _time.Now(), batch: kind == WatchdogEventKind.StuckBatch);
+        if (_slots[w].Owner >= 0)
         {
-            _apps[_owner[w]].StuckCores++;
+            _apps[_slots[w].Owner].StuckCores++;
         }
         _watchdogEvents.Enqueue(new WatchdogEvent(kind, w, _workers[w].Core, app, type, protocol, forTicks));
     }

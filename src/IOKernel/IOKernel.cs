@@ -35,9 +35,7 @@ public sealed partial class IOKernel : INicHost
     private readonly GreenThreadPool _pool;
     private readonly ReplySegmentPool _replySegments;
     private readonly Arrival[] _rxBatch;
-    private readonly int[] _occupancy;
-    private readonly long[] _preemptedSlice;
-    private readonly int[] _owner;
+    private readonly WorkerSlot[] _slots;
     private readonly ConcurrentQueue<GreenThread> _detached = new();
     private readonly CompletionRecorder? _ownRecorder;
     private readonly IdleStrategy _idle;
@@ -119,34 +117,44 @@ public sealed partial class IOKernel : INicHost
         _appViews = new AppView[_apps.Length];
         _workerViews = new WorkerView[workers];
         _moves = new CoreMove[2 * workers + _apps.Length];
-        _owner = new int[workers];
+        _slots = new WorkerSlot[workers];
         FillAppViews(0);
-        _allocator.InitialAssignment(_appViews, _owner);
+        int[] initialOwners = new int[workers];
+        _allocator.InitialAssignment(_appViews, initialOwners);
+        for (int w = 0; w < workers; w++)
+        {
+            _slots[w].Owner = initialOwners[w];
+        }
         _ownedScratch = new int[workers];
         foreach (KernelApp app in _apps)
         {
             TellOwners(app.Id);
         }
         AllocationLog = new AllocationLog(options.AllocationLogCapacity);
-        _grantEvent = new int[workers];
-        _grantEpoch = new long[workers];
-        _grantTicks = new long[workers];
         _watch = new SliceWatchdog(workers, options.MailboxDepth);
         _watchBoundTicks = Clock.FromMicros(options.WatchdogMillis * 1000);
         _watchIntervalTicks = Clock.FromMicros(Math.Min(1000, options.WatchdogMillis * 100));
+
+        int lcApps = _apps.Count(a => a.IsLatencyCritical);
+        // Every admitted request holds a green thread until its reply is out: each app's queue bound,
+        // what the workers can hold, and the replies NICs may hold while they wait to be sent (slow
+        // readers), so a full queue, not an empty pool, is what turns requests away at moderate backlogs.
+        _replySegments = new ReplySegmentPool((long)options.ReplyPoolMegabytes << 20);
+        _pool = new GreenThreadPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth + options.ReplyBacklog,
+            options.InlineReplyBytes, _replySegments, _detached.Enqueue);
 
         _workers = new Worker[workers];
         _carriers = new Carrier[workers];
         var recorders = new List<CompletionRecorder>();
         for (int w = 0; w < workers; w++)
         {
-            _workers[w] = new Worker(w, options.WorkerCores[w], options.MailboxDepth, _owner[w]);
-            if (_owner[w] >= 0)
+            _workers[w] = new Worker(w, options.WorkerCores[w], options.MailboxDepth, _pool.Registry, _slots[w].Owner);
+            if (_slots[w].Owner >= 0)
             {
-                _apps[_owner[w]].Cores++;
+                _apps[_slots[w].Owner].Cores++;
             }
-            _grantEpoch[w] = _workers[w].AssignmentEpoch;
-            _grantEvent[w] = AllocationLog.Add(0, new CoreMove(w, Worker.NoApp, _owner[w], AllocationReason.Initial));
+            _slots[w].GrantEpoch = _workers[w].AssignmentEpoch;
+            _slots[w].GrantEvent = AllocationLog.Add(0, new CoreMove(w, Worker.NoApp, _slots[w].Owner, AllocationReason.Initial));
             CompletionRecorder? recorder = recorderFactory?.Invoke();
             if (recorder is not null)
             {
@@ -161,20 +169,13 @@ public sealed partial class IOKernel : INicHost
             recorders.Add(_ownRecorder);
         }
         Recorders = recorders;
-        int lcApps = _apps.Count(a => a.IsLatencyCritical);
-        // Every admitted request holds a green thread until its reply is out: each app's queue bound,
-        // what the workers can hold, and the replies NICs may hold while they wait to be sent (slow
-        // readers), so a full queue, not an empty pool, is what turns requests away at moderate backlogs.
-        _replySegments = new ReplySegmentPool((long)options.ReplyPoolMegabytes << 20);
-        _pool = new GreenThreadPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth + options.ReplyBacklog,
-            options.InlineReplyBytes, _replySegments, _detached.Enqueue);
         foreach (INicQueue nic in _nics)
         {
             nic.Attach(this);
         }
         _rxBatch = new Arrival[options.RxBatch];
-        _occupancy = new int[workers];
-        _preemptedSlice = new long[workers];
+        _parkAfterTicks = Clock.FromMicros(Math.Max(0, options.IdleSpinMicros + options.IdleYieldMicros - ParkMarginMicros));
+        _realTime = ReferenceEquals(_time, TimeSource.System);
         _idle = new IdleStrategy(options.IOKernelIdle, options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros);
         Trace = options.TraceCapacity > 0 ? new RequestTrace(options.TraceCapacity) : null;
     }
@@ -210,7 +211,7 @@ public sealed partial class IOKernel : INicHost
     public CoreAllocator Allocator => _allocator;
 
     /// <summary>The app each worker core is assigned to now (IOKernel's view; a snapshot while it runs).</summary>
-    public int OwnerOf(int worker) => Volatile.Read(ref _owner[worker]);
+    public int OwnerOf(int worker) => Volatile.Read(ref _slots[worker].Owner);
 
     /// <summary>Requests admitted and not yet answered.</summary>
     public int InFlight => _pool.InUse;
@@ -456,9 +457,9 @@ public sealed partial class IOKernel : INicHost
             return;
         }
         int n = 0;
-        for (int w = 0; w < _owner.Length; w++)
+        for (int w = 0; w < _slots.Length; w++)
         {
-            if (_owner[w] == appId)
+            if (_slots[w].Owner == appId)
             {
                 _ownedScratch[n++] = w;
             }

@@ -16,7 +16,7 @@ public sealed class Carrier
 {
     /// <summary>Pushed instead of a detached context, so the IOKernel frees the mailbox slot while
     /// the context itself completes later through its detached path.</summary>
-    public static readonly GreenThread DetachedMarker = new();
+    public static readonly GreenThread DetachedMarker = GreenThreadRegistry.Marker;
 
     private readonly Worker _worker;
     private readonly IdleStrategy _idle;
@@ -146,7 +146,7 @@ public sealed class Carrier
         _started.Set();
         _stalls?.Install(Clock.Now());
 
-        SpscRing<GreenThread> mailbox = _worker.Mailbox;
+        HandoffRing mailbox = _worker.Mailbox;
         int app = Worker.NoApp;
         IBatchJob? batch = null;
         long idleSince = 0;
@@ -231,10 +231,9 @@ public sealed class Carrier
             _recorder?.RecordPreemptionLatency(start - _worker.Preemption.WrittenAtTicks);
         }
 
-        _worker.SetRunningSlice(start);
+        _worker.StartSlice(start);
         SliceOutcome outcome = ctx.RunSlice(_worker.Preemption, start);
         long end = Clock.Now();
-        _worker.SetRunningSlice(0);
         _stalls?.Restart(end);
 
         Slices++;

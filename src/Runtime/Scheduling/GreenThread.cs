@@ -76,6 +76,9 @@ public sealed class GreenThread
     /// <summary>What the handler sees.</summary>
     public RequestContext Context { get; }
 
+    /// <summary>Its index in the kernel's <see cref="Threading.GreenThreadRegistry"/>: what the handoff rings carry.</summary>
+    internal int RingIndex { get; set; } = -1;
+
     /// <summary>Its reply writer.</summary>
     public ReplyWriter Reply => Context.Reply;
 

@@ -84,9 +84,22 @@ internal interface IGreenThreadBox : IValueTaskSource
     void SetException(Exception exception);
 }
 
-/// <summary>A suspended handler's state machine and its completion, pooled per state-machine type.</summary>
+/// <summary>
+/// A suspended handler's state machine and its completion, pooled per state-machine type: a small
+/// cache per thread (the carrier that suspends a request usually finishes it too, and a carrier
+/// takes no lock then), over a shared pool that caches exchange boxes with in batches when one runs
+/// dry or overflows (requests that migrate between carriers move boxes with them).
+/// </summary>
 internal sealed class GreenThreadBox<TStateMachine> : IGreenThreadBox where TStateMachine : IAsyncStateMachine
 {
+    /// <summary>Boxes a thread keeps for itself; half go to or come from the shared pool at a time.</summary>
+    private const int LocalBoxes = 32;
+
+    [ThreadStatic]
+    private static GreenThreadBox<TStateMachine>?[]? t_local;
+    [ThreadStatic]
+    private static int t_count;
+
     private static readonly Lock s_lock = new();
     private static GreenThreadBox<TStateMachine>? s_free;
     private GreenThreadBox<TStateMachine>? _next;
@@ -110,17 +123,16 @@ internal sealed class GreenThreadBox<TStateMachine> : IGreenThreadBox where TSta
 
     public static GreenThreadBox<TStateMachine> Rent()
     {
-        // A lock, not a lock-free stack: an intrusive Treiber stack suffers ABA, and this is taken
-        // once per preempted request, uncontended almost always.
-        lock (s_lock)
+        GreenThreadBox<TStateMachine>?[] local = t_local ??= new GreenThreadBox<TStateMachine>?[LocalBoxes];
+        if (t_count == 0)
         {
-            GreenThreadBox<TStateMachine>? box = s_free;
-            if (box is not null)
-            {
-                s_free = box._next;
-                box._next = null;
-                return box;
-            }
+            Refill(local);
+        }
+        if (t_count > 0)
+        {
+            GreenThreadBox<TStateMachine> box = local[--t_count]!;
+            local[t_count] = null;
+            return box;
         }
         Interlocked.Increment(ref Created);
         return new GreenThreadBox<TStateMachine>();
@@ -130,10 +142,41 @@ internal sealed class GreenThreadBox<TStateMachine> : IGreenThreadBox where TSta
     {
         StateMachine = default;
         _core.Reset();
+        GreenThreadBox<TStateMachine>?[] local = t_local ??= new GreenThreadBox<TStateMachine>?[LocalBoxes];
+        if (t_count == LocalBoxes)
+        {
+            Spill(local);
+        }
+        local[t_count++] = this;
+    }
+
+    /// <summary>Takes up to half a cache's worth from the shared pool. A lock, not a lock-free stack: an
+    /// intrusive Treiber stack suffers ABA, and this is taken once per LocalBoxes / 2 boxes at most.</summary>
+    private static void Refill(GreenThreadBox<TStateMachine>?[] local)
+    {
         lock (s_lock)
         {
-            _next = s_free;
-            s_free = this;
+            while (t_count < LocalBoxes / 2 && s_free is { } box)
+            {
+                s_free = box._next;
+                box._next = null;
+                local[t_count++] = box;
+            }
+        }
+    }
+
+    /// <summary>Gives half the cache to the shared pool.</summary>
+    private static void Spill(GreenThreadBox<TStateMachine>?[] local)
+    {
+        lock (s_lock)
+        {
+            while (t_count > LocalBoxes / 2)
+            {
+                GreenThreadBox<TStateMachine> box = local[--t_count]!;
+                local[t_count] = null;
+                box._next = s_free;
+                s_free = box;
+            }
         }
     }
 

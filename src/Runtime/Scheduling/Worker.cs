@@ -72,15 +72,16 @@ public sealed class Worker
     /// <param name="core">The core its carrier pins itself to.</param>
     /// <param name="mailboxDepth">JBSQ's k: how many requests may wait at this worker, counting the running one.</param>
     /// <param name="initialApp">The app that owns the core at start.</param>
-    public Worker(int index, int core, int mailboxDepth, int initialApp = 0)
+    /// <param name="registry">The kernel's green threads, by the index the rings carry.</param>
+    public Worker(int index, int core, int mailboxDepth, GreenThreadRegistry registry, int initialApp = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mailboxDepth, 1);
         Index = index;
         Core = core;
         MailboxDepth = mailboxDepth;
-        Mailbox = new SpscRing<GreenThread>(mailboxDepth);
+        Mailbox = new HandoffRing(mailboxDepth, registry);
         // The carrier holds at most k contexts, so k slots always take every completion.
-        Completions = new SpscRing<GreenThread>(mailboxDepth);
+        Completions = new HandoffRing(mailboxDepth, registry);
         _assignment.App = initialApp;
         _assignment.Epoch = 1;
     }
@@ -95,10 +96,10 @@ public sealed class Worker
     public int MailboxDepth { get; }
 
     /// <summary>IOKernel → carrier: green threads to run.</summary>
-    public SpscRing<GreenThread> Mailbox { get; }
+    public HandoffRing Mailbox { get; }
 
     /// <summary>Carrier → IOKernel: green threads that completed, yielded, detached or were handed back.</summary>
-    public SpscRing<GreenThread> Completions { get; }
+    public HandoffRing Completions { get; }
 
     /// <summary>The preemption word (IOKernel writes, carrier reads).</summary>
     public PreemptionWord Preemption { get; } = new();
@@ -140,8 +141,25 @@ public sealed class Worker
 
     // ---- the carrier line: carrier writes ----
 
-    /// <summary>The id (and start tick) of the slice running now, 0 when idle. Carrier writes; IOKernel reads.</summary>
-    public long RunningSlice => Volatile.Read(ref _carrier.Slice);
+    /// <summary>The id (and start tick) of the slice started last. Carrier writes; IOKernel reads. It is
+    /// still running unless its completion has come back: see <see cref="RunningSliceAfter"/>.</summary>
+    public long LastSlice => Volatile.Read(ref _carrier.Slice);
+
+    /// <summary>Slices started so far (written with <see cref="LastSlice"/>).</summary>
+    public long SlicesStarted => Volatile.Read(ref _carrier.SliceCount);
+
+    /// <summary>
+    /// The running slice's id, or 0 when none runs, as the IOKernel sees it: a slice runs when more
+    /// have started than the <paramref name="slicesEnded"/> whose completions it has taken back. So
+    /// the carrier writes its line once per slice (at its start), not twice.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public long RunningSliceAfter(long slicesEnded)
+    {
+        // Acquire: the slice id written before the count is the one the count announces.
+        long started = Volatile.Read(ref _carrier.SliceCount);
+        return started > slicesEnded ? Volatile.Read(ref _carrier.Slice) : 0;
+    }
 
     /// <summary>When the carrier last found nothing to run for its latency-critical owner (0: it is busy).</summary>
     public long IdleSinceTicks => Volatile.Read(ref _carrier.IdleSince);
@@ -152,9 +170,12 @@ public sealed class Worker
     /// <summary>When the carrier started serving the owner of <see cref="SeenEpoch"/>.</summary>
     public long SeenTicks => Volatile.Read(ref _carrier.SeenTicks);
 
-    internal void SetRunningSlice(long slice) =>
-        // Release: the IOKernel never sees a slice id before the context it belongs to is bound.
-        Volatile.Write(ref _carrier.Slice, slice);
+    internal void StartSlice(long slice)
+    {
+        _carrier.Slice = slice;
+        // Release: the id (and the context it belongs to) are visible before the count the IOKernel compares.
+        Volatile.Write(ref _carrier.SliceCount, _carrier.SliceCount + 1);
+    }
 
     internal void SetIdleSince(long ticks) => Volatile.Write(ref _carrier.IdleSince, ticks); // plain publication
 
@@ -183,5 +204,6 @@ public sealed class Worker
         [FieldOffset(CacheLine.Size + 8)] public long IdleSince;
         [FieldOffset(CacheLine.Size + 16)] public long SeenEpoch;
         [FieldOffset(CacheLine.Size + 24)] public long SeenTicks;
+        [FieldOffset(CacheLine.Size + 32)] public long SliceCount;
     }
 }

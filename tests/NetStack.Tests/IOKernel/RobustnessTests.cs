@@ -17,11 +17,18 @@ public class RobustnessTests
     [Fact]
     public void MailboxThatRefusesAPushPutsTheRequestBackInsteadOfDroppingIt()
     {
-        var mailbox = new SpscRing<GreenThread>(1);
-        Assert.True(mailbox.TryPush(new GreenThread()));
+        var registry = new GreenThreadRegistry(8);
+        var mailbox = new HandoffRing(1, registry);
+        for (int i = 0; i < mailbox.Capacity; i++)
+        {
+            var filler = new GreenThread();
+            registry.Register(filler);
+            Assert.True(mailbox.TryPush(filler));
+        }
         var policy = new CentralFcfsPolicy();
         policy.Initialize(1, 16);
         var t = global::NetStack.Tests.Runtime.GreenThreadTests.Ready(new GreenThread { Id = 9 });
+        registry.Register(t);
 
         Assert.False(Kernel.HandOff(mailbox, t, policy));
         Assert.Equal(1, policy.Count);

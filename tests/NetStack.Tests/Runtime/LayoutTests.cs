@@ -52,8 +52,19 @@ public class LayoutTests
         Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.IdleSince)));
         Assert.Equal(CacheLine.Size + 16, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.SeenEpoch)));
         Assert.Equal(CacheLine.Size + 24, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.SeenTicks)));
+        // The slice id and its count share the carrier's one write per slice.
+        Assert.Equal(CacheLine.Size + 32, (int)Marshal.OffsetOf<Worker.CarrierLine>(nameof(Worker.CarrierLine.SliceCount)));
         Assert.Equal(CacheLine.PaddedSize, Unsafe.SizeOf<Worker.AssignmentLine>());
         Assert.Equal(CacheLine.Size, (int)Marshal.OffsetOf<Worker.AssignmentLine>(nameof(Worker.AssignmentLine.Epoch)));
         Assert.Equal(CacheLine.Size + 8, (int)Marshal.OffsetOf<Worker.AssignmentLine>(nameof(Worker.AssignmentLine.App)));
+    }
+
+    [Fact]
+    public void WorkerSlotIsOneCacheLine()
+    {
+        Assert.Equal(CacheLine.Size, Unsafe.SizeOf<global::NetStack.IOKernel.WorkerSlot>());
+        Assert.Equal(0, (int)Marshal.OffsetOf<global::NetStack.IOKernel.WorkerSlot>(nameof(global::NetStack.IOKernel.WorkerSlot.Occupancy)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<global::NetStack.IOKernel.WorkerSlot>(nameof(global::NetStack.IOKernel.WorkerSlot.SlicesEnded)));
+        Assert.Equal(48, (int)Marshal.OffsetOf<global::NetStack.IOKernel.WorkerSlot>(nameof(global::NetStack.IOKernel.WorkerSlot.GrantEvent)));
     }
 }

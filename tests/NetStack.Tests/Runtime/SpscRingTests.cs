@@ -1,4 +1,6 @@
 // The SPSC ring keeps order, respects its bound and loses nothing across threads.
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;
 using Xunit;
 
@@ -77,5 +79,71 @@ public class SpscRingTests
     private sealed class Box
     {
         public long Value;
+    }
+}
+
+/// <summary>The one-word handoff ring: order, capacity, no loss across laps, and across threads.</summary>
+public class HandoffRingTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)]
+    public void FillsToItsCapacityInOrderAndRefusesMore(int asked)
+    {
+        var registry = new GreenThreadRegistry(64);
+        var ring = new HandoffRing(asked, registry);
+        var threads = Enumerable.Range(0, ring.Capacity + 1).Select(i => { var t = new GreenThread { Id = i }; registry.Register(t); return t; }).ToArray();
+        for (int lap = 0; lap < 5; lap++)
+        {
+            for (int i = 0; i < ring.Capacity; i++)
+            {
+                Assert.True(ring.TryPush(threads[i]));
+            }
+            Assert.False(ring.TryPush(threads[^1]));
+            Assert.Equal(ring.Capacity, ring.Count);
+            for (int i = 0; i < ring.Capacity; i++)
+            {
+                Assert.True(ring.TryPop(out GreenThread? t));
+                Assert.Same(threads[i], t);
+            }
+            Assert.False(ring.TryPop(out _));
+            Assert.True(ring.IsEmptyForConsumer());
+        }
+        Assert.True(ring.Capacity >= Math.Max(2, asked));
+        Assert.Equal(0, ring.FirstSlotLineOffset());
+    }
+
+    [Fact]
+    public void ProducerAndConsumerOnTwoThreadsLoseNothing()
+    {
+        const int N = 200_000;
+        var registry = new GreenThreadRegistry(16);
+        var threads = Enumerable.Range(0, 16).Select(i => { var t = new GreenThread { Id = i }; registry.Register(t); return t; }).ToArray();
+        var ring = new HandoffRing(4, registry);
+        long sum = 0;
+        var consumer = new Thread(() =>
+        {
+            for (int got = 0; got < N;)
+            {
+                if (ring.TryPop(out GreenThread? t))
+                {
+                    sum += t.Id;
+                    got++;
+                }
+            }
+        });
+        consumer.Start();
+        for (int i = 0; i < N;)
+        {
+            if (ring.TryPush(threads[i % 16]))
+            {
+                i++;
+            }
+        }
+        Assert.True(consumer.Join(TimeSpan.FromSeconds(60)));
+        Assert.Equal(Enumerable.Range(0, N).Sum(i => (long)(i % 16)), sum);
+        Assert.True(ring.DistanceTailToHead() >= CacheLine.Size);
     }
 }
