@@ -1,0 +1,151 @@
+// The Generic Host extension: services.AddNetStack(configuration) and the apps a user registers on what it returns.
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NetStack.IOKernel;
+using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Scheduling;
+
+namespace NetStack.Hosting;
+
+/// <summary>Where an app listens: a UDP port, a TCP port, or both, on one address.</summary>
+/// <param name="Udp">The UDP port (null: not on UDP; 0: any free port).</param>
+/// <param name="Tcp">The TCP port (null: not on TCP; 0: any free port).</param>
+/// <param name="Address">The address, IPv4 or IPv6; loopback unless given.</param>
+public readonly record struct NetStackPorts(int? Udp = null, int? Tcp = null, string Address = "127.0.0.1")
+{
+    /// <summary>The same port on UDP and TCP.</summary>
+    public static NetStackPorts Both(int port, string address = "127.0.0.1") => new(port, port, address);
+
+    /// <summary>TCP only.</summary>
+    public static NetStackPorts TcpOnly(int port, string address = "127.0.0.1") => new(null, port, address);
+
+    /// <summary>UDP only.</summary>
+    public static NetStackPorts UdpOnly(int port, string address = "127.0.0.1") => new(port, null, address);
+}
+
+/// <summary>Adds NetStack to a host.</summary>
+public static class NetStackServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the IOKernel and its carriers as a hosted service, started with the host and drained on
+    /// Ctrl+C or SIGTERM. <paramref name="configuration"/> (for example
+    /// <c>builder.Configuration.GetSection("NetStack")</c>) holds the kernel's settings at its top
+    /// (the keys of <see cref="KernelOptions"/>: cores, policy, quantum, idle strategies...), the NICs'
+    /// in <c>Udp</c> and <c>Tcp</c>, and each app's in <c>Apps:NAME</c> (the keys of
+    /// <see cref="AppOptions"/>); what configuration says overrides what code says.
+    /// </summary>
+    public static NetStackBuilder AddNetStack(this IServiceCollection services, IConfiguration? configuration = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = new NetStackBuilder(services, configuration);
+        services.AddSingleton(sp => new NetStackHost(builder.Definition, sp,
+            sp.GetService<ILogger<NetStackHost>>() ?? NullLogger<NetStackHost>.Instance));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<NetStackHost>());
+        return builder;
+    }
+}
+
+/// <summary>What the builder collected: read by <see cref="NetStackHost"/> when the host starts.</summary>
+internal sealed class NetStackDefinition
+{
+    public IConfiguration? Configuration { get; init; }
+    public List<Action<KernelOptions>> Kernel { get; } = [];
+    public List<AppDefinition> Apps { get; } = [];
+    public List<Action<NicChoice>> Nics { get; } = [];
+    public bool Metrics { get; set; }
+}
+
+/// <summary>One app as registered: its name, how to make its code, its ports and protocol, and its settings from code.</summary>
+internal sealed record AppDefinition(
+    string Name,
+    AppPriority Priority,
+    Func<IServiceProvider, object> Create,
+    NetStackPorts Ports,
+    Func<IServiceProvider, AppProtocol>? Protocol,
+    Action<AppOptions>? Configure);
+
+/// <summary>
+/// Registers the apps NetStack runs: latency-critical apps, each on its own ports with its own
+/// queue and policy, and batch jobs that take the cycles they leave.
+/// </summary>
+public sealed class NetStackBuilder
+{
+    internal NetStackBuilder(IServiceCollection services, IConfiguration? configuration)
+    {
+        Services = services;
+        Definition = new NetStackDefinition { Configuration = configuration };
+    }
+
+    /// <summary>The host's services.</summary>
+    public IServiceCollection Services { get; }
+
+    internal NetStackDefinition Definition { get; }
+
+    /// <summary>Sets kernel options from code (configuration still overrides them).</summary>
+    public NetStackBuilder ConfigureKernel(Action<KernelOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Definition.Kernel.Add(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// A latency-critical app: requests arriving on <paramref name="ports"/>, framed by
+    /// <paramref name="protocol"/>, served by a <typeparamref name="THandler"/> (made from the host's
+    /// services, once). <paramref name="configure"/> sets its policy, quantum and cores from code;
+    /// <c>Apps:NAME</c> in configuration overrides them.
+    /// </summary>
+    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol, Action<AppOptions>? configure = null)
+        where THandler : class, IRequestHandler
+    {
+        ArgumentNullException.ThrowIfNull(protocol);
+        return AddLatencyCriticalApp(name, ports, _ => protocol, sp => ActivatorUtilities.GetServiceOrCreateInstance<THandler>(sp), configure);
+    }
+
+    /// <summary>As above, with the handler and protocol made by factories (they may share state, as kv's engine does).</summary>
+    public NetStackBuilder AddLatencyCriticalApp(string name, NetStackPorts ports, Func<IServiceProvider, AppProtocol> protocol,
+        Func<IServiceProvider, IRequestHandler> handler, Action<AppOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(protocol);
+        ArgumentNullException.ThrowIfNull(handler);
+        Definition.Apps.Add(new AppDefinition(name, AppPriority.LatencyCritical, handler, ports, protocol, configure));
+        return this;
+    }
+
+    /// <summary>A batch app: <typeparamref name="TJob"/> (made from the host's services) runs on every core
+    /// the latency-critical apps leave idle.</summary>
+    public NetStackBuilder AddBatchJob<TJob>(string name, Action<AppOptions>? configure = null) where TJob : class, IBatchJob =>
+        AddBatchJob(name, sp => ActivatorUtilities.GetServiceOrCreateInstance<TJob>(sp), configure);
+
+    /// <summary>As above, with the job made by a factory.</summary>
+    public NetStackBuilder AddBatchJob(string name, Func<IServiceProvider, IBatchJob> job, Action<AppOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(job);
+        Definition.Apps.Add(new AppDefinition(name, AppPriority.Batch, job, default, null, configure));
+        return this;
+    }
+
+    /// <summary>Feeds the latency-critical apps from somewhere other than their ports (an in-process
+    /// source, to measure a handler without a network): <paramref name="choose"/> may set the NICs.</summary>
+    public NetStackBuilder ConfigureNics(Action<NicChoice> choose)
+    {
+        ArgumentNullException.ThrowIfNull(choose);
+        Definition.Nics.Add(choose);
+        return this;
+    }
+
+    /// <summary>Reports the kernels' counters and latency on the <c>NetStack</c> Meter
+    /// (<c>NetStackMetrics.MeterName</c>): add that meter to your OpenTelemetry metrics pipeline.</summary>
+    public NetStackBuilder AddMetrics()
+    {
+        Definition.Metrics = true;
+        Services.TryAddSingleton<IOKernel.Telemetry.Metrics.NetStackMetrics>();
+        return this;
+    }
+}
