@@ -326,6 +326,7 @@ public sealed partial class IOKernel : INicHost
             // Carriers have stopped: whatever they pushed last is still to be answered.
             Complete(_time.Now());
             TxBurst();
+            DetachNics();
             Counters.Unfinished = _pool.InUse;
             ReleaseMemory();
             _exited.Set();
@@ -360,6 +361,23 @@ public sealed partial class IOKernel : INicHost
             sent |= nic.TxBurst();
         }
         return sent;
+    }
+
+    /// <summary>The loop has ended: each NIC winds down what belongs to this thread (see <see cref="INicQueue.Detach"/>).</summary>
+    private void DetachNics()
+    {
+        foreach (INicQueue nic in _nics)
+        {
+            try
+            {
+                nic.Detach();
+            }
+            catch (Exception e)
+            {
+                // One NIC's failure must not keep the others from winding down; the first is reported.
+                _fault ??= e;
+            }
+        }
     }
 
     private bool Exhausted()

@@ -118,6 +118,9 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
     /// <summary>What it counted per port, in binding order.</summary>
     public IReadOnlyList<TcpCounters> CountersByPort => _counters;
 
+    /// <summary>Why io_uring was not used, when it was tried and refused; null otherwise.</summary>
+    public string? FallbackReason { get; init; }
+
     /// <summary>Connections open now.</summary>
     public int OpenConnections => _open;
 
