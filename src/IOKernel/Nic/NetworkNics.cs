@@ -121,10 +121,11 @@ public sealed class NetworkNics : IDisposable
                     }
                     return new TcpBinding(t.App, t.Registration.Protocol!, IPAddress.Parse(t.Registration.Options.Address), port);
                 }).ToList();
-                tcp = Listen("tcp", tcpBindings.Select(b => (b.Address, b.Port)), () => new TcpNic(tcpOptions, tcpBindings));
+                tcp = Listen("tcp", tcpBindings.Select(b => (b.Address, b.Port)), () => TcpNic.Open(tcpOptions, tcpBindings,
+                    nicOptions.For(tcpOptions.Backend, "Tcp:Backend"), nicOptions.IoUring));
                 for (int i = 0; i < tcpBindings.Count; i++)
                 {
-                    endpoints.Add($"{apps[tcpBindings[i].AppId].Options.Name}: tcp://{Format(tcp.EndPoints[i])}");
+                    endpoints.Add($"{apps[tcpBindings[i].AppId].Options.Name}: tcp://{Format(tcp.EndPoints[i])} ({NicOptions.NameOf(tcp.Backend)})");
                 }
             }
         }
