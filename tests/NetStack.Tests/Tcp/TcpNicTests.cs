@@ -291,6 +291,74 @@ public abstract class TcpNicTests
         Assert.Equal(3ul, Assert.Single(udp.Collect(1, TimeSpan.FromSeconds(10))).Id);
     }
 
+    [Fact]
+    public void OverloadIsAnsweredInOrderWithRejectionsAndEveryRequestGetsExactlyOneAnswer()
+    {
+        // A queue bound of 4 and four connections pipelining 50 requests of 1 ms each: most are turned
+        // away, each in its place among its connection's replies, none in silence.
+        KernelOptions options = NetworkTestHost.Options("cfcfs", 1);
+        options.QueueCapacity = 4;
+        using var host = NetworkTestHost.Start(options, null, Backend, AppRegistration.LatencyCritical(
+            NetworkTestHost.SpinOptions("spin", "127.0.0.1", 1), new global::NetStack.Apps.Spin.SpinApp(), new SpinProtocol(16)));
+        var clients = Enumerable.Range(0, 4).Select(_ => new TcpTestClient(host.TcpPort)).ToList();
+        int rejected = 0;
+        try
+        {
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                client.Send(Enumerable.Range(0, 50).SelectMany(i => TcpTestClient.Frame((ulong)(c * 100 + i), serviceNs: 1_000_000)).ToArray());
+            }
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                List<SpinReply> replies = client.Read(50);
+                Assert.Equal(Enumerable.Range(0, 50).Select(i => (ulong)(c * 100 + i)), replies.Select(r => r.Header.Id));
+                Assert.All(replies, r => Assert.Contains(r.Header.Status, new[] { ResponseStatus.Ok, ResponseStatus.RejectedOverload }));
+                rejected += replies.Count(r => r.Header.Status == ResponseStatus.RejectedOverload);
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        host.Stop();
+        Assert.True(rejected > 0, "a full queue must answer rejected-overload");
+        Assert.Equal(rejected, host.Kernel.Counters.Rejected);
+        Assert.Equal(200, host.Tcp.Replies);
+        Assert.Equal(0, host.Tcp.DroppedReplies);
+    }
+
+    [Fact]
+    public void ShutdownAnswersEveryAdmittedRequestThenClosesTheConnections()
+    {
+        var host = Spin();
+        var clients = Enumerable.Range(0, 3).Select(_ => new TcpTestClient(host.TcpPort)).ToList();
+        try
+        {
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                client.Send(Enumerable.Range(0, 5).SelectMany(i => TcpTestClient.Frame((ulong)(c * 10 + i), serviceNs: 20_000_000, payloadLength: 7)).ToArray());
+            }
+            Assert.True(NetworkTestHost.Eventually(() => host.Tcp.Requests == 15), $"admitted {host.Tcp.Requests} of 15");
+            var stop = new Thread(host.Stop) { IsBackground = true };
+            stop.Start();
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                List<SpinReply> replies = client.Read(5);
+                Assert.Equal(Enumerable.Range(0, 5).Select(i => (ulong)(c * 10 + i)), replies.Select(r => r.Header.Id));
+                Assert.All(replies, r => Assert.Equal(ResponseStatus.Ok, r.Header.Status));
+                Assert.True(client.ClosedByServer(), "the server should close the connection once it has answered");
+            }
+            Assert.True(stop.Join(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+            host.Dispose();
+        }
+        Assert.Equal(0, host.Kernel.Counters.Unfinished);
+        Assert.Equal(15, host.Tcp.Replies);
+    }
+
     private static void AssertServesAndHoldsNothing(NetworkTestHost host)
     {
         using (var client = new TcpTestClient(host.TcpPort))
