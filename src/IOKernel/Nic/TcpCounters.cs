@@ -64,6 +64,7 @@ public sealed class TcpCounters(IReadOnlyList<string> errorNames)
         }
         return $"connections accepted {Accepted}, refused {Refused}, closed by peer {ClosedByPeer}, reset {Reset}, " +
             $"closed by server {ClosedByServer}, open {Open}; backpressured {Backpressured}; requests {Requests}, replies {Replies}, " +
-            $"dropped replies {DroppedReplies}, closed mid-request {ClosedMidRequest}; bad frames: {(bad.Count == 0 ? "none" : string.Join(", ", bad))}";
+            $"dropped replies {DroppedReplies}, closed mid-request {ClosedMidRequest}; receive shortages {ReceiveShortages}, bytes copied {CopiedBytes}; " +
+            $"bad frames: {(bad.Count == 0 ? "none" : string.Join(", ", bad))}";
     }
 }

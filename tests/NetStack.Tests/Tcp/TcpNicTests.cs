@@ -359,6 +359,36 @@ public abstract class TcpNicTests
         Assert.Equal(15, host.Tcp.Replies);
     }
 
+    [Fact]
+    public void ManyPausesOnSmallWindowsLoseNothingAndKeepEveryConnectionsOrder()
+    {
+        // A window of 4 pauses each pipelining connection every few requests: reading stops and
+        // starts again hundreds of times, and every request is still answered, in order.
+        using var host = Spin(tcp: new TcpNicOptions { MaxInFlightPerConnection = 4 });
+        var clients = Enumerable.Range(0, 16).Select(_ => new TcpTestClient(host.TcpPort)).ToList();
+        try
+        {
+            var readers = clients.Select((client, c) => new Thread(() =>
+            {
+                client.Send(Enumerable.Range(0, 500).SelectMany(i => TcpTestClient.Frame((ulong)(c * 1000 + i), serviceNs: 1_000)).ToArray());
+            })).ToList();
+            readers.ForEach(t => t.Start());
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                List<SpinReply> replies = client.Read(500);
+                Assert.Equal(Enumerable.Range(0, 500).Select(i => (ulong)(c * 1000 + i)), replies.Select(r => r.Header.Id));
+            }
+            readers.ForEach(t => t.Join());
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        host.Stop();
+        Assert.True(host.Tcp.Backpressured > 16, $"windows of 4 should have paused the connections often ({host.Tcp.Backpressured})");
+        Assert.Equal(8000, host.Tcp.Replies);
+    }
+
     private static void AssertServesAndHoldsNothing(NetworkTestHost host)
     {
         using (var client = new TcpTestClient(host.TcpPort))
