@@ -557,6 +557,7 @@ public sealed unsafe class IoUringTcpNic : TcpNic
         if (cqe.HasBuffer)
         {
             ushort bid = cqe.BufferId;
+            _provided!.OnDelivered(bid);
             int block = _bidBlock[bid];
             _bidBlock[bid] = -1;
             Refill(bid);

@@ -529,6 +529,7 @@ public sealed unsafe class IoUringUdpNic : UdpNic
         int q = (int)IoUringUserData.Index(cqe.UserData);
         if (cqe.HasBuffer)
         {
+            _provided!.OnDelivered(cqe.BufferId);
             Debug.Assert(_pendingCount < _pending.Length, "more receive completions than buffer ids");
             int tail = _pendingHead + _pendingCount;
             _pending[tail >= _pending.Length ? tail - _pending.Length : tail] = cqe;
