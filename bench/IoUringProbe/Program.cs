@@ -1,4 +1,4 @@
-// netstack-iouring-probe: measures an empty poll, 64-byte UDP echo and round trips, io_uring against recvmmsg/sendmmsg, and prints tables.
+// netstack-iouring-probe: measures an empty poll, 64-byte UDP echo and round trips, io_uring against recvmmsg/sendmmsg, and the IOKernel's empty loop per NIC backend; prints tables.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -10,7 +10,9 @@ namespace NetStack.IoUringProbe;
 /// <summary>
 /// A measurement, not a test (docs/io_uring.md). Run the built executable on an otherwise idle
 /// machine: <c>bench/IoUringProbe/bin/Release/net10.0/netstack-iouring-probe [--rounds 10]</c>
-/// (about 15 s). Servers run pinned to core 0, the client pinned to core 1.
+/// (about 15 s): the raw ring against recvmmsg/sendmmsg, servers pinned to core 0, the client to
+/// core 1. <c>netstack-iouring-probe nic-loop [--seconds 2] [--json FILE]</c> measures the IOKernel's
+/// empty loop on each NIC backend instead (<see cref="NicLoopProbe"/>).
 /// </summary>
 internal static class Probe
 {
@@ -30,6 +32,10 @@ internal static class Probe
 
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "nic-loop")
+        {
+            return NicLoopProbe.Run(args[1..]);
+        }
         int rounds = args.Length == 2 && args[0] == "--rounds" && int.TryParse(args[1], out int r) && r > 0 ? r : 10;
         if (!IoUringRing.TryCreate(new IoUringOptions(), out IoUringRing? probeRing, out string reason))
         {

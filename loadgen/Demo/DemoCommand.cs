@@ -113,7 +113,7 @@ public static class DemoCommand
             IdleYieldMicros = 2000,
             IdleParkMicros = 200,
         };
-        using var nic = new UdpNic(new UdpNicOptions { Port = 0 }, SpinApp.TypeCount);
+        using var nic = UdpNic.Open(new UdpNicOptions { Port = 0 }, SpinApp.TypeCount);
         var kernel = new IOKernel.IOKernel(options, nic, new SpinApp());
         using var pool = new ThreadPoolServer(new UdpNicOptions { Port = 0 }, new SpinApp(), SpinApp.TypeCount);
         kernel.Start();

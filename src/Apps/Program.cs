@@ -33,6 +33,7 @@ public static class Program
         ["--kv-memory-mb"] = "Apps:Kv:MemoryMegabytes",
         ["--kv-max-item-bytes"] = "Apps:Kv:MaxItemBytes",
         ["--max-connections"] = "Tcp:MaxConnections",
+        ["--backend"] = "Nic:Backend",
         ["--allocation"] = "NetStack:CoreAllocation",
         ["--batch"] = "Apps:Batch:Enabled",
         ["--metrics"] = "Telemetry:Exporters:0",
@@ -40,7 +41,9 @@ public static class Program
 
     /// <summary>The one-line usage.</summary>
     internal const string Usage =
-        "usage: netstack [serve] [--apps spin,kv,batch] [--kv-port 11211] [--kv-udp-port 0] [--kv-memory-mb 64] [--kv-max-item-bytes 1048576] [--server netstack|threadpool] [--nic network|synthetic] [--address A] [--port P] [--queues N] [--max-connections N] " +
+        "usage: netstack [serve] [--apps spin,kv,batch] [--kv-port 11211] [--kv-udp-port 0] [--kv-memory-mb 64] [--kv-max-item-bytes 1048576] " +
+        "[--server netstack|threadpool] [--nic network|synthetic] [--backend auto|io_uring|syscalls] " +
+        "[--address A] [--port P] [--queues N] [--max-connections N] " +
         "[--policy cfcfs|ps|dfcfs] [--quantum-us N] [--mailbox-depth K] [--worker-cores 1,2] [--iokernel-core N] " +
         "[--allocation static|standing-queue|queue-delay] [--batch true|false] " +
         "[--metrics console|otlp|prometheus] " +
@@ -77,6 +80,8 @@ public static class Program
             udp.Validate();
             var tcp = Bind(builder.Configuration, "Tcp", new TcpNicOptions());
             tcp.Validate();
+            var nic = Bind(builder.Configuration, "Nic", new NicOptions());
+            nic.Validate();
             var synthetic = Bind(builder.Configuration, "Synthetic", new SyntheticOptions());
             var apps = Bind(builder.Configuration, "Apps", new AppsOptions());
             apps.Spin.Validate();
@@ -102,6 +107,7 @@ public static class Program
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(server));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(udp));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(tcp));
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(nic));
             builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(apps));
             builder.AddNetStackTelemetry(Bind(builder.Configuration, "Telemetry", new TelemetryOptions()));
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));

@@ -388,6 +388,8 @@ public sealed partial class IOKernel : INicHost
             RefuseQueued();
             TxBurst();
             TxBurst();
+            // Rings owned by this thread (io_uring's single issuer) are wound down here, not by Dispose.
+            DetachNics();
         }
         catch (Exception e)
         {
@@ -486,6 +488,23 @@ public sealed partial class IOKernel : INicHost
             sent |= nic.TxBurst();
         }
         return sent;
+    }
+
+    /// <summary>The loop has ended: each NIC winds down what belongs to this thread (see <see cref="INicQueue.Detach"/>).</summary>
+    private void DetachNics()
+    {
+        foreach (INicQueue nic in _nics)
+        {
+            try
+            {
+                nic.Detach();
+            }
+            catch (Exception e)
+            {
+                // One NIC's failure must not keep the others from winding down; the first is reported.
+                _fault ??= e;
+            }
+        }
     }
 
     private bool Exhausted()

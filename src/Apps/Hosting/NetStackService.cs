@@ -10,9 +10,10 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.Apps.Hosting;
 
 /// <summary>
-/// Starts the IOKernel and its carriers with the host, serving each app on its UDP and TCP ports (or
-/// the spin app from the synthetic NIC), and on Ctrl+C or SIGTERM stops taking requests, lets
-/// in-flight ones finish and prints the counts.
+/// Starts the IOKernel and its carriers with the host, serving each app on its UDP and TCP ports on
+/// the configured NIC backend (or the spin app from the synthetic NIC), and on Ctrl+C or SIGTERM
+/// stops taking requests, lets in-flight ones finish and prints the counts. Where <c>Nic:Backend</c>
+/// is <c>auto</c> and io_uring is refused, one line says why before the start-up line.
 /// </summary>
 public sealed class NetStackService(
     IOptions<KernelOptions> kernelOptions,
@@ -21,7 +22,8 @@ public sealed class NetStackService(
     IOptions<UdpNicOptions> udpOptions,
     IOptions<TcpNicOptions> tcpOptions,
     IOptions<AppsOptions> appsOptions,
-    NetStackMetrics? metrics = null) : IHostedService
+    NetStackMetrics? metrics = null,
+    IOptions<NicOptions>? nicOptions = null) : IHostedService
 {
     private IOKernel.IOKernel? _kernel;
     private NetworkNics? _network;
@@ -62,11 +64,15 @@ public sealed class NetStackService(
         {
             try
             {
-                _network = NetworkNics.Open(registrations, udpOptions.Value, tcpOptions.Value);
+                _network = NetworkNics.Open(registrations, udpOptions.Value, tcpOptions.Value, nicOptions?.Value);
             }
-            catch (ListenException e)
+            catch (Exception e) when (e is ListenException or NicBackendException)
             {
                 throw new ConfigurationException(e.Message);
+            }
+            foreach (string note in _network.Notes)
+            {
+                Console.WriteLine($"netstack: {note}");
             }
             nics = _network.All;
             source = string.Join(", ", _network.Endpoints);

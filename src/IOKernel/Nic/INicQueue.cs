@@ -70,6 +70,17 @@ public interface INicQueue
     /// <summary>Sends what <see cref="Transmit"/> and <see cref="Reject"/> queued. True when it did anything.</summary>
     bool TxBurst();
 
+    /// <summary>
+    /// Called once on the IOKernel thread when its loop has ended, after the last <see cref="TxBurst"/>:
+    /// a NIC whose kernel resources belong to the polling thread (an io_uring's single issuer, the
+    /// only thread that may cancel its requests and unregister its buffers) winds them down here,
+    /// answering or dropping (counted) what it still holds. Nothing is called on the NIC afterwards
+    /// but Dispose.
+    /// </summary>
+    void Detach()
+    {
+    }
+
     /// <summary>True when no more requests will ever arrive (a synthetic source that ran its course).</summary>
     bool Exhausted { get; }
 

@@ -90,6 +90,9 @@ internal static unsafe partial class NativeTcp
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     private static partial int Accept4(int fd, SockAddr* addr, uint* addrlen, int flags);
 
+    [LibraryImport("libc", EntryPoint = "getpeername", SetLastError = true)]
+    private static partial int GetPeerName(int fd, SockAddr* addr, uint* addrlen);
+
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
     private static partial nint Recv(int fd, byte* buf, nint len, int flags);
 
@@ -122,6 +125,17 @@ internal static unsafe partial class NativeTcp
             EMFile or ENFile => IoResult.OutOfDescriptors,
             _ => IoResult.Failed,
         };
+    }
+
+    /// <summary>The peer of a connected socket (for a connection accepted without its address, as io_uring's
+    /// multishot accept does); false when the connection is already gone.</summary>
+    public static bool PeerOf(int fd, out SockAddr peer)
+    {
+        SockAddr addr = default;
+        uint length = SockAddr.Size;
+        bool ok = GetPeerName(fd, &addr, &length) == 0;
+        peer = addr;
+        return ok;
     }
 
     /// <summary>Reads what is there, up to <paramref name="length"/> bytes, without waiting.</summary>

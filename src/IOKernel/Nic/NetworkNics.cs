@@ -1,4 +1,4 @@
-// Opens the NIC queues a set of apps asks for: one UDP NIC for every UDP port, one TCP NIC (one epoll) for every TCP port.
+// Opens the NIC queues a set of apps asks for: one UDP NIC for every UDP port, one TCP NIC for every TCP port, each on its backend.
 using System.Net;
 using System.Net.Sockets;
 
@@ -10,7 +10,9 @@ public sealed class ListenException(string message, Exception inner) : Exception
 /// <summary>
 /// The network side of a host: apps are found by the port a request reaches, so each
 /// latency-critical app with a UDP or TCP port gets a binding in the UDP NIC or the TCP NIC. An app
-/// served on both with port 0 gets the same port for both (the UDP one, chosen by the kernel).
+/// served on both with port 0 gets the same port for both (the UDP one, chosen by the kernel). Each
+/// NIC runs on the backend its configuration names (<see cref="NicOptions.Backend"/>, or the
+/// transport's own); where <c>auto</c> found io_uring refused, <see cref="Notes"/> says why in one line.
 /// </summary>
 public sealed class NetworkNics : IDisposable
 {
@@ -20,7 +22,11 @@ public sealed class NetworkNics : IDisposable
         Tcp = tcp;
         Endpoints = endpoints;
         All = new INicQueue?[] { udp, tcp }.OfType<INicQueue>().ToArray();
+        Notes = FallbackNotes(udp?.FallbackReason, tcp?.FallbackReason);
     }
+
+    /// <summary>Lines for the log: why a NIC asked for <c>auto</c> does not run on io_uring (none when all do, or none asked).</summary>
+    public IReadOnlyList<string> Notes { get; }
 
     /// <summary>The UDP NIC, when some app is served on UDP.</summary>
     public UdpNic? Udp { get; }
@@ -31,7 +37,7 @@ public sealed class NetworkNics : IDisposable
     /// <summary>Both, for the IOKernel.</summary>
     public IReadOnlyList<INicQueue> All { get; }
 
-    /// <summary>"spin: udp://127.0.0.1:9000", one per binding, for the start-up line.</summary>
+    /// <summary>"spin: udp://127.0.0.1:9000 (io_uring)", one per binding, for the start-up line.</summary>
     public IReadOnlyList<string> Endpoints { get; }
 
     /// <summary>The UDP port app <paramref name="appId"/> is served on (-1: none).</summary>
@@ -45,8 +51,11 @@ public sealed class NetworkNics : IDisposable
 
     /// <summary>Opens every port the apps ask for.</summary>
     /// <exception cref="ListenException">A port cannot be listened on (the message says which and why).</exception>
-    public static NetworkNics Open(IReadOnlyList<AppRegistration> apps, UdpNicOptions udpOptions, TcpNicOptions tcpOptions)
+    /// <exception cref="NicBackendException">io_uring was asked for by name and is refused here.</exception>
+    public static NetworkNics Open(IReadOnlyList<AppRegistration> apps, UdpNicOptions udpOptions, TcpNicOptions tcpOptions,
+        NicOptions? nicOptions = null)
     {
+        nicOptions ??= new NicOptions();
         // A port the kernel chose for UDP may be taken for TCP (by a client's ephemeral port, say):
         // then the pair is chosen again. Only kernel-chosen ports are retried; a configured one fails at once.
         bool chosenByKernel = apps.Any(a => a.Options.UdpPort == 0 && a.Options.TcpPort == 0);
@@ -54,7 +63,7 @@ public sealed class NetworkNics : IDisposable
         {
             try
             {
-                return OpenOnce(apps, udpOptions, tcpOptions);
+                return OpenOnce(apps, udpOptions, tcpOptions, nicOptions);
             }
             catch (ListenException e) when (chosenByKernel && attempt < 20
                 && e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
@@ -63,7 +72,8 @@ public sealed class NetworkNics : IDisposable
         }
     }
 
-    private static NetworkNics OpenOnce(IReadOnlyList<AppRegistration> apps, UdpNicOptions udpOptions, TcpNicOptions tcpOptions)
+    private static NetworkNics OpenOnce(IReadOnlyList<AppRegistration> apps, UdpNicOptions udpOptions, TcpNicOptions tcpOptions,
+        NicOptions nicOptions)
     {
         var udpBindings = new List<UdpBinding>();
         var tcpApps = new List<(int App, AppRegistration Registration)>();
@@ -92,10 +102,11 @@ public sealed class NetworkNics : IDisposable
         {
             if (udpBindings.Count > 0)
             {
-                udp = Listen("udp", udpBindings.Select(b => (b.Address, b.Port)), () => new UdpNic(udpOptions, udpBindings));
+                udp = Listen("udp", udpBindings.Select(b => (b.Address, b.Port)), () => UdpNic.Open(udpOptions, udpBindings,
+                    nicOptions.For(udpOptions.Backend, "Udp:Backend"), nicOptions.IoUring));
                 for (int i = 0; i < udpBindings.Count; i++)
                 {
-                    endpoints.Add($"{apps[udpBindings[i].AppId].Options.Name}: udp://{Format(udp.EndPoints[i])}");
+                    endpoints.Add($"{apps[udpBindings[i].AppId].Options.Name}: udp://{Format(udp.EndPoints[i])} ({NicOptions.NameOf(udp.Backend)})");
                 }
             }
             if (tcpApps.Count > 0)
@@ -110,10 +121,11 @@ public sealed class NetworkNics : IDisposable
                     }
                     return new TcpBinding(t.App, t.Registration.Protocol!, IPAddress.Parse(t.Registration.Options.Address), port);
                 }).ToList();
-                tcp = Listen("tcp", tcpBindings.Select(b => (b.Address, b.Port)), () => new TcpNic(tcpOptions, tcpBindings));
+                tcp = Listen("tcp", tcpBindings.Select(b => (b.Address, b.Port)), () => TcpNic.Open(tcpOptions, tcpBindings,
+                    nicOptions.For(tcpOptions.Backend, "Tcp:Backend"), nicOptions.IoUring));
                 for (int i = 0; i < tcpBindings.Count; i++)
                 {
-                    endpoints.Add($"{apps[tcpBindings[i].AppId].Options.Name}: tcp://{Format(tcp.EndPoints[i])}");
+                    endpoints.Add($"{apps[tcpBindings[i].AppId].Options.Name}: tcp://{Format(tcp.EndPoints[i])} ({NicOptions.NameOf(tcp.Backend)})");
                 }
             }
         }
@@ -151,6 +163,25 @@ public sealed class NetworkNics : IDisposable
     {
         Udp?.Dispose();
         Tcp?.Dispose();
+    }
+
+    /// <summary>One line per reason: both NICs refused for the same reason (the usual case) make one.</summary>
+    private static string[] FallbackNotes(string? udp, string? tcp)
+    {
+        if (udp is not null && udp == tcp)
+        {
+            return [$"io_uring unavailable: {udp}; UDP and TCP run on the syscalls backends (recvmmsg/sendmmsg, epoll)"];
+        }
+        var notes = new List<string>();
+        if (udp is not null)
+        {
+            notes.Add($"io_uring unavailable for UDP: {udp}; UDP runs on the syscalls backend (recvmmsg/sendmmsg)");
+        }
+        if (tcp is not null)
+        {
+            notes.Add($"io_uring unavailable for TCP: {tcp}; TCP runs on the syscalls backend (epoll)");
+        }
+        return [.. notes];
     }
 
     private static int PortOf(int[] apps, IReadOnlyList<IPEndPoint>? endpoints, int appId)

@@ -16,6 +16,17 @@ internal enum SlotState : byte
     Ready,
 }
 
+/// <summary>Where an io_uring connection's multishot receive is.</summary>
+internal enum ReceiveState : byte
+{
+    /// <summary>None in the kernel (not yet armed, or its last completion came).</summary>
+    Idle,
+    /// <summary>Armed: completions bring bytes until one comes without IORING_CQE_F_MORE.</summary>
+    Armed,
+    /// <summary>A cancel was asked for; its last completion is still to come.</summary>
+    Cancelling,
+}
+
 /// <summary>
 /// The state of one connection, used by the IOKernel thread only. Requests are numbered in the
 /// order they were framed; each takes the slot of its number in the reorder window, and replies
@@ -27,7 +38,11 @@ internal sealed unsafe class TcpConnection : IDisposable
 {
     private readonly byte* _failureBytes;
 
-    public TcpConnection(int index, int window)
+    /// <param name="index">Its index in the NIC's table.</param>
+    /// <param name="window">The reorder window (a power of two).</param>
+    /// <param name="sendIov">Gather-list entries of its own (with a msghdr), for writes that outlive the
+    /// call that makes them (io_uring); 0: none.</param>
+    public TcpConnection(int index, int window, int sendIov = 0)
     {
         Index = index;
         Threads = new GreenThread?[window];
@@ -36,6 +51,12 @@ internal sealed unsafe class TcpConnection : IDisposable
         CloseAfter = new bool[window];
         Mask = window - 1;
         _failureBytes = (byte*)NativeMemory.AlignedAlloc((nuint)(window * AppProtocol.MaxFailureReplyBytes), 64);
+        if (sendIov > 0)
+        {
+            SendIov = (IoVec*)NativeMemory.AlignedAlloc((nuint)(sendIov * sizeof(IoVec)), 64);
+            SendMsg = (MsgHdr*)NativeMemory.AlignedAlloc((nuint)sizeof(MsgHdr), 64);
+            NativeMemory.Clear(SendMsg, (nuint)sizeof(MsgHdr));
+        }
     }
 
     /// <summary>Its index in the NIC's table (the high half of its requests' tokens).</summary>
@@ -59,6 +80,8 @@ internal sealed unsafe class TcpConnection : IDisposable
     public int End;
     /// <summary>Bytes still to discard (a frame's SkipAfter).</summary>
     public long Skip;
+    /// <summary>The length the framer said the request at <see cref="Start"/> needs (its last Incomplete hint; 0: unknown).</summary>
+    public int NeedBytes;
     /// <summary>The socket may have bytes (an edge was seen and no read has hit EAGAIN since).</summary>
     public bool Readable;
     /// <summary>The peer closed its side: no more bytes will come.</summary>
@@ -93,6 +116,28 @@ internal sealed unsafe class TcpConnection : IDisposable
     /// <summary>In the NIC's write list.</summary>
     public bool InWriteList;
 
+    // ---- the io_uring backend's (unused on epoll) ----
+    /// <summary>Chunks received and not yet framed: receive blocks, first and last, linked through the NIC's chunk table (-1: none).</summary>
+    public int ChunkHead = -1;
+    public int ChunkTail = -1;
+    /// <summary>Bytes in the queued chunks: past a bound the receive is paused, as epoll reads only what it frames.</summary>
+    public int QueuedBytes;
+    /// <summary>The multishot receive.</summary>
+    public ReceiveState Receive;
+    /// <summary>The peer's end of stream came after the queued chunks: seen once they are framed.</summary>
+    public bool EndQueued;
+    /// <summary>The receive failed (ECONNRESET...) after the queued chunks: the connection resets once they are framed.</summary>
+    public bool FailureQueued;
+    /// <summary>In the NIC's list of receives to re-arm once provided buffers are back.</summary>
+    public bool InRearmList;
+    /// <summary>A write's SQE is out: its buffers (the head replies, <see cref="SendIov"/>) are the kernel's until it completes.</summary>
+    public bool SendInFlight;
+    /// <summary>Requests in the kernel on this descriptor (the receive, a write): it is closed, and the object reused, only at 0.</summary>
+    public int KernelOps;
+    /// <summary>The gather list and msghdr of the write in flight (io_uring), allocated with the object.</summary>
+    public readonly IoVec* SendIov;
+    public readonly MsgHdr* SendMsg;
+
     /// <summary>The window's size.</summary>
     public int Window => Threads.Length;
 
@@ -103,14 +148,24 @@ internal sealed unsafe class TcpConnection : IDisposable
     public void Reset()
     {
         Fd = null; FdNumber = -1; Listener = 0; Serial = 0; Peer = default; LocalPort = 0; FlowHash = 0; FramerState = 0;
-        Block = -1; Start = 0; End = 0; Skip = 0;
+        Block = -1; Start = 0; End = 0; Skip = 0; NeedBytes = 0;
         Readable = false; PeerClosed = false; Closing = false; Closed = false; InReadyList = false; Backpressured = false;
         NextSeq = 0; SendSeq = 0; SendOffset = 0; InFlight = 0; UnsentBytes = 0; WriteBlocked = false; InWriteList = false;
+        ChunkHead = -1; ChunkTail = -1; QueuedBytes = 0; Receive = ReceiveState.Idle; EndQueued = false; FailureQueued = false;
+        InRearmList = false; SendInFlight = false; KernelOps = 0;
         Array.Clear(Threads);
         Array.Clear(States);
         Array.Clear(CloseAfter);
     }
 
-    /// <summary>Frees the short-reply bytes.</summary>
-    public void Dispose() => NativeMemory.AlignedFree(_failureBytes);
+    /// <summary>Frees the short-reply bytes and the gather list.</summary>
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_failureBytes);
+        if (SendIov is not null)
+        {
+            NativeMemory.AlignedFree(SendIov);
+            NativeMemory.AlignedFree(SendMsg);
+        }
+    }
 }

@@ -30,8 +30,11 @@ public sealed class TcpCounters(IReadOnlyList<string> errorNames)
     public long BytesIn;
     /// <summary>Bytes written.</summary>
     public long BytesOut;
-    /// <summary>Reads put off because every receive block was in use.</summary>
+    /// <summary>Reads put off because every receive block was in use (io_uring: also receives that found no provided buffer, ENOBUFS).</summary>
     public long ReceiveShortages;
+    /// <summary>Bytes copied to make a request contiguous: only a request split across reads (or, on
+    /// io_uring, across provided buffers) is copied, once; every other request is read where it arrived.</summary>
+    public long CopiedBytes;
     /// <summary>Bad frames by the protocol's reason (index 0 stays 0).</summary>
     public readonly long[] BadFrames = new long[errorNames.Count];
 
@@ -61,6 +64,7 @@ public sealed class TcpCounters(IReadOnlyList<string> errorNames)
         }
         return $"connections accepted {Accepted}, refused {Refused}, closed by peer {ClosedByPeer}, reset {Reset}, " +
             $"closed by server {ClosedByServer}, open {Open}; backpressured {Backpressured}; requests {Requests}, replies {Replies}, " +
-            $"dropped replies {DroppedReplies}, closed mid-request {ClosedMidRequest}; bad frames: {(bad.Count == 0 ? "none" : string.Join(", ", bad))}";
+            $"dropped replies {DroppedReplies}, closed mid-request {ClosedMidRequest}; receive shortages {ReceiveShortages}, bytes copied {CopiedBytes}; " +
+            $"bad frames: {(bad.Count == 0 ? "none" : string.Join(", ", bad))}";
     }
 }

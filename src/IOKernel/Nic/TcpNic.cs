@@ -1,8 +1,8 @@
-// The TCP NIC: listeners and connections on one epoll, accepted, read, framed and written by the IOKernel itself.
+// The TCP NIC: connections accepted, framed, ordered and written by the IOKernel itself; what every backend shares.
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using NetStack.IOKernel.Nic.IoUring;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
@@ -18,48 +18,48 @@ public sealed record TcpBinding(int AppId, AppProtocol Protocol, IPAddress Addre
 
 /// <summary>
 /// Serves apps over TCP with no thread per connection and no ThreadPool on the data path: the
-/// IOKernel accepts, reads and writes every connection itself. Listeners and connections share one
-/// edge-triggered epoll, polled with a zero timeout once per receive burst. A connection that epoll
-/// reports readable joins a ready list; each burst frames up to a budget of requests from each ready
-/// connection, reading into a pooled receive block only when there are bytes (an idle connection
-/// holds no block). Requests are numbered per connection, and their replies wait in the
-/// connection's reorder window until every earlier one has gone, then leave several at a time in one
-/// sendmsg per connection. Bounds keep memory finite: requests in flight and unsent bytes per
-/// connection (past them the connection is not read, so a client that never reads is only held
-/// back by TCP's own flow control), connections in all, and receive memory.
+/// IOKernel accepts, reads and writes every connection itself. This class is everything that does
+/// not depend on how the kernel is asked: a connection whose bytes have arrived joins a ready list;
+/// each burst frames up to a budget of requests from each ready connection out of a pooled receive
+/// block (an idle connection holds no block); a request split across arrivals is made contiguous
+/// once (<see cref="MakeRoom"/>). Requests are numbered per connection, and their replies wait in the
+/// connection's reorder window until every earlier one has gone, then leave several at a time in
+/// one gather write per connection. Bounds keep memory finite: requests in flight and unsent bytes
+/// per connection (past them the connection is not read, so a client that never reads is only held
+/// back by TCP's own flow control), connections in all, and receive memory. A backend supplies the
+/// poll, the read and the write: <see cref="EpollTcpNic"/> (edge-triggered epoll, recv, sendmsg)
+/// and <see cref="IoUringTcpNic"/> (multishot accept and recv into provided buffers, sendmsg SQEs).
 /// </summary>
-public sealed unsafe class TcpNic : INicQueue, IDisposable
+public abstract unsafe class TcpNic : INicQueue, IDisposable
 {
-    /// <summary>An epoll event's data for a listener has this bit set; a connection's is its index.</summary>
-    private const ulong ListenerTag = 1UL << 62;
+    /// <summary>Buffers one gather write takes at most (Linux's UIO_MAXIOV is 1024).</summary>
+    private protected const int MaxIovPerSend = 64;
 
-    /// <summary>epoll events taken per poll.</summary>
-    private const int EventsPerPoll = 256;
-
-    /// <summary>Buffers one sendmsg gathers at most (Linux's UIO_MAXIOV is 1024).</summary>
-    private const int MaxIovPerSend = 64;
-
-    private readonly TcpNicOptions _options;
-    private readonly TcpBinding[] _bindings;
-    private readonly Socket[] _listeners;
-    private readonly TcpCounters[] _counters;
-    private readonly FileDescriptor _epoll;
-    private readonly EpollEvent* _events;
-    private readonly IoVec* _iov;
-    private readonly ReceiveBufferPool _buffers;
-    private readonly List<TcpConnection> _connections = [];
+    private protected readonly TcpNicOptions _options;
+    private protected readonly TcpBinding[] _bindings;
+    private protected readonly Socket[] _listeners;
+    private protected readonly TcpCounters[] _counters;
+    private protected readonly ReceiveBufferPool _buffers;
+    private protected readonly List<TcpConnection> _connections = [];
     private readonly Stack<TcpConnection> _freeConnections = new();
     private readonly Queue<TcpConnection> _ready = new();
     private readonly Queue<TcpConnection> _writes = new();
-    private INicHost? _host;
+    private readonly int _sendIovPerConnection;
+    private protected INicHost? _host;
+    /// <summary>Set by a backend whose kernel may still use the connections' native memory at Dispose: it is not freed.</summary>
+    private protected bool _keepNativeMemory;
     private long _nextSerial;
     private int _open;
     private bool _disposed;
 
-    /// <summary>Listens on every binding.</summary>
+    /// <summary>Listens on every binding (listening, non-blocking sockets the backend then polls).</summary>
+    /// <param name="options">Limits and sizes (validated here).</param>
+    /// <param name="bindings">The ports and the apps they serve.</param>
+    /// <param name="sendIovPerConnection">Gather-list entries each connection keeps of its own, for a
+    /// backend whose writes outlive the call that makes them (io_uring); 0: none.</param>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     /// <exception cref="SocketException">An address cannot be bound (in use, not local).</exception>
-    public TcpNic(TcpNicOptions options, IReadOnlyList<TcpBinding> bindings)
+    private protected TcpNic(TcpNicOptions options, IReadOnlyList<TcpBinding> bindings, int sendIovPerConnection)
     {
         options.Validate();
         if (bindings.Count == 0)
@@ -73,14 +73,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         _buffers = new ReceiveBufferPool(options.ReceiveBlockBytes,
             (int)Math.Max(options.ReceiveBlockBytes, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)largest)),
             (long)options.ReceiveMemoryMegabytes << 20);
-        int epfd = NativeTcp.EpollCreate1(NativeTcp.EpollCloexec);
-        if (epfd < 0)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
-        _epoll = new FileDescriptor(epfd);
-        _events = (EpollEvent*)NativeMemory.AlignedAlloc((nuint)(EventsPerPoll * sizeof(EpollEvent)), 64);
-        _iov = (IoVec*)NativeMemory.AlignedAlloc((nuint)(MaxIovPerSend * sizeof(IoVec)), 64);
+        _sendIovPerConnection = sendIovPerConnection;
         _listeners = new Socket[_bindings.Length];
         var endpoints = new IPEndPoint[_bindings.Length];
         try
@@ -98,7 +91,6 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
                 listener.Listen(options.Backlog);
                 listener.Blocking = false;
                 endpoints[i] = (IPEndPoint)listener.LocalEndPoint!;
-                Register((int)listener.SafeHandle.DangerousGetHandle(), ListenerTag | (uint)i, NativeTcp.EpollIn);
             }
         }
         catch
@@ -109,6 +101,36 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         EndPoints = endpoints;
     }
 
+    /// <summary>
+    /// Listens on every binding on <paramref name="backend"/>. With <see cref="NicBackend.Auto"/>, a
+    /// kernel or policy that refuses io_uring gets the epoll backend, and <see cref="FallbackReason"/> says why.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="SocketException">An address cannot be bound (in use, not local).</exception>
+    /// <exception cref="NicBackendException">io_uring was asked for and refused.</exception>
+    public static TcpNic Open(TcpNicOptions options, IReadOnlyList<TcpBinding> bindings, NicBackend backend, IoUringOptions? ring = null)
+    {
+        if (backend == NicBackend.Syscalls)
+        {
+            return new EpollTcpNic(options, bindings);
+        }
+        if (IoUringTcpNic.TryOpen(options, bindings, ring ?? new IoUringOptions(), out IoUringTcpNic? nic, out string reason))
+        {
+            return nic;
+        }
+        if (backend == NicBackend.IoUring)
+        {
+            throw new NicBackendException($"the TCP NIC's backend is io_uring, but {reason}");
+        }
+        return new EpollTcpNic(options, bindings) { FallbackReason = reason };
+    }
+
+    /// <summary>The backend this NIC runs on.</summary>
+    public abstract NicBackend Backend { get; }
+
+    /// <summary>The backend in a few words, for the start-up line.</summary>
+    public abstract string BackendDescription { get; }
+
     /// <summary>Each binding's endpoint, in order (the kernel's port where 0 was asked).</summary>
     public IReadOnlyList<IPEndPoint> EndPoints { get; }
 
@@ -118,14 +140,23 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
     /// <summary>What it counted per port, in binding order.</summary>
     public IReadOnlyList<TcpCounters> CountersByPort => _counters;
 
+    /// <summary>Why io_uring was not used, when it was tried (<see cref="NicBackend.Auto"/>) and refused; null otherwise.</summary>
+    public string? FallbackReason { get; private protected init; }
+
     /// <summary>Connections open now.</summary>
     public int OpenConnections => _open;
 
-    /// <summary>Receive memory held now (blocks of connections and of requests in flight).</summary>
-    public long ReceiveBytesInUse => _buffers.InUseBytes;
+    /// <summary>Receive memory held now by connections and requests in flight (not the provided buffers lent to the kernel, <see cref="ProvidedBytes"/>).</summary>
+    public long ReceiveBytesInUse => _buffers.InUseBytes - ProvidedBytes;
 
-    /// <summary>Receive blocks held now.</summary>
-    public int ReceiveBlocksInUse => _buffers.InUseBlocks;
+    /// <summary>Receive blocks held now by connections and requests in flight.</summary>
+    public int ReceiveBlocksInUse => _buffers.InUseBlocks - ProvidedBlocks;
+
+    /// <summary>Receive memory lent to the kernel to receive into (io_uring's provided buffers; 0 on epoll).</summary>
+    public long ProvidedBytes => (long)ProvidedBlocks * _options.ReceiveBlockBytes;
+
+    /// <summary>Receive blocks lent to the kernel.</summary>
+    private protected virtual int ProvidedBlocks => 0;
 
     /// <inheritdoc />
     public bool Exhausted => false;
@@ -135,6 +166,11 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
 
     /// <inheritdoc />
     public void Attach(INicHost host) => _host = host;
+
+    /// <inheritdoc />
+    public virtual void Detach()
+    {
+    }
 
     // ================================================================== receive
 
@@ -158,77 +194,37 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         return n;
     }
 
-    /// <summary>One epoll_wait with no timeout: new connections, readable and writable ones. With
-    /// <paramref name="intake"/> false (the IOKernel is draining), it only learns which blocked writers
-    /// may write again: listeners are left for later and readable connections are only marked.</summary>
-    private void Poll(bool intake = true)
-    {
-        int n = NativeTcp.EpollWait(_epoll.Number, _events, EventsPerPoll, 0);
-        for (int i = 0; i < n; i++)
-        {
-            ulong data = _events[i].Data;
-            uint events = _events[i].Events;
-            if ((data & ListenerTag) != 0)
-            {
-                if (intake)
-                {
-                    AcceptAll((int)(data & 0xFFFF));
-                }
-                continue;
-            }
-            TcpConnection c = _connections[(int)data];
-            if (c.Closed)
-            {
-                continue; // an event queued before its descriptor closed
-            }
-            if ((events & (NativeTcp.EpollIn | NativeTcp.EpollRdHup | NativeTcp.EpollHup | NativeTcp.EpollErr)) != 0)
-            {
-                c.Readable = true;
-                MarkReady(c);
-            }
-            if ((events & NativeTcp.EpollOut) != 0 && c.WriteBlocked)
-            {
-                SetWriteBlocked(c, false);
-                MarkWrite(c);
-            }
-        }
-    }
+    /// <summary>Learns what the kernel has for the NIC: connections to admit (<see cref="Admit"/>),
+    /// connections with bytes (<see cref="MarkReady"/>), writers that may write again (<see cref="MarkWrite"/>).</summary>
+    private protected abstract void Poll();
 
-    private void AcceptAll(int listener)
+    /// <summary>
+    /// A connection the kernel accepted on listener <paramref name="listener"/>, or null when the
+    /// limit is reached (then it is closed at once and counted refused). The backend then watches it.
+    /// </summary>
+    private protected TcpConnection? Admit(int fd, int listener, in SockAddr peer)
     {
-        int fdListener = (int)_listeners[listener].SafeHandle.DangerousGetHandle();
         TcpCounters counters = _counters[listener];
-        for (int i = 0; i < _options.AcceptsPerBurst; i++)
+        if (_open >= _options.MaxConnections)
         {
-            IoResult r = NativeTcp.Accept(fdListener, out int fd, out SockAddr peer);
-            if (r != IoResult.Done)
-            {
-                return; // nothing more waiting (or out of descriptors: the backlog holds them)
-            }
-            if (_open >= _options.MaxConnections)
-            {
-                NativeTcp.Close(fd);
-                counters.Refused++;
-                continue;
-            }
-            TcpConnection c = RentConnection();
-            c.Fd = new FileDescriptor(fd);
-            c.FdNumber = fd;
-            c.Listener = listener;
-            c.Serial = ++_nextSerial;
-            c.Peer = peer.ToPeer();
-            c.LocalPort = EndPoints[listener].Port;
-            c.FlowHash = (uint)((ulong)c.Serial * 0x9E3779B97F4A7C15UL >> 32);
-            NativeTcp.NoDelay(fd);
-            Register(fd, (ulong)c.Index, NativeTcp.EpollIn | NativeTcp.EpollOut | NativeTcp.EpollRdHup | NativeTcp.EpollEt);
-            _open++;
-            counters.Accepted++;
-            counters.Open++;
-            _bindings[listener].Protocol.ConnectionOpened();
-            // Edge-triggered: bytes that came with the connection raise no edge of their own.
-            c.Readable = true;
-            MarkReady(c);
+            NativeTcp.Close(fd);
+            counters.Refused++;
+            return null;
         }
+        TcpConnection c = RentConnection();
+        c.Fd = new FileDescriptor(fd);
+        c.FdNumber = fd;
+        c.Listener = listener;
+        c.Serial = ++_nextSerial;
+        c.Peer = peer.ToPeer();
+        c.LocalPort = EndPoints[listener].Port;
+        c.FlowHash = (uint)((ulong)c.Serial * 0x9E3779B97F4A7C15UL >> 32);
+        NativeTcp.NoDelay(fd);
+        _open++;
+        counters.Accepted++;
+        counters.Open++;
+        _bindings[listener].Protocol.ConnectionOpened();
+        return c;
     }
 
     /// <summary>Frames what the connection has buffered and reads more while it may, up to its budget
@@ -249,6 +245,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
                 {
                     c.Backpressured = true;
                     counters.Backpressured++;
+                    StopReading(c);
                 }
                 break; // taken up again when replies go out (Flush)
             }
@@ -305,6 +302,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
                     again = true; // no receive memory now: try again next burst
                     break;
                 }
+                c.NeedBytes = frame.Length;
             }
             if (c.PeerClosed)
             {
@@ -338,54 +336,24 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         return n;
     }
 
-    /// <summary>Reads what the socket has into the connection's block. False when nothing more can be read now.</summary>
-    private bool Read(TcpConnection c, TcpCounters counters)
+    /// <summary>
+    /// Brings more of the connection's bytes into its block, after <see cref="TcpConnection.End"/>
+    /// (or as a block of their own when nothing is unframed). True when it did; false when nothing
+    /// more can be had now (then <see cref="TcpConnection.Readable"/> is cleared, or the connection is
+    /// marked ready again when it is memory that is short), when the peer closed its side
+    /// (<see cref="TcpConnection.PeerClosed"/>), or when the connection failed and was closed.
+    /// </summary>
+    private protected abstract bool Read(TcpConnection c, TcpCounters counters);
+
+    /// <summary>The connection is paused (a bound was reached) or closing: a backend that reads ahead of
+    /// the framer (a multishot receive) stops, so the peer is held back by TCP's flow control.</summary>
+    private protected virtual void StopReading(TcpConnection c)
     {
-        if (c.Block < 0)
-        {
-            c.Block = _buffers.TryRent(_options.ReceiveBlockBytes);
-            if (c.Block < 0)
-            {
-                counters.ReceiveShortages++;
-                MarkReady(c);
-                return false;
-            }
-            c.Start = c.End = 0;
-        }
-        else if (c.Start == c.End && _buffers.References(c.Block) == 1)
-        {
-            c.Start = c.End = 0; // everything framed and answered: reuse the block from its start
-        }
-        int size = _buffers.Size(c.Block);
-        if (c.End == size)
-        {
-            // Full, with every byte framed but requests still reading it: a fresh block.
-            if (!MakeRoom(c, 0, counters))
-            {
-                MarkReady(c);
-                return false;
-            }
-            size = _buffers.Size(c.Block);
-        }
-        IoResult r = NativeTcp.Receive(c.FdNumber, _buffers.Pointer(c.Block) + c.End, size - c.End, out int got);
-        switch (r)
-        {
-            case IoResult.Done:
-                c.End += got;
-                counters.BytesIn += got;
-                return true;
-            case IoResult.WouldBlock:
-                c.Readable = false;
-                return false;
-            case IoResult.EndOfStream:
-                c.Readable = false;
-                c.PeerClosed = true;
-                return false;
-            default:
-                counters.Reset++;
-                CloseNow(c);
-                return false;
-        }
+    }
+
+    /// <summary>A paused connection may be read again.</summary>
+    private protected virtual void ResumeReading(TcpConnection c)
+    {
     }
 
     /// <summary>
@@ -394,7 +362,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
     /// run past the end of this one. This is the only copy on the receive path, and only a request
     /// split across reads that straddles a block's end pays it, once.
     /// </summary>
-    private bool MakeRoom(TcpConnection c, int need, TcpCounters counters)
+    private protected bool MakeRoom(TcpConnection c, int need, TcpCounters counters)
     {
         int size = _buffers.Size(c.Block);
         int pending = c.End - c.Start;
@@ -417,6 +385,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         if (pending > 0)
         {
             Buffer.MemoryCopy(_buffers.Pointer(c.Block) + c.Start, _buffers.Pointer(fresh), _buffers.Size(fresh), pending);
+            counters.CopiedBytes += pending;
         }
         _buffers.Release(c.Block);
         c.Block = fresh;
@@ -535,13 +504,14 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
     }
 
     /// <inheritdoc />
-    public bool TxBurst()
+    public abstract bool TxBurst();
+
+    /// <summary>Connections in the write list.</summary>
+    private protected int PendingWrites => _writes.Count;
+
+    /// <summary>Writes what every connection in the write list has ready. True when the list was not empty.</summary>
+    private protected bool FlushWrites()
     {
-        if (_writeBlocked > 0 && _writes.Count == 0)
-        {
-            // Writers wait for EPOLLOUT; while the IOKernel drains it polls no more for receive, so look here.
-            Poll(intake: false);
-        }
         int turns = _writes.Count;
         bool any = turns > 0;
         while (turns-- > 0)
@@ -558,50 +528,11 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         return any;
     }
 
-    private int _writeBlocked;
-
-    private void SetWriteBlocked(TcpConnection c, bool blocked)
-    {
-        if (c.WriteBlocked != blocked)
-        {
-            c.WriteBlocked = blocked;
-            _writeBlocked += blocked ? 1 : -1;
-        }
-    }
-
-    /// <summary>Writes the ready replies at the head of the window, as many per sendmsg as the gather list holds.</summary>
+    /// <summary>Writes the ready replies at the head of the window, then lets a paused connection be read
+    /// again and closes one that was waiting for its last reply.</summary>
     private void Flush(TcpConnection c)
     {
-        TcpCounters counters = _counters[c.Listener];
-        while (!c.Closed && !c.WriteBlocked)
-        {
-            // Empty replies (memcached's noreply, a quiet miss) at the head are done without a write.
-            Consume(c, 0, counters);
-            if (c.Closed)
-            {
-                return;
-            }
-            int iov = GatherReady(c, out long asked);
-            if (iov == 0)
-            {
-                break;
-            }
-            IoResult r = NativeTcp.Send(c.FdNumber, _iov, iov, out long sent);
-            if (r == IoResult.WouldBlock)
-            {
-                SetWriteBlocked(c, true); // EPOLLOUT takes it up again
-                break;
-            }
-            if (r != IoResult.Done)
-            {
-                counters.Reset++;
-                CloseNow(c);
-                return;
-            }
-            counters.BytesOut += sent;
-            Consume(c, sent, counters);
-            // A short write means the socket's buffer filled: the next send says EAGAIN and waits for the edge.
-        }
+        Write(c, _counters[c.Listener]);
         if (c.Closed)
         {
             return;
@@ -609,6 +540,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         if (c.Backpressured && c.InFlight < c.Window && c.UnsentBytes < _options.MaxUnsentBytesPerConnection)
         {
             c.Backpressured = false;
+            ResumeReading(c);
             MarkReady(c);
         }
         if (c.InFlight == 0 && (c.Closing || c.PeerClosed))
@@ -617,9 +549,16 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         }
     }
 
-    /// <summary>Fills the gather list from the head of the window: every ready reply in order, the head's
-    /// unsent part first, until a slot is not ready or the list is full.</summary>
-    private int GatherReady(TcpConnection c, out long asked)
+    /// <summary>
+    /// Writes what is ready at the head of the connection's window (<see cref="GatherReady"/>), and
+    /// retires what went (<see cref="Consume"/>): at once (epoll), or when the write completes
+    /// (io_uring, which then marks the connection for writing again).
+    /// </summary>
+    private protected abstract void Write(TcpConnection c, TcpCounters counters);
+
+    /// <summary>Fills the gather list <paramref name="iov"/> from the head of the window: every ready reply in
+    /// order, the head's unsent part first, until a slot is not ready or the list is full.</summary>
+    private protected static int GatherReady(TcpConnection c, IoVec* iov, out long asked)
     {
         int n = 0;
         asked = 0;
@@ -634,7 +573,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
             GreenThread? t = c.Threads[slot];
             if (t is null)
             {
-                n = AddPiece(n, (nint)c.FailureBytes(slot), c.FailureLength[slot], ref skip, ref asked);
+                n = AddPiece(iov, n, (nint)c.FailureBytes(slot), c.FailureLength[slot], ref skip, ref asked);
             }
             else
             {
@@ -642,7 +581,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
                 for (int p = 0; p < reply.PieceCount && n < MaxIovPerSend; p++)
                 {
                     (nint start, int length) = reply.Piece(p);
-                    n = AddPiece(n, start, length, ref skip, ref asked);
+                    n = AddPiece(iov, n, start, length, ref skip, ref asked);
                 }
             }
             if (c.CloseAfter[slot])
@@ -653,22 +592,22 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         return n;
     }
 
-    private int AddPiece(int n, nint start, int length, ref long skip, ref long asked)
+    private static int AddPiece(IoVec* iov, int n, nint start, int length, ref long skip, ref long asked)
     {
         if (skip >= length)
         {
             skip -= length;
             return n;
         }
-        _iov[n].Base = (void*)(start + (nint)skip);
-        _iov[n].Length = (nuint)(length - skip);
+        iov[n].Base = (void*)(start + (nint)skip);
+        iov[n].Length = (nuint)(length - skip);
         asked += length - skip;
         skip = 0;
         return n + 1;
     }
 
     /// <summary>Retires the replies <paramref name="sent"/> bytes completed, in order.</summary>
-    private void Consume(TcpConnection c, long sent, TcpCounters counters)
+    private protected void Consume(TcpConnection c, long sent, TcpCounters counters)
     {
         long left = sent + c.SendOffset;
         while (c.SendSeq != c.NextSeq)
@@ -721,36 +660,55 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         c.Closing = true;
         c.Start = c.End;
         ReleaseIdleBlock(c);
+        StopReading(c);
         if (c.InFlight == 0)
         {
             CloseNow(c);
         }
     }
 
-    /// <summary>Closes the descriptor at once: replies not yet written are dropped (counted), and the
+    /// <summary>Closes the connection at once: replies not yet written are dropped (counted), and the
     /// green threads of requests still being served are recycled as they come back.</summary>
-    private void CloseNow(TcpConnection c)
+    private protected void CloseNow(TcpConnection c)
     {
         if (c.Closed)
         {
             return;
         }
         c.Closed = true;
-        SetWriteBlocked(c, false);
         TcpCounters counters = _counters[c.Listener];
         if (c.Start < c.End && c.Skip == 0)
         {
             counters.ClosedMidRequest++;
         }
-        c.Fd?.Dispose(); // closing the descriptor also takes it out of the epoll set
-        c.Fd = null;
-        c.FdNumber = -1;
+        CloseDescriptor(c);
         if (c.Block >= 0)
         {
             _buffers.Release(c.Block);
             c.Block = -1;
         }
         c.Start = c.End = 0;
+        if (!c.SendInFlight)
+        {
+            DropReadyReplies(c);
+        }
+        _open--;
+        counters.Open--;
+        _bindings[c.Listener].Protocol.ConnectionClosed();
+        FreeIfDone(c);
+    }
+
+    /// <summary>
+    /// The descriptor's part of <see cref="CloseNow"/>: closed at once (epoll), or once the kernel is
+    /// done with every request on it (io_uring: cancelled now, closed when the last completion is in).
+    /// </summary>
+    private protected abstract void CloseDescriptor(TcpConnection c);
+
+    /// <summary>Drops the replies of a closed connection that were ready but not written (counted), recycling
+    /// their green threads; a backend with a write in flight calls it when the write comes back.</summary>
+    private protected void DropReadyReplies(TcpConnection c)
+    {
+        TcpCounters counters = _counters[c.Listener];
         for (uint seq = c.SendSeq; seq != c.NextSeq; seq++)
         {
             int slot = (int)(seq & (uint)c.Mask);
@@ -761,16 +719,12 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
             }
         }
         c.UnsentBytes = 0;
-        _open--;
-        counters.Open--;
-        _bindings[c.Listener].Protocol.ConnectionClosed();
-        FreeIfDone(c);
     }
 
     /// <summary>A closed connection's object goes back for reuse once nothing in flight refers to it.</summary>
-    private void FreeIfDone(TcpConnection c)
+    private protected void FreeIfDone(TcpConnection c)
     {
-        if (c.Closed && c.InFlight == 0 && !c.InReadyList && !c.InWriteList)
+        if (c.Closed && c.InFlight == 0 && !c.InReadyList && !c.InWriteList && c.KernelOps == 0 && c.Fd is null && !c.InRearmList)
         {
             c.Reset();
             _freeConnections.Push(c);
@@ -783,12 +737,12 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         {
             return c;
         }
-        c = new TcpConnection(_connections.Count, _options.MaxInFlightPerConnection);
+        c = new TcpConnection(_connections.Count, _options.MaxInFlightPerConnection, _sendIovPerConnection);
         _connections.Add(c);
         return c;
     }
 
-    private void MarkReady(TcpConnection c)
+    private protected void MarkReady(TcpConnection c)
     {
         if (!c.InReadyList && !c.Closed)
         {
@@ -797,7 +751,7 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
         }
     }
 
-    private void MarkWrite(TcpConnection c)
+    private protected void MarkWrite(TcpConnection c)
     {
         if (!c.InWriteList && !c.Closed && !c.WriteBlocked)
         {
@@ -809,15 +763,6 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private (TcpConnection Connection, uint Seq) Unpack(long token) => (_connections[(int)(token >> 32)], (uint)token);
 
-    private void Register(int fd, ulong data, uint events)
-    {
-        var ev = new EpollEvent { Events = events, Data = data };
-        if (NativeTcp.EpollCtl(_epoll.Number, NativeTcp.EpollCtlAdd, fd, &ev) != 0)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
-    }
-
     /// <summary>Closes every connection and listener and frees the native memory. Only after the IOKernel has stopped.</summary>
     public void Dispose()
     {
@@ -826,21 +771,28 @@ public sealed unsafe class TcpNic : INicQueue, IDisposable
             return;
         }
         _disposed = true;
+        // The backend first: a ring lets go of the descriptors and buffers it refers to before they go.
+        DisposeBackend();
         foreach (TcpConnection c in _connections)
         {
             c.Fd?.Dispose();
-            c.Dispose();
+            c.Fd = null;
+            if (!_keepNativeMemory)
+            {
+                c.Dispose();
+            }
         }
         foreach (Socket? l in _listeners)
         {
             l?.Dispose();
         }
-        _epoll.Dispose();
-        NativeMemory.AlignedFree(_events);
-        NativeMemory.AlignedFree(_iov);
         if (_buffers.InUseBlocks == 0)
         {
+            // Blocks still held belong to requests that never came back (a stuck handler): their memory outlives the NIC.
             _buffers.Dispose();
         }
     }
+
+    /// <summary>Releases what the backend holds (its epoll or ring, its buffers); the connections and listeners are closed after.</summary>
+    private protected abstract void DisposeBackend();
 }

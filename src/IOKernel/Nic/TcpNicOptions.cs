@@ -32,6 +32,9 @@ public sealed class TcpNicOptions
     /// <summary>The listen backlog.</summary>
     public int Backlog { get; set; } = 1024;
 
+    /// <summary>This NIC's backend (<c>auto</c>, <c>io_uring</c>, <c>syscalls</c>); empty: <c>Nic:Backend</c>'s.</summary>
+    public string Backend { get; set; } = "";
+
     /// <summary>Checks every value; throws naming what is wrong and what is valid.</summary>
     public void Validate()
     {
@@ -46,6 +49,10 @@ public sealed class TcpNicOptions
         if (MaxUnsentBytesPerConnection < 1 || ReceiveMemoryMegabytes < 1 || RequestsPerConnectionPerBurst < 1 || AcceptsPerBurst < 1 || Backlog < 1)
         {
             throw new ArgumentException("TCP limits must be positive");
+        }
+        if (!string.IsNullOrWhiteSpace(Backend))
+        {
+            NicOptions.Parse(Backend, "Tcp:Backend");
         }
         if (ReceiveBlockBytes < 1024 || (ReceiveBlockBytes & (ReceiveBlockBytes - 1)) != 0)
         {

@@ -1,6 +1,7 @@
-// The UDP NIC: the IOKernel's datagram queues, one or more ports each serving an app, polled with recvmmsg and answered with sendmmsg.
+// The UDP NIC: datagram queues, one or more ports each serving an app; framing, replies and counts, whatever the backend.
 using System.Net;
 using System.Runtime.CompilerServices;
+using NetStack.IOKernel.Nic.IoUring;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
@@ -16,89 +17,100 @@ public sealed record UdpBinding(int AppId, AppProtocol Protocol, IPAddress Addre
 
 /// <summary>
 /// Serves apps over UDP. Each binding is a port with <see cref="UdpNicOptions.Queues"/> sockets
-/// (SO_REUSEPORT); <see cref="RxBurst"/> polls them in turn with non-blocking recvmmsg, frames each
-/// datagram with its app's protocol, answers bad ones at once (when the protocol can) and hands
-/// requests to the IOKernel with their bytes in place. Replies are staged per queue and leave in one
-/// sendmmsg per queue at <see cref="TxBurst"/>, gathered from where the handlers wrote them. Every
-/// call is made on the IOKernel thread; nothing allocates after warm-up.
+/// (SO_REUSEPORT). A backend receives datagrams into blocks of the NIC's
+/// <see cref="ReceiveBufferPool"/> (<see cref="SyscallUdpNic"/>: recvmmsg; <see cref="IoUringUdpNic"/>:
+/// multishot recvmsg into provided buffers backed by the same blocks); this class frames each one
+/// with its app's protocol, answers bad ones at once (when the protocol can) and hands requests to
+/// the IOKernel with their bytes in place, each keeping its block until it completes. Replies leave
+/// in batches gathered from where the handlers wrote them (<see cref="UdpDatagrams"/>). Every call is
+/// made on the IOKernel thread; nothing allocates after warm-up. <see cref="Open(UdpNicOptions, IReadOnlyList{UdpBinding}, NicBackend, IoUringOptions?)"/>
+/// picks the backend.
 /// </summary>
 /// <remarks>
 /// The reply address travels with the request (<see cref="ConnectionInfo.Peer"/>); the NIC token
 /// is the index of the queue it came on, so the reply leaves from the socket the request reached.
 /// </remarks>
-public sealed class UdpNic : INicQueue, IDisposable
+public abstract unsafe class UdpNic : INicQueue, IDisposable
 {
-    private readonly UdpQueue[] _queues;
-    private readonly UdpBinding[] _queueBinding;
-    private readonly UdpCounters[] _queueCounters;
-    private readonly ReceiveBufferPool _buffers;
+    private protected readonly UdpNicOptions _options;
+    private protected readonly UdpBinding[] _queueBinding;
+    private protected readonly UdpCounters[] _queueCounters;
+    private protected readonly ReceiveBufferPool _buffers;
     private readonly UdpBinding[] _bindings;
     private readonly UdpCounters[] _counters;
-    private INicHost? _host;
-    private int _nextQueue;
+    private protected INicHost? _host;
+    private bool _disposed;
 
-    /// <summary>One port for app 0, serving the spin protocol with <paramref name="typeCount"/> request types.</summary>
-    public UdpNic(UdpNicOptions options, int typeCount)
-        : this(options, [new UdpBinding(0, new SpinProtocol(typeCount), options.ParsedAddress, options.Port)])
-    {
-    }
-
-    /// <summary>Binds <see cref="UdpNicOptions.Queues"/> sockets per binding.</summary>
-    /// <param name="options">Queue count, buffer and batch sizes (validated here; its address and port are not used).</param>
-    /// <param name="bindings">The ports and the apps they serve.</param>
-    /// <exception cref="ArgumentException">An option is invalid.</exception>
-    /// <exception cref="System.Net.Sockets.SocketException">An address cannot be bound (in use, not local).</exception>
-    public UdpNic(UdpNicOptions options, IReadOnlyList<UdpBinding> bindings)
+    /// <summary>Validates and sizes; the backend's constructor then binds the queues with <see cref="BindQueues"/>.</summary>
+    private protected UdpNic(UdpNicOptions options, IReadOnlyList<UdpBinding> bindings)
     {
         options.Validate();
         if (bindings.Count == 0)
         {
             throw new ArgumentException("a UDP NIC needs at least one port");
         }
+        _options = options;
         _bindings = [.. bindings];
         _counters = _bindings.Select(b => new UdpCounters(b.Protocol.ErrorNames)).ToArray();
-        // Blocks held by requests in flight, plus every queue's receive slots.
-        int largest = _bindings.Max(b => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(b.Protocol.DatagramReceiveBytes, 64)));
-        _buffers = new ReceiveBufferPool(UdpQueue.RxSlotBytes, Math.Max(UdpQueue.RxSlotBytes, largest), (long)options.ReceiveMemoryMegabytes << 20);
+        // Blocks held by requests in flight, plus every queue's receive slots (or provided buffers).
+        int largest = _bindings.Max(b => SlotBytesOf(b.Protocol));
+        _buffers = new ReceiveBufferPool(UdpQueue.RxSlotBytes, largest, (long)options.ReceiveMemoryMegabytes << 20);
         int total = _bindings.Length * options.Queues;
         if (total > UdpNicOptions.MaxQueues)
         {
             throw new ArgumentException($"{total} UDP queues in all is out of range; valid: up to {UdpNicOptions.MaxQueues}");
         }
-        _queues = new UdpQueue[total];
         _queueBinding = new UdpBinding[total];
         _queueCounters = new UdpCounters[total];
-        var endpoints = new IPEndPoint[_bindings.Length];
-        try
-        {
-            int q = 0;
-            for (int b = 0; b < _bindings.Length; b++)
-            {
-                UdpBinding binding = _bindings[b];
-                int port = binding.Port;
-                if (port != 0)
-                {
-                    ProbeExclusive(binding.Address, port);
-                }
-                for (int i = 0; i < options.Queues; i++, q++)
-                {
-                    _queues[q] = new UdpQueue(binding.Address, port, options, _buffers,
-                        Math.Max(UdpQueue.RxSlotBytes, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)binding.Protocol.DatagramReceiveBytes)));
-                    _queueBinding[q] = binding;
-                    _queueCounters[q] = _counters[b];
-                    // Port 0: the first socket gets a port from the kernel, and the others join it.
-                    port = _queues[q].LocalEndPoint.Port;
-                }
-                endpoints[b] = _queues[q - 1].LocalEndPoint;
-            }
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
-        EndPoints = endpoints;
+        EndPoints = [];
     }
+
+    /// <summary>One port for app 0, serving the spin protocol with <paramref name="typeCount"/> request types, on the syscalls.</summary>
+    public static UdpNic Open(UdpNicOptions options, int typeCount, NicBackend backend = NicBackend.Syscalls, IoUringOptions? ring = null) =>
+        Open(options, [new UdpBinding(0, new SpinProtocol(typeCount), options.ParsedAddress, options.Port)], backend, ring);
+
+    /// <summary>
+    /// Binds <see cref="UdpNicOptions.Queues"/> sockets per binding on <paramref name="backend"/>. With
+    /// <see cref="NicBackend.Auto"/>, a kernel or policy that refuses io_uring gets the syscalls
+    /// backend, and <see cref="FallbackReason"/> says why.
+    /// </summary>
+    /// <param name="options">Queue count, buffer and batch sizes (validated here; its address and port are not used).</param>
+    /// <param name="bindings">The ports and the apps they serve.</param>
+    /// <param name="backend">Which backend.</param>
+    /// <param name="ring">io_uring sizes (defaults when null).</param>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">An address cannot be bound (in use, not local).</exception>
+    /// <exception cref="NicBackendException">io_uring was asked for and refused.</exception>
+    public static UdpNic Open(UdpNicOptions options, IReadOnlyList<UdpBinding> bindings, NicBackend backend, IoUringOptions? ring = null)
+    {
+        if (backend == NicBackend.Syscalls)
+        {
+            return new SyscallUdpNic(options, bindings);
+        }
+        if (IoUringUdpNic.TryOpen(options, bindings, ring ?? new IoUringOptions(), out IoUringUdpNic? nic, out string reason))
+        {
+            return nic;
+        }
+        if (backend == NicBackend.IoUring)
+        {
+            throw new NicBackendException($"the UDP NIC's backend is io_uring, but {reason}");
+        }
+        return new SyscallUdpNic(options, bindings) { FallbackReason = reason };
+    }
+
+    /// <summary>The receive block of one datagram of <paramref name="protocol"/>: its
+    /// <see cref="AppProtocol.DatagramReceiveBytes"/> as a power of two, 2 KiB at least.</summary>
+    internal static int SlotBytesOf(AppProtocol protocol) =>
+        Math.Max(UdpQueue.RxSlotBytes, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(protocol.DatagramReceiveBytes, 1)));
+
+    /// <summary>The backend this NIC runs on.</summary>
+    public abstract NicBackend Backend { get; }
+
+    /// <summary>The backend in a few words, for the start-up line ("io_uring: ..." or "recvmmsg/sendmmsg").</summary>
+    public abstract string BackendDescription { get; }
+
+    /// <summary>Why io_uring was not used, when it was tried (<see cref="NicBackend.Auto"/>) and refused; null otherwise.</summary>
+    public string? FallbackReason { get; private protected init; }
 
     /// <summary>What the NIC counted for its first port (the one-app case). Exact once the IOKernel has stopped.</summary>
     public UdpCounters Counters => _counters[0];
@@ -107,7 +119,7 @@ public sealed class UdpNic : INicQueue, IDisposable
     public IReadOnlyList<UdpCounters> CountersByPort => _counters;
 
     /// <summary>The endpoint of each binding, in order (the kernel's port where 0 was asked).</summary>
-    public IReadOnlyList<IPEndPoint> EndPoints { get; }
+    public IReadOnlyList<IPEndPoint> EndPoints { get; private set; }
 
     /// <summary>The first binding's endpoint.</summary>
     public IPEndPoint LocalEndPoint => EndPoints[0];
@@ -116,10 +128,13 @@ public sealed class UdpNic : INicQueue, IDisposable
     public int Port => LocalEndPoint.Port;
 
     /// <summary>NIC queues (sockets), all ports together.</summary>
-    public int QueueCount => _queues.Length;
+    public int QueueCount => _queueBinding.Length;
 
-    /// <summary>Receive memory in use now (blocks held by requests in flight and by receive slots).</summary>
+    /// <summary>Receive memory in use now (blocks held by requests in flight, by receive slots or provided buffers).</summary>
     public long ReceiveBytesInUse => _buffers.InUseBytes;
+
+    /// <summary>Receive blocks held now.</summary>
+    public int ReceiveBlocksInUse => _buffers.InUseBlocks;
 
     /// <inheritdoc />
     /// <remarks>A network source is never exhausted: it serves until the IOKernel is stopped.</remarks>
@@ -129,90 +144,17 @@ public sealed class UdpNic : INicQueue, IDisposable
     public bool Saturating => false;
 
     /// <inheritdoc />
-    public void Attach(INicHost host)
-    {
-        _host = host;
-        foreach (UdpQueue queue in _queues)
-        {
-            queue.Host = host;
-        }
-    }
+    public virtual void Attach(INicHost host) => _host = host;
 
     /// <inheritdoc />
-    public int RxBurst(long now, Span<Arrival> batch)
-    {
-        int n = 0;
-        int queues = _queues.Length;
-        // Start at a different queue each burst, so a busy queue cannot starve the ones after it.
-        int first = _nextQueue;
-        _nextQueue = first + 1 == queues ? 0 : first + 1;
-        for (int i = 0; i < queues && n < batch.Length; i++)
-        {
-            int q = first + i;
-            if (q >= queues)
-            {
-                q -= queues;
-            }
-            n += ReceiveFrom(q, batch[n..]);
-        }
-        return n;
-    }
+    public abstract int RxBurst(long now, Span<Arrival> batch);
 
-    private unsafe int ReceiveFrom(int queueIndex, Span<Arrival> batch)
-    {
-        UdpQueue queue = _queues[queueIndex];
-        UdpCounters counters = _queueCounters[queueIndex];
-        int got = queue.Receive(batch.Length, counters);
-        if (got == 0)
-        {
-            return 0;
-        }
-        // One stamp for the batch: the datagrams arrived together, and a clock read per packet
-        // would cost more than the spread it could show.
-        long arrivalTicks = Clock.Now();
-        counters.Received += got;
-        UdpBinding binding = _queueBinding[queueIndex];
-        AppProtocol protocol = binding.Protocol;
-        int localPort = queue.LocalEndPoint.Port;
-        int n = 0;
-        for (int i = 0; i < got; i++)
-        {
-            ref readonly SockAddr peer = ref queue.Peer(i);
-            ReadOnlySpan<byte> datagram = queue.Datagram(i);
-            FrameStatus status = protocol.FrameDatagram(datagram, out Frame frame);
-            if (status != FrameStatus.Request)
-            {
-                RefuseBadInput(queue, counters, protocol, status, frame, peer);
-                continue;
-            }
-            int block = queue.TakeBlock(i);
-            ref Arrival a = ref batch[n++];
-            a.Id = frame.Id;
-            a.Type = frame.Type;
-            a.ServiceNs = frame.ServiceNs;
-            a.ArrivalTicks = arrivalTicks;
-            a.FlowHash = FlowHash(peer);
-            a.AppId = binding.AppId;
-            a.NicToken = queueIndex;
-            a.Tag = frame.Tag;
-            a.Data = (nint)_buffers.Pointer(block) + frame.BodyOffset;
-            a.Length = datagram.Length - frame.BodyOffset;
-            a.Buffer = block;
-            a.Connection = new ConnectionInfo(Transport.Udp, queueIndex, peer.ToPeer(), localPort);
-            a.Protocol = protocol;
-        }
-        return n;
-    }
+    /// <inheritdoc />
+    public abstract bool TxBurst();
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void RefuseBadInput(UdpQueue queue, UdpCounters counters, AppProtocol protocol, FrameStatus status,
-        in Frame frame, in SockAddr peer)
+    /// <inheritdoc />
+    public virtual void Detach()
     {
-        counters.CountBadFrame(frame.Error);
-        if (status == FrameStatus.Invalid)
-        {
-            queue.StageFailure(peer, protocol, FailureInfo(frame, RequestStatus.BadRequest), counters);
-        }
     }
 
     /// <inheritdoc />
@@ -224,15 +166,14 @@ public sealed class UdpNic : INicQueue, IDisposable
             _buffers.Release(thread.Buffer);
             thread.Buffer = -1;
         }
-        UdpQueue queue = _queues[q];
         SockAddr peer = SockAddr.FromPeer(thread.Connection.Peer);
         AppProtocol protocol = _queueBinding[q].Protocol;
-        if (!queue.StageReply(thread, peer, protocol, _queueCounters[q]))
+        if (!StageReply(q, thread, peer, protocol, _queueCounters[q]))
         {
             // Too large for the datagrams its protocol allows: the request fails, and says so.
             _queueCounters[q].OversizedReplies++;
             thread.FailReply(RequestStatus.Error);
-            queue.StageReply(thread, peer, protocol, _queueCounters[q]);
+            StageReply(q, thread, peer, protocol, _queueCounters[q]);
         }
     }
 
@@ -245,32 +186,114 @@ public sealed class UdpNic : INicQueue, IDisposable
         }
         int q = (int)arrival.NicToken;
         var info = new ReplyInfo { Status = status, Type = arrival.Type, Id = arrival.Id, Tag = arrival.Tag };
-        _queues[q].StageFailure(SockAddr.FromPeer(arrival.Connection.Peer), _queueBinding[q].Protocol, info, _queueCounters[q]);
+        StageFailure(q, SockAddr.FromPeer(arrival.Connection.Peer), _queueBinding[q].Protocol, info, _queueCounters[q]);
     }
 
-    /// <inheritdoc />
-    public bool TxBurst()
+    /// <summary>
+    /// Stages a finished reply to <paramref name="peer"/> on queue <paramref name="queue"/>; the green
+    /// thread is recycled once every datagram of it has been handed to the kernel (or counted lost).
+    /// False when the reply needs more datagrams than its protocol allows: nothing was staged.
+    /// </summary>
+    private protected abstract bool StageReply(int queue, GreenThread thread, in SockAddr peer, AppProtocol protocol, UdpCounters counters);
+
+    /// <summary>Stages a failure or rejection (the protocol's short reply) to <paramref name="peer"/> on queue <paramref name="queue"/>.</summary>
+    private protected abstract void StageFailure(int queue, in SockAddr peer, AppProtocol protocol, in ReplyInfo info, UdpCounters counters);
+
+    /// <summary>
+    /// Binds the queues, binding by binding: a port someone holds is refused first
+    /// (<see cref="ProbeExclusive"/>), then <paramref name="open"/> opens queue q on the address and
+    /// port and returns its endpoint; with port 0 the first queue gets a port from the kernel and
+    /// the others join it. A backend's constructor calls it once.
+    /// </summary>
+    private protected void BindQueues(Func<int, IPAddress, int, IPEndPoint> open)
     {
-        bool sent = false;
-        for (int q = 0; q < _queues.Length; q++)
+        var endpoints = new IPEndPoint[_bindings.Length];
+        int q = 0;
+        for (int b = 0; b < _bindings.Length; b++)
         {
-            sent |= _queues[q].Flush(_queueCounters[q], _host);
+            UdpBinding binding = _bindings[b];
+            int port = binding.Port;
+            if (port != 0)
+            {
+                ProbeExclusive(binding.Address, port);
+            }
+            IPEndPoint local = null!;
+            for (int i = 0; i < _options.Queues; i++, q++)
+            {
+                _queueBinding[q] = binding;
+                _queueCounters[q] = _counters[b];
+                local = open(q, binding.Address, port);
+                port = local.Port;
+            }
+            endpoints[b] = local;
         }
-        return sent;
+        EndPoints = endpoints;
     }
 
-    /// <summary>Closes the sockets and frees their batches. Call only after the IOKernel has stopped.</summary>
+    /// <summary>
+    /// Frames datagram <paramref name="datagram"/> (<paramref name="length"/> bytes, in receive block
+    /// <paramref name="block"/>) that reached queue <paramref name="queue"/> from <paramref name="peer"/>.
+    /// True when it is a request, written to <paramref name="a"/>: the block is then the request's,
+    /// until it completes. False when it was bad input, counted and answered when the protocol can.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected bool Frame(int queue, byte* datagram, int length, in SockAddr peer, int block, long arrivalTicks,
+        int localPort, ref Arrival a)
+    {
+        UdpCounters counters = _queueCounters[queue];
+        counters.Received++;
+        UdpBinding binding = _queueBinding[queue];
+        AppProtocol protocol = binding.Protocol;
+        FrameStatus status = protocol.FrameDatagram(new ReadOnlySpan<byte>(datagram, length), out Frame frame);
+        if (status != FrameStatus.Request)
+        {
+            RefuseBadInput(queue, counters, protocol, status, frame, peer);
+            return false;
+        }
+        a.Id = frame.Id;
+        a.Type = frame.Type;
+        a.ServiceNs = frame.ServiceNs;
+        a.ArrivalTicks = arrivalTicks;
+        a.FlowHash = FlowHash(peer);
+        a.AppId = binding.AppId;
+        a.NicToken = queue;
+        a.Tag = frame.Tag;
+        a.Data = (nint)datagram + frame.BodyOffset;
+        a.Length = length - frame.BodyOffset;
+        a.Buffer = block;
+        a.Connection = new ConnectionInfo(Transport.Udp, queue, peer.ToPeer(), localPort);
+        a.Protocol = protocol;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RefuseBadInput(int queue, UdpCounters counters, AppProtocol protocol, FrameStatus status, in Frame frame, in SockAddr peer)
+    {
+        counters.CountBadFrame(frame.Error);
+        if (status == FrameStatus.Invalid)
+        {
+            StageFailure(queue, peer, protocol, FailureInfo(frame, RequestStatus.BadRequest), counters);
+        }
+    }
+
+    /// <summary>Closes the sockets (and the ring) and frees the batches. Call only after the IOKernel has stopped.</summary>
     public void Dispose()
     {
-        foreach (UdpQueue? queue in _queues)
+        if (_disposed)
         {
-            queue?.Dispose();
+            return;
         }
+        _disposed = true;
+        DisposeBackend();
         if (_buffers.InUseBlocks == 0)
         {
+            // Blocks still held belong to requests that never came back (a stuck handler): their memory outlives the NIC.
             _buffers.Dispose();
         }
     }
+
+    /// <summary>Closes the backend's sockets and frees its memory, giving back the receive blocks it holds.</summary>
+    private protected abstract void DisposeBackend();
 
     /// <summary>A hash of the peer's address and port: one client socket is one flow, which d-FCFS keeps on one worker.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

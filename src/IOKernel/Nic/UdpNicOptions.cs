@@ -37,6 +37,9 @@ public sealed class UdpNicOptions
     /// block until it completes, so this bounds the requests a UDP NIC can have in flight.</summary>
     public int ReceiveMemoryMegabytes { get; set; } = 64;
 
+    /// <summary>This NIC's backend (<c>auto</c>, <c>io_uring</c>, <c>syscalls</c>); empty: <c>Nic:Backend</c>'s.</summary>
+    public string Backend { get; set; } = "";
+
     /// <summary>Queue bound: the queue index travels in 16 bits of the reply token, and more sockets
     /// than cores would only be polled in turn.</summary>
     public const int MaxQueues = 64;
@@ -65,6 +68,10 @@ public sealed class UdpNicOptions
         if (ReceiveBufferBytes < 1 || SendBufferBytes < 1 || ReceiveMemoryMegabytes < 1)
         {
             throw new ArgumentException("socket buffer sizes and receive memory must be positive");
+        }
+        if (!string.IsNullOrWhiteSpace(Backend))
+        {
+            NicOptions.Parse(Backend, "Udp:Backend");
         }
         if (RxBatchPerQueue < 1 || RxBatchPerQueue > MaxBatch || TxBatchPerQueue < 1 || TxBatchPerQueue > MaxBatch)
         {

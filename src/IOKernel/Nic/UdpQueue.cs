@@ -22,21 +22,13 @@ internal sealed unsafe class UdpQueue : IDisposable
     /// datagram that fills one (truncated or not) is longer than any valid request and parses as oversized.</summary>
     public const int RxSlotBytes = 2048;
 
-    /// <summary>Bytes of each send slot's own buffer: a datagram header at 0, a failure reply at 64.</summary>
-    private const int TxInlineBytes = 128;
+    private const int TxInlineBytes = UdpDatagrams.InlineBytes;
 
-    /// <summary>Where a failure reply goes in a send slot's own buffer.</summary>
-    private const int TxFailureOffset = 64;
-
-    /// <summary>Buffers one datagram may gather: its header, and reply pieces across segment boundaries.</summary>
-    private const int TxIovPerSlot = 4;
+    private const int TxIovPerSlot = UdpDatagrams.IovPerDatagram;
 
     /// <summary>sendmmsg retries while the kernel has no room (EAGAIN, ENOBUFS) before the rest of
     /// the batch is counted as failed: the IOKernel must not stall on one queue.</summary>
     private const int MaxSendRetries = 64;
-
-    /// <summary>A send slot that is not the last datagram of its reply: counted once, with the last.</summary>
-    private const byte NotCounted = 255;
 
     private readonly Socket _socket;
     private readonly int _fd;
@@ -66,19 +58,7 @@ internal sealed unsafe class UdpQueue : IDisposable
         _slotBytes = slotBytes;
         _rxSlots = options.RxBatchPerQueue;
         _txSlots = options.TxBatchPerQueue;
-        _socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            _socket.SetRawSocketOption(NativeUdp.SolSocket, NativeUdp.SoReusePort, BitConverter.GetBytes(1));
-            _socket.ReceiveBufferSize = options.ReceiveBufferBytes;
-            _socket.SendBufferSize = options.SendBufferBytes;
-            _socket.Bind(new IPEndPoint(address, port));
-        }
-        catch
-        {
-            _socket.Dispose();
-            throw;
-        }
+        _socket = OpenSocket(address, port, options);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _fd = (int)_socket.SafeHandle.DangerousGetHandle();
 
@@ -110,6 +90,27 @@ internal sealed unsafe class UdpQueue : IDisposable
 
     /// <summary>The address and port the socket is bound to.</summary>
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>A NIC queue's socket, for either backend: bound with SO_REUSEPORT (so the other queues
+    /// can bind the same port) and socket buffers as configured.</summary>
+    /// <exception cref="SocketException">The address cannot be bound.</exception>
+    public static Socket OpenSocket(IPAddress address, int port, UdpNicOptions options)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.SetRawSocketOption(NativeUdp.SolSocket, NativeUdp.SoReusePort, BitConverter.GetBytes(1));
+            socket.ReceiveBufferSize = options.ReceiveBufferBytes;
+            socket.SendBufferSize = options.SendBufferBytes;
+            socket.Bind(new IPEndPoint(address, port));
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Datagrams staged and not yet sent.</summary>
     public int Pending => _txCount;
@@ -164,8 +165,19 @@ internal sealed unsafe class UdpQueue : IDisposable
     /// <summary>Received datagram <paramref name="slot"/>. A truncated one fills its block, which is
     /// longer than any valid request of its protocol, so the parser calls it oversized.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ReadOnlySpan<byte> Datagram(int slot) =>
-        new((byte*)_rxIov[slot].Base, (int)Math.Min(_rxMsgs[slot].Length, (uint)_slotBytes));
+    public ReadOnlySpan<byte> Datagram(int slot) => new(DatagramStart(slot), DatagramLength(slot));
+
+    /// <summary>Where received datagram <paramref name="slot"/> starts: its receive block's start.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* DatagramStart(int slot) => (byte*)_rxIov[slot].Base;
+
+    /// <summary>Bytes of received datagram <paramref name="slot"/> (see <see cref="Datagram"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int DatagramLength(int slot) => (int)Math.Min(_rxMsgs[slot].Length, (uint)_slotBytes);
+
+    /// <summary>The receive block received datagram <paramref name="slot"/> is in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int BlockOf(int slot) => _rxBlock[slot];
 
     /// <summary>The sender of received datagram <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -192,22 +204,11 @@ internal sealed unsafe class UdpQueue : IDisposable
             Flush(counters);
         }
         int slot = _txCount;
-        byte* inline = _txInline + (long)slot * TxInlineBytes;
-        int failure = protocol.WriteFailure(new Span<byte>(inline + TxFailureOffset, AppProtocol.MaxFailureReplyBytes), info);
-        if (failure == 0)
+        int n = UdpDatagrams.FillFailure(&_txIov[slot * TxIovPerSlot], _txInline + (long)slot * TxInlineBytes, protocol, info);
+        if (n > 0)
         {
-            return; // the protocol answers this one with silence
+            Commit(slot, peer, n, (byte)info.Status);
         }
-        int header = protocol.DatagramHeaderBytes;
-        IoVec* iov = &_txIov[slot * TxIovPerSlot];
-        int n = 0;
-        if (header > 0)
-        {
-            protocol.WriteDatagramHeader(new Span<byte>(inline, header), info, 0, 1);
-            iov[n++] = new IoVec { Base = inline, Length = (nuint)header };
-        }
-        iov[n++] = new IoVec { Base = inline + TxFailureOffset, Length = (nuint)failure };
-        Commit(slot, peer, n, (byte)info.Status);
     }
 
     /// <summary>
@@ -220,58 +221,30 @@ internal sealed unsafe class UdpQueue : IDisposable
     public bool StageReply(GreenThread thread, in SockAddr peer, AppProtocol protocol, UdpCounters counters)
     {
         Runtime.Buffers.ReplyWriter reply = thread.Reply;
-        int total = reply.TotalBytes;
-        int header = protocol.DatagramHeaderBytes;
-        int perDatagram = protocol.MaxDatagramReplyBytes - header;
-        int count = total == 0 ? 0 : (total + perDatagram - 1) / perDatagram;
-        if (count > 1 && !protocol.SplitsDatagramReplies)
+        // A reply longer than a whole batch is larger than any datagram reply we send.
+        int count = UdpDatagrams.Count(reply, protocol, _txSlots);
+        if (count < 0)
         {
             return false;
-        }
-        if (count > _txSlots)
-        {
-            return false; // a reply longer than a whole batch: larger than any datagram reply we send
         }
         if (_txCount + count > _txSlots || _threadCount == _txThreads.Length)
         {
             Flush(counters);
         }
-        ReplyInfo info = count > 1 || header > 0 ? thread.ReplyInfoNow() : default;
+        ReplyInfo info = UdpDatagrams.InfoFor(thread, protocol, count);
         int piece = 0;
         int pieceOffset = 0;
         for (int d = 0; d < count; d++)
         {
             int slot = _txCount;
-            IoVec* iov = &_txIov[slot * TxIovPerSlot];
-            int n = 0;
-            if (header > 0)
+            int n = UdpDatagrams.Fill(&_txIov[slot * TxIovPerSlot], _txInline + (long)slot * TxInlineBytes, reply, protocol, info,
+                d, count, ref piece, ref pieceOffset);
+            if (n < 0)
             {
-                byte* inline = _txInline + (long)slot * TxInlineBytes;
-                protocol.WriteDatagramHeader(new Span<byte>(inline, header), info, d, count);
-                iov[n++] = new IoVec { Base = inline, Length = (nuint)header };
+                _txCount -= d; // nothing of the reply is sent
+                return false;
             }
-            int want = Math.Min(perDatagram, total - d * perDatagram);
-            while (want > 0)
-            {
-                (nint start, int length) = reply.Piece(piece);
-                int take = Math.Min(want, length - pieceOffset);
-                if (take > 0)
-                {
-                    if (n == TxIovPerSlot)
-                    {
-                        return FailMidReply(d);
-                    }
-                    iov[n++] = new IoVec { Base = (byte*)start + pieceOffset, Length = (nuint)take };
-                    want -= take;
-                    pieceOffset += take;
-                }
-                if (pieceOffset == length)
-                {
-                    piece++;
-                    pieceOffset = 0;
-                }
-            }
-            Commit(slot, peer, n, d == count - 1 ? (byte)thread.Status : NotCounted);
+            Commit(slot, peer, n, d == count - 1 ? (byte)thread.Status : UdpDatagrams.NotCounted);
         }
         _txThreads[_threadCount++] = thread;
         return true;
@@ -298,7 +271,7 @@ internal sealed unsafe class UdpQueue : IDisposable
             {
                 for (int i = sent; i < sent + r; i++)
                 {
-                    CountSent(_txStatus[i], counters);
+                    UdpDatagrams.CountSent(_txStatus[i], counters);
                 }
                 sent += r;
                 retries = 0;
@@ -318,14 +291,6 @@ internal sealed unsafe class UdpQueue : IDisposable
 
     /// <summary>Who recycles the green threads (the IOKernel).</summary>
     public INicHost? Host { get; set; }
-
-    private bool FailMidReply(int datagramsStaged)
-    {
-        // A reply split so finely across segments that one datagram needs more than the gather list
-        // holds cannot happen with doubling segments of 16 KiB and up; refuse it cleanly if it does.
-        _txCount -= datagramsStaged;
-        return false;
-    }
 
     private void Commit(int slot, in SockAddr peer, int iovCount, byte status)
     {
@@ -355,19 +320,6 @@ internal sealed unsafe class UdpQueue : IDisposable
         }
         counters.SendFailures++;
         return 1;
-    }
-
-    private static void CountSent(byte status, UdpCounters counters)
-    {
-        switch (status)
-        {
-            case NotCounted: break;
-            case (byte)RequestStatus.Ok: counters.OkReplies++; break;
-            case (byte)RequestStatus.Error: counters.ErrorReplies++; break;
-            case (byte)RequestStatus.RejectedOverload: counters.RejectedReplies++; break;
-            case (byte)RequestStatus.ShuttingDown: counters.ShuttingDownReplies++; break;
-            default: counters.BadRequestReplies++; break;
-        }
     }
 
     /// <summary>Closes the socket and frees the batches and the blocks its slots hold. Only after the IOKernel has stopped.</summary>

@@ -13,8 +13,10 @@ public class MultiWorkerTests
     [Fact]
     public void PreemptedRequestResumesOnAnotherWorkerWithItsStateIntact()
     {
-        const int Steps = 400;
-        var handler = new FibonacciHandler(Steps);
+        // Requests of a few milliseconds each, so the IOKernel, which shares the cores with three
+        // unpinned carriers, is sure to run while some of them run and to preempt them.
+        const int Steps = 1500;
+        var handler = new FibonacciHandler(Steps, spinPerStep: 100);
         var nic = new ScriptedNic(Enumerable.Range(0, 60).Select(_ => (0, 0L)).ToArray());
         var options = Tcp.NetworkTestHost.Options("ps", 3, quantumMicros: 2);
         var kernel = new Kernel(options, nic, handler) { StopWhenExhausted = true };

@@ -5,16 +5,22 @@ using Xunit;
 
 namespace NetStack.Tests.Kv;
 
-public sealed class DifferentialTests : IClassFixture<ReferenceMemcached>, IDisposable
+/// <summary>kv served over the TCP NIC on the syscalls (epoll).</summary>
+public sealed class DifferentialTests(ReferenceMemcached memcached) : DifferentialTestsBase(memcached, global::NetStack.IOKernel.Nic.NicBackend.Syscalls);
+
+/// <summary>The same, over the TCP NIC on io_uring.</summary>
+public sealed class DifferentialTestsOnIoUring(ReferenceMemcached memcached) : DifferentialTestsBase(memcached, global::NetStack.IOKernel.Nic.NicBackend.IoUring);
+
+public abstract class DifferentialTestsBase : IClassFixture<ReferenceMemcached>, IDisposable
 {
     private readonly ReferenceMemcached _memcached;
     private readonly KvHost _kv;
 
-    public DifferentialTests(ReferenceMemcached memcached)
+    private protected DifferentialTestsBase(ReferenceMemcached memcached, global::NetStack.IOKernel.Nic.NicBackend backend)
     {
         _memcached = memcached;
         // The reference runs with -m 64, the default -I 1m and -t 1.
-        _kv = new KvHost(new KvOptions { MemoryLimitMegabytes = 64, ItemSizeMaxBytes = 1 << 20, Threads = 1 });
+        _kv = new KvHost(new KvOptions { MemoryLimitMegabytes = 64, ItemSizeMaxBytes = 1 << 20, Threads = 1 }, backend: backend);
     }
 
     public void Dispose() => _kv.Dispose();

@@ -2,6 +2,7 @@
 using NetStack.Apps.Kv;
 using NetStack.Apps.Kv.Store;
 using NetStack.IOKernel;
+using NetStack.IOKernel.Nic;
 using NetStack.Runtime.Scheduling;
 using NetStack.Tests.Tcp;
 
@@ -13,7 +14,8 @@ internal sealed class KvHost : IDisposable
     private readonly NetworkTestHost _host;
     private readonly Recording _handler;
 
-    public KvHost(KvOptions? options = null, KvClock? clock = null, bool udp = false, string policy = "ps")
+    public KvHost(KvOptions? options = null, KvClock? clock = null, bool udp = false, string policy = "ps",
+        NicBackend backend = NicBackend.Syscalls)
     {
         Options = options ?? new KvOptions();
         Store = new KvStore(Options, clock);
@@ -28,7 +30,7 @@ internal sealed class KvHost : IDisposable
             MaxCores = 1,
             MaxReplyBytes = 64 << 20,
         };
-        _host = NetworkTestHost.Start(NetworkTestHost.Options(policy, 1), null, AppRegistration.LatencyCritical(app, _handler, Engine.Protocol));
+        _host = NetworkTestHost.Start(NetworkTestHost.Options(policy, 1), null, backend, AppRegistration.LatencyCritical(app, _handler, Engine.Protocol));
     }
 
     public KvOptions Options { get; }

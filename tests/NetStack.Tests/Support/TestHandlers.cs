@@ -17,7 +17,7 @@ public sealed class ThrowingForTypeOne : IRequestHandler
 
 /// <summary>Computes a Fibonacci chain with a checkpoint after every step, and keeps the result and the
 /// threads it ran on: local state must survive every preemption.</summary>
-public sealed class FibonacciHandler(int steps) : IRequestHandler
+public sealed class FibonacciHandler(int steps, int spinPerStep = 20) : IRequestHandler
 {
     /// <summary>Result per request id.</summary>
     public ConcurrentDictionary<long, ulong> Results { get; } = new();
@@ -46,7 +46,7 @@ public sealed class FibonacciHandler(int steps) : IRequestHandler
         {
             (a, b) = (b, a + b);
             threads.Add(Environment.CurrentManagedThreadId);
-            Thread.SpinWait(20);
+            Thread.SpinWait(spinPerStep);
             await ctx.Checkpoint();
         }
         Results[ctx.Id] = a;

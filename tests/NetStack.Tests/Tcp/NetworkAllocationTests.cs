@@ -1,5 +1,6 @@
-// The network data path allocates nothing per request once warm: request bytes in, handler, reply bytes out, UDP and TCP.
+// The network data path allocates nothing per request once warm, on either backend: request bytes in, handler, reply bytes out, UDP and TCP.
 using NetStack.Apps.Spin;
+using NetStack.IOKernel.Nic;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Tests.Support;
@@ -10,14 +11,16 @@ namespace NetStack.Tests.Tcp;
 
 public class NetworkAllocationTests
 {
-    [Fact]
-    public void TcpRequestsWithPayloadsAllocateNothingOnTheDataPathAfterWarmUp()
+    [Theory]
+    [InlineData(NicBackend.Syscalls)]
+    [InlineData(NicBackend.IoUring)]
+    public void TcpRequestsWithPayloadsAllocateNothingOnTheDataPathAfterWarmUp(NicBackend backend)
     {
         // c-FCFS, so no request is suspended (a suspended one takes a pooled box whose pool's size
         // follows the most ever suspended at once: the scheduler's high-water mark, not the network's).
         var options = NetworkTestHost.Options("cfcfs", 1);
         long measureFrom = Clock.Now() + Clock.FromMicros(2_000_000);
-        using var host = NetworkTestHost.Start(options, null, Global.Spin());
+        using var host = NetworkTestHost.Start(options, null, backend, Global.Spin());
         host.Kernel.MeasureAllocationsFrom = measureFrom;
         // MeasureAllocationsFrom is read by the threads as they tick; set before the warm-up ends.
         using var a = new TcpTestClient(host.TcpPort);
@@ -45,13 +48,17 @@ public class NetworkAllocationTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(1400)]
-    [InlineData(WireProtocol.MaxDatagramSize - WireProtocol.HeaderSize)]
-    public void UdpReplyEchoesThePayloadByteForByte(int payload)
+    [InlineData(0, NicBackend.Syscalls)]
+    [InlineData(1, NicBackend.Syscalls)]
+    [InlineData(1400, NicBackend.Syscalls)]
+    [InlineData(WireProtocol.MaxDatagramSize - WireProtocol.HeaderSize, NicBackend.Syscalls)]
+    [InlineData(0, NicBackend.IoUring)]
+    [InlineData(1, NicBackend.IoUring)]
+    [InlineData(1400, NicBackend.IoUring)]
+    [InlineData(WireProtocol.MaxDatagramSize - WireProtocol.HeaderSize, NicBackend.IoUring)]
+    public void UdpReplyEchoesThePayloadByteForByte(int payload, NicBackend backend)
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = NetworkTestHost.Spin(backend: backend);
         using var client = new UdpTestClient(host.UdpPort);
         client.Send(TcpTestClient.Frame(5, type: 1, serviceNs: 1_000, payloadLength: payload));
         (ResponseHeader header, byte[] body) = Assert.Single(client.CollectWithPayloads(1, UdpTestClient.Deadline));
@@ -60,10 +67,12 @@ public class NetworkAllocationTests
         Assert.Equal(TcpTestClient.Pattern(5, payload), body);
     }
 
-    [Fact]
-    public void UdpReplyTooLargeForADatagramFailsWhole()
+    [Theory]
+    [InlineData(NicBackend.Syscalls)]
+    [InlineData(NicBackend.IoUring)]
+    public void UdpReplyTooLargeForADatagramFailsWhole(NicBackend backend)
     {
-        using var host = NetworkTestHost.Spin(handler: new Doubling());
+        using var host = NetworkTestHost.Spin(handler: new Doubling(), backend: backend);
         using var client = new UdpTestClient(host.UdpPort);
         client.Send(TcpTestClient.Frame(6, payloadLength: 1000));
         (ResponseHeader header, byte[] body) = Assert.Single(client.CollectWithPayloads(1, UdpTestClient.Deadline));

@@ -1,7 +1,8 @@
-// A NetStack host for the network tests: apps on kernel-chosen loopback ports, UDP and TCP, one or more workers.
+// A NetStack host for the network tests: apps on kernel-chosen loopback ports, UDP and TCP, on either backend, one or more workers.
 using NetStack.Apps.Spin;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
+using NetStack.IOKernel.Nic.IoUring;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
@@ -35,11 +36,12 @@ public sealed class NetworkTestHost : IDisposable
     /// <summary>The TCP NIC's counts for the first port.</summary>
     public TcpCounters Tcp => Nics.Tcp!.Counters;
 
-    /// <summary>The spin app on UDP and TCP (same port), under <paramref name="policy"/>.</summary>
+    /// <summary>The spin app on UDP and TCP (same port), under <paramref name="policy"/>, both NICs on <paramref name="backend"/>.</summary>
     /// <param name="workers">Carriers; more than one run unpinned, so a 2-core machine can hold them.</param>
     public static NetworkTestHost Spin(string policy = "ps", int workers = 1, TcpNicOptions? tcp = null, string address = "127.0.0.1",
-        IRequestHandler? handler = null, int maxReplyBytes = AppOptions.DefaultMaxReplyBytes, double quantumMicros = 5) =>
-        Start(Options(policy, workers, quantumMicros), tcp,
+        IRequestHandler? handler = null, int maxReplyBytes = AppOptions.DefaultMaxReplyBytes, double quantumMicros = 5,
+        NicBackend backend = NicBackend.Syscalls, IoUringOptions? ring = null) =>
+        Start(Options(policy, workers, quantumMicros), tcp, new NicOptions { Backend = NicOptions.NameOf(backend), IoUring = ring ?? new() },
             AppRegistration.LatencyCritical(SpinOptions("spin", address, workers, maxReplyBytes), handler ?? new SpinApp(),
                 new SpinProtocol(SpinApp.TypeCount)));
 
@@ -65,10 +67,19 @@ public sealed class NetworkTestHost : IDisposable
         MaxReplyBytes = maxReplyBytes,
     };
 
-    /// <summary>Any apps.</summary>
-    public static NetworkTestHost Start(KernelOptions options, TcpNicOptions? tcp, params AppRegistration[] apps)
+    /// <summary>Any apps, both NICs on <paramref name="backend"/> (checked: a test never runs on a backend it did not ask for).</summary>
+    public static NetworkTestHost Start(KernelOptions options, TcpNicOptions? tcp, NicBackend backend, params AppRegistration[] apps) =>
+        Start(options, tcp, new NicOptions { Backend = NicOptions.NameOf(backend) }, apps);
+
+    /// <summary>Any apps, the NICs as <paramref name="nic"/> says; a named backend is checked, <c>auto</c> is not.</summary>
+    public static NetworkTestHost Start(KernelOptions options, TcpNicOptions? tcp, NicOptions nic, params AppRegistration[] apps)
     {
-        NetworkNics nics = NetworkNics.Open(apps, new UdpNicOptions(), tcp ?? new TcpNicOptions());
+        NetworkNics nics = NetworkNics.Open(apps, new UdpNicOptions(), tcp ?? new TcpNicOptions(), nic);
+        NicBackend backend = nic.ParsedBackend;
+        if (backend != NicBackend.Auto)
+        {
+            Xunit.Assert.All(new[] { nics.Udp?.Backend, nics.Tcp?.Backend }.OfType<NicBackend>(), b => Xunit.Assert.Equal(backend, b));
+        }
         try
         {
             var kernel = new Kernel(options, nics.All, apps);

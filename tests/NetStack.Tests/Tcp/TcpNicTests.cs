@@ -1,4 +1,4 @@
-// The TCP NIC: byte-exact round trips, framing at every split, pipelining in order, and every way a connection can end.
+// The TCP NIC on each backend: byte-exact round trips, framing at every split, pipelining in order, and every way a connection can end.
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -10,8 +10,17 @@ using Xunit;
 
 namespace NetStack.Tests.Tcp;
 
-public class TcpNicTests
+/// <summary>The TCP behaviour every backend must have; each backend runs all of it (the classes at the end).</summary>
+public abstract class TcpNicTests
 {
+    /// <summary>The backend both NICs run on.</summary>
+    protected abstract NicBackend Backend { get; }
+
+    /// <summary>The spin app on this backend.</summary>
+    private NetworkTestHost Spin(string policy = "ps", int workers = 1, TcpNicOptions? tcp = null, string address = "127.0.0.1",
+        IRequestHandler? handler = null, int maxReplyBytes = AppOptions.DefaultMaxReplyBytes) =>
+        NetworkTestHost.Spin(policy, workers, tcp, address, handler, maxReplyBytes, backend: Backend);
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
@@ -19,7 +28,7 @@ public class TcpNicTests
     [InlineData(WireProtocol.MaxStreamPayloadBytes)]
     public void ReplyEchoesThePayloadByteForByte(int payload)
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         using var client = new TcpTestClient(host.TcpPort);
         byte[] frame = TcpTestClient.Frame(42, type: 3, serviceNs: 2_000, payloadLength: payload);
         client.Send(frame);
@@ -34,7 +43,7 @@ public class TcpNicTests
     [Fact]
     public void RequestSplitAtEveryByteFramesTheSame()
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         byte[] a = TcpTestClient.Frame(1, payloadLength: 13);
         byte[] b = TcpTestClient.Frame(2, payloadLength: 0);
         byte[] both = [.. a, .. b];
@@ -58,7 +67,7 @@ public class TcpNicTests
     [Fact]
     public void HundredPipelinedRequestsInOneWriteAreAnsweredInOrder()
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         using var client = new TcpTestClient(host.TcpPort);
         byte[] burst = Enumerable.Range(0, 100).SelectMany(i => TcpTestClient.Frame((ulong)i, payloadLength: i % 7)).ToArray();
         client.Send(burst);
@@ -75,7 +84,7 @@ public class TcpNicTests
     {
         // Long requests first, short ones after: under ps the short ones finish first (the long ones
         // are preempted), with two workers they finish in parallel; on the wire the order holds.
-        using var host = NetworkTestHost.Spin(policy, workers);
+        using var host = Spin(policy, workers);
         using var client = new TcpTestClient(host.TcpPort);
         byte[] burst = Enumerable.Range(0, 40).SelectMany(i =>
             TcpTestClient.Frame((ulong)i, serviceNs: i % 5 == 0 ? 3_000_000 : 1_000, payloadLength: 8)).ToArray();
@@ -95,7 +104,7 @@ public class TcpNicTests
     [Fact]
     public void HandlerThatAwaitsRealIoStillAnswersInOrder()
     {
-        using var host = NetworkTestHost.Spin(handler: new AwaitsIoOnTypeOne());
+        using var host = Spin(handler: new AwaitsIoOnTypeOne());
         using var client = new TcpTestClient(host.TcpPort);
         client.Send(Enumerable.Range(0, 20).SelectMany(i => TcpTestClient.Frame((ulong)i, type: (byte)(i % 2), payloadLength: 5)).ToArray());
         List<SpinReply> replies = client.Read(20);
@@ -111,7 +120,7 @@ public class TcpNicTests
     [Fact]
     public void ReplyPastItsBoundFailsWholeAndTheConnectionGoesOn()
     {
-        using var host = NetworkTestHost.Spin(maxReplyBytes: 1000);
+        using var host = Spin(maxReplyBytes: 1000);
         using var client = new TcpTestClient(host.TcpPort);
         client.Send([.. TcpTestClient.Frame(1, payloadLength: 1001), .. TcpTestClient.Frame(2, payloadLength: 1000)]);
         List<SpinReply> replies = client.Read(2);
@@ -124,7 +133,7 @@ public class TcpNicTests
     [Fact]
     public void MalformedFramesAreAnsweredInTheirPlaceAndBadMagicClosesTheConnection()
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         using var client = new TcpTestClient(host.TcpPort);
         byte[] unknownType = TcpTestClient.Frame(2, type: 200, payloadLength: 3);
         byte[] oversized = TcpTestClient.Frame(3);
@@ -153,7 +162,7 @@ public class TcpNicTests
     [Fact]
     public void ConnectionClosedMidRequestIsCountedAndNothingLeaks()
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         using (var client = new TcpTestClient(host.TcpPort))
         {
             byte[] frame = TcpTestClient.Frame(1, payloadLength: 100);
@@ -167,7 +176,7 @@ public class TcpNicTests
     [Fact]
     public void ConnectionResetWithRequestsInFlightDropsTheirRepliesAndRecyclesEverything()
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         using (var client = new TcpTestClient(host.TcpPort))
         {
             client.Send(Enumerable.Range(0, 20).SelectMany(i => TcpTestClient.Frame((ulong)i, serviceNs: 200_000)).ToArray());
@@ -184,7 +193,7 @@ public class TcpNicTests
     [Fact]
     public void HalfClosedClientGetsEveryReplyThenTheServerCloses()
     {
-        using var host = NetworkTestHost.Spin();
+        using var host = Spin();
         using var client = new TcpTestClient(host.TcpPort);
         client.Send(Enumerable.Range(0, 10).SelectMany(i => TcpTestClient.Frame((ulong)i, serviceNs: 20_000, payloadLength: 4)).ToArray());
         client.Socket.Shutdown(SocketShutdown.Send);
@@ -199,7 +208,7 @@ public class TcpNicTests
     public void ClientThatNeverReadsIsHeldBackAndOthersAreStillServed()
     {
         var tcp = new TcpNicOptions { MaxInFlightPerConnection = 16, MaxUnsentBytesPerConnection = 256 << 10 };
-        using var host = NetworkTestHost.Spin(tcp: tcp);
+        using var host = Spin(tcp: tcp);
         using var greedy = new TcpTestClient(host.TcpPort);
         greedy.Socket.ReceiveBufferSize = 4096;
         byte[] frame = TcpTestClient.Frame(1, payloadLength: 64 << 10);
@@ -234,7 +243,7 @@ public class TcpNicTests
     [Fact]
     public void ConnectionsPastTheLimitAreRefusedAndCounted()
     {
-        using var host = NetworkTestHost.Spin(tcp: new TcpNicOptions { MaxConnections = 2 });
+        using var host = Spin(tcp: new TcpNicOptions { MaxConnections = 2 });
         using var a = new TcpTestClient(host.TcpPort);
         using var b = new TcpTestClient(host.TcpPort);
         a.Send(TcpTestClient.Frame(1));
@@ -251,7 +260,7 @@ public class TcpNicTests
     [Fact]
     public void ServesIPv6()
     {
-        using var host = NetworkTestHost.Spin(address: "::1");
+        using var host = Spin(address: "::1");
         using var client = new TcpTestClient(host.TcpPort, IPAddress.IPv6Loopback);
         client.Send(TcpTestClient.Frame(9, payloadLength: 33));
         SpinReply reply = Assert.Single(client.Read(1));
@@ -266,7 +275,7 @@ public class TcpNicTests
         var spin = NetworkTestHost.SpinOptions("spin", "127.0.0.1", 1);
         var upper = NetworkTestHost.SpinOptions("upper", "127.0.0.1", 1);
         spin.GuaranteedCores = upper.GuaranteedCores = 0;
-        using var host = NetworkTestHost.Start(options, null,
+        using var host = NetworkTestHost.Start(options, null, Backend,
             AppRegistration.LatencyCritical(spin, new global::NetStack.Apps.Spin.SpinApp(), new SpinProtocol(16)),
             AppRegistration.LatencyCritical(upper, new Uppercase(), new SpinProtocol(16)));
         int spinPort = host.Nics.TcpPortOf(0), upperPort = host.Nics.TcpPortOf(1);
@@ -280,6 +289,104 @@ public class TcpNicTests
         using var udp = new Udp.UdpTestClient(host.Nics.UdpPortOf(1));
         udp.Send(TcpTestClient.Frame(3, payload: "udp"u8.ToArray()));
         Assert.Equal(3ul, Assert.Single(udp.Collect(1, TimeSpan.FromSeconds(10))).Id);
+    }
+
+    [Fact]
+    public void OverloadIsAnsweredInOrderWithRejectionsAndEveryRequestGetsExactlyOneAnswer()
+    {
+        // A queue bound of 4 and four connections pipelining 50 requests of 1 ms each: most are turned
+        // away, each in its place among its connection's replies, none in silence.
+        KernelOptions options = NetworkTestHost.Options("cfcfs", 1);
+        options.QueueCapacity = 4;
+        using var host = NetworkTestHost.Start(options, null, Backend, AppRegistration.LatencyCritical(
+            NetworkTestHost.SpinOptions("spin", "127.0.0.1", 1), new global::NetStack.Apps.Spin.SpinApp(), new SpinProtocol(16)));
+        var clients = Enumerable.Range(0, 4).Select(_ => new TcpTestClient(host.TcpPort)).ToList();
+        int rejected = 0;
+        try
+        {
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                client.Send(Enumerable.Range(0, 50).SelectMany(i => TcpTestClient.Frame((ulong)(c * 100 + i), serviceNs: 1_000_000)).ToArray());
+            }
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                List<SpinReply> replies = client.Read(50);
+                Assert.Equal(Enumerable.Range(0, 50).Select(i => (ulong)(c * 100 + i)), replies.Select(r => r.Header.Id));
+                Assert.All(replies, r => Assert.Contains(r.Header.Status, new[] { ResponseStatus.Ok, ResponseStatus.RejectedOverload }));
+                rejected += replies.Count(r => r.Header.Status == ResponseStatus.RejectedOverload);
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        host.Stop();
+        Assert.True(rejected > 0, "a full queue must answer rejected-overload");
+        Assert.Equal(rejected, host.Kernel.Counters.Rejected);
+        Assert.Equal(200, host.Tcp.Replies);
+        Assert.Equal(0, host.Tcp.DroppedReplies);
+    }
+
+    [Fact]
+    public void ShutdownAnswersEveryAdmittedRequestThenClosesTheConnections()
+    {
+        var host = Spin();
+        var clients = Enumerable.Range(0, 3).Select(_ => new TcpTestClient(host.TcpPort)).ToList();
+        try
+        {
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                client.Send(Enumerable.Range(0, 5).SelectMany(i => TcpTestClient.Frame((ulong)(c * 10 + i), serviceNs: 20_000_000, payloadLength: 7)).ToArray());
+            }
+            Assert.True(NetworkTestHost.Eventually(() => host.Tcp.Requests == 15), $"admitted {host.Tcp.Requests} of 15");
+            var stop = new Thread(host.Stop) { IsBackground = true };
+            stop.Start();
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                List<SpinReply> replies = client.Read(5);
+                Assert.Equal(Enumerable.Range(0, 5).Select(i => (ulong)(c * 10 + i)), replies.Select(r => r.Header.Id));
+                Assert.All(replies, r => Assert.Equal(ResponseStatus.Ok, r.Header.Status));
+                Assert.True(client.ClosedByServer(), "the server should close the connection once it has answered");
+            }
+            Assert.True(stop.Join(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+            host.Dispose();
+        }
+        Assert.Equal(0, host.Kernel.Counters.Unfinished);
+        Assert.Equal(15, host.Tcp.Replies);
+    }
+
+    [Fact]
+    public void ManyPausesOnSmallWindowsLoseNothingAndKeepEveryConnectionsOrder()
+    {
+        // A window of 4 pauses each pipelining connection every few requests: reading stops and
+        // starts again hundreds of times, and every request is still answered, in order.
+        using var host = Spin(tcp: new TcpNicOptions { MaxInFlightPerConnection = 4 });
+        var clients = Enumerable.Range(0, 16).Select(_ => new TcpTestClient(host.TcpPort)).ToList();
+        try
+        {
+            var readers = clients.Select((client, c) => new Thread(() =>
+            {
+                client.Send(Enumerable.Range(0, 500).SelectMany(i => TcpTestClient.Frame((ulong)(c * 1000 + i), serviceNs: 1_000)).ToArray());
+            })).ToList();
+            readers.ForEach(t => t.Start());
+            foreach (var (client, c) in clients.Select((client, c) => (client, c)))
+            {
+                List<SpinReply> replies = client.Read(500);
+                Assert.Equal(Enumerable.Range(0, 500).Select(i => (ulong)(c * 1000 + i)), replies.Select(r => r.Header.Id));
+            }
+            readers.ForEach(t => t.Join());
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        host.Stop();
+        Assert.True(host.Tcp.Backpressured > 16, $"windows of 4 should have paused the connections often ({host.Tcp.Backpressured})");
+        Assert.Equal(8000, host.Tcp.Replies);
     }
 
     private static void AssertServesAndHoldsNothing(NetworkTestHost host)
@@ -322,4 +429,18 @@ public class TcpNicTests
             ctx.Reply.Advance(ctx.Request.Length);
         }
     }
+}
+
+/// <summary>The TCP behaviour on the syscalls backend (edge-triggered epoll, recv, sendmsg).</summary>
+public sealed class TcpNicOnSyscallsTests : TcpNicTests
+{
+    /// <inheritdoc />
+    protected override NicBackend Backend => NicBackend.Syscalls;
+}
+
+/// <summary>The TCP behaviour on io_uring (multishot accept and recv into provided buffers, sendmsg SQEs).</summary>
+public sealed class TcpNicOnIoUringTests : TcpNicTests
+{
+    /// <inheritdoc />
+    protected override NicBackend Backend => NicBackend.IoUring;
 }

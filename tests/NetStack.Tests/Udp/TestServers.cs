@@ -28,9 +28,9 @@ public interface ITestServer : IDisposable
 /// <summary>Starts the servers the tests compare.</summary>
 public static class TestServers
 {
-    /// <summary>"threadpool", or a NetStack policy name.</summary>
-    public static ITestServer Start(string server, int queueCapacity = 8192, int queues = 1) =>
-        server == "threadpool" ? new ThreadPoolTestServer(queueCapacity) : new NetStackTestServer(server, queueCapacity, queues);
+    /// <summary>"threadpool", or a NetStack policy name on <paramref name="backend"/> (the baseline has no backend to choose).</summary>
+    public static ITestServer Start(string server, NicBackend backend = NicBackend.Syscalls, int queueCapacity = 8192, int queues = 1) =>
+        server == "threadpool" ? new ThreadPoolTestServer(queueCapacity) : new NetStackTestServer(server, backend, queueCapacity, queues);
 
     private sealed class NetStackTestServer : ITestServer
     {
@@ -38,9 +38,10 @@ public static class TestServers
         private readonly Kernel _kernel;
         private bool _stopped;
 
-        public NetStackTestServer(string policy, int queueCapacity, int queues)
+        public NetStackTestServer(string policy, NicBackend backend, int queueCapacity, int queues)
         {
-            _nic = new UdpNic(new UdpNicOptions { Port = 0, Queues = queues }, SpinApp.TypeCount);
+            _nic = UdpNic.Open(new UdpNicOptions { Port = 0, Queues = queues }, SpinApp.TypeCount, backend);
+            Xunit.Assert.Equal(backend, _nic.Backend);
             var options = TestKernel.Options(policy, mailboxDepth: 2);
             options.QueueCapacity = queueCapacity;
             _kernel = new Kernel(options, _nic, new SpinApp());

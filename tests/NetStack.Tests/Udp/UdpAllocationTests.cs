@@ -1,4 +1,4 @@
-// The UDP data path allocates nothing per packet once warm: receive, parse, steer, run, reply.
+// The UDP data path allocates nothing per packet once warm, on either backend: receive, parse, steer, run, reply.
 using NetStack.Apps.Spin;
 using NetStack.IOKernel.Nic;
 using NetStack.Runtime;
@@ -10,10 +10,13 @@ namespace NetStack.Tests.Udp;
 
 public class UdpAllocationTests
 {
-    [Fact]
-    public void ServingUdpAllocatesNothingOnTheIOKernelAndCarrierThreadsAfterWarmUp()
+    [Theory]
+    [InlineData(NicBackend.Syscalls)]
+    [InlineData(NicBackend.IoUring)]
+    public void ServingUdpAllocatesNothingOnTheIOKernelAndCarrierThreadsAfterWarmUp(NicBackend backend)
     {
-        using var nic = new UdpNic(new UdpNicOptions { Port = 0 }, SpinApp.TypeCount);
+        using var nic = UdpNic.Open(new UdpNicOptions { Port = 0 }, SpinApp.TypeCount, backend);
+        Assert.Equal(backend, nic.Backend);
         // Count from a moment after the warm-up below: the first requests JIT and fill pools.
         long measureFrom = Clock.Now() + Clock.FromMicros(2_000_000);
         // c-FCFS: a preempted request keeps a state-machine box from the green-thread pool, which grows

@@ -1,5 +1,6 @@
-// Loopback behaviour of both UDP servers: round trips, every bad-input class, overload, and counts that add up.
+// Loopback behaviour of both UDP servers, NetStack on each backend: round trips, every bad-input class, overload, and counts that add up.
 using System.Buffers.Binary;
+using NetStack.IOKernel.Nic;
 using NetStack.Runtime.Protocol;
 using Xunit;
 
@@ -7,14 +8,28 @@ namespace NetStack.Tests.Udp;
 
 public class UdpServerTests
 {
-    public static TheoryData<string> Servers => ["cfcfs", "ps", "dfcfs", "threadpool"];
+    /// <summary>NetStack under each policy on each backend, and the baseline.</summary>
+    public static TheoryData<string, NicBackend> Servers => WithBackends("cfcfs", "ps", "dfcfs");
+
+    /// <summary><paramref name="policies"/> on both backends, then the ThreadPool baseline (which has no backend).</summary>
+    public static TheoryData<string, NicBackend> WithBackends(params string[] policies)
+    {
+        var data = new TheoryData<string, NicBackend>();
+        foreach (string policy in policies)
+        {
+            data.Add(policy, NicBackend.Syscalls);
+            data.Add(policy, NicBackend.IoUring);
+        }
+        data.Add("threadpool", NicBackend.Syscalls);
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(Servers))]
-    public void EveryRequestIsAnsweredOkEchoingItsIdTypeAndIntendedSendTime(string server)
+    public void EveryRequestIsAnsweredOkEchoingItsIdTypeAndIntendedSendTime(string server, NicBackend backend)
     {
         const int Count = 64;
-        using ITestServer s = TestServers.Start(server);
+        using ITestServer s = TestServers.Start(server, backend);
         using var client = new UdpTestClient(s.Port);
         var requests = Enumerable.Range(0, Count)
             .Select(i => UdpTestClient.Request(id: 1000UL + (ulong)i, type: (byte)(i % 16), serviceNs: 2_000, intendedSendNs: 7_000_000_000L + i, payloadLength: i % 3 * 8));
@@ -40,7 +55,7 @@ public class UdpServerTests
         Assert.Equal(0, s.Counters.SendFailures);
     }
 
-    private static TheoryData<string, byte[], ParseError, bool> BadInputs(string server)
+    private static TheoryData<string, NicBackend, byte[], ParseError, bool> BadInputs(string server, NicBackend backend)
     {
         byte[] Valid(ulong id) => UdpTestClient.Request(id, type: 3, serviceNs: 1_000, intendedSendNs: 555);
         byte[] WithByte(ulong id, int offset, byte value) { byte[] d = Valid(id); d[offset] = value; return d; }
@@ -48,29 +63,29 @@ public class UdpServerTests
         BinaryPrimitives.WriteUInt32LittleEndian(badLength.AsSpan(32), 9);
         byte[] negative = Valid(5);
         BinaryPrimitives.WriteInt64LittleEndian(negative.AsSpan(24), -1);
-        return new TheoryData<string, byte[], ParseError, bool>
+        return new TheoryData<string, NicBackend, byte[], ParseError, bool>
         {
-            { server, new byte[10], ParseError.TooShort, false },
-            { server, WithByte(1, 0, (byte)'X'), ParseError.BadMagic, false },
-            { server, WithByte(2, 4, 9), ParseError.BadVersion, true },
-            { server, badLength, ParseError.LengthMismatch, true },
-            { server, WithByte(6, 5, 16), ParseError.UnknownType, true },   // SpinApp knows 0..15
-            { server, WithByte(7, 5, 255), ParseError.UnknownType, true },  // reserved
-            { server, UdpTestClient.Request(8, payloadLength: 1500), ParseError.Oversized, true },
-            { server, UdpTestClient.Request(9, payloadLength: 4000), ParseError.Oversized, true }, // longer than a receive buffer
-            { server, negative, ParseError.NegativeServiceTime, true },
+            { server, backend, new byte[10], ParseError.TooShort, false },
+            { server, backend, WithByte(1, 0, (byte)'X'), ParseError.BadMagic, false },
+            { server, backend, WithByte(2, 4, 9), ParseError.BadVersion, true },
+            { server, backend, badLength, ParseError.LengthMismatch, true },
+            { server, backend, WithByte(6, 5, 16), ParseError.UnknownType, true },   // SpinApp knows 0..15
+            { server, backend, WithByte(7, 5, 255), ParseError.UnknownType, true },  // reserved
+            { server, backend, UdpTestClient.Request(8, payloadLength: 1500), ParseError.Oversized, true },
+            { server, backend, UdpTestClient.Request(9, payloadLength: 4000), ParseError.Oversized, true }, // longer than a receive buffer
+            { server, backend, negative, ParseError.NegativeServiceTime, true },
         };
     }
 
     public static IEnumerable<object[]> AllBadInputs() =>
-        new[] { "ps", "threadpool" }.SelectMany(s => BadInputs(s));
+        WithBackends("ps").SelectMany(s => BadInputs((string)s[0], (NicBackend)s[1]));
 
     [Theory]
     [MemberData(nameof(AllBadInputs))]
     public void BadInputIsCountedByReasonAnsweredWhenTheHeaderCanBeReadAndTheServerKeepsServing(
-        string server, byte[] garbage, ParseError reason, bool answered)
+        string server, NicBackend backend, byte[] garbage, ParseError reason, bool answered)
     {
-        using ITestServer s = TestServers.Start(server);
+        using ITestServer s = TestServers.Start(server, backend);
         using var client = new UdpTestClient(s.Port);
         byte[] valid = UdpTestClient.Request(id: 99, type: 1, serviceNs: 1_000, intendedSendNs: 42);
 
@@ -103,15 +118,12 @@ public class UdpServerTests
     }
 
     [Theory]
-    [InlineData("cfcfs")]
-    [InlineData("ps")]
-    [InlineData("dfcfs")]
-    [InlineData("threadpool")]
-    public void OverloadIsAnsweredWithRejectionsAndEveryRequestGetsExactlyOneAnswer(string server)
+    [MemberData(nameof(Servers))]
+    public void OverloadIsAnsweredWithRejectionsAndEveryRequestGetsExactlyOneAnswer(string server, NicBackend backend)
     {
         // A bound of 4 and 200 requests of 1 ms sent at once: most are turned away, none in silence.
         const int Count = 200;
-        using ITestServer s = TestServers.Start(server, queueCapacity: 4);
+        using ITestServer s = TestServers.Start(server, backend, queueCapacity: 4);
         using var client = new UdpTestClient(s.Port);
         var requests = Enumerable.Range(0, Count).Select(i => UdpTestClient.Request((ulong)i, serviceNs: 1_000_000, intendedSendNs: i));
 
@@ -134,13 +146,14 @@ public class UdpServerTests
         Assert.Equal(0, s.Counters.SendFailures);
     }
 
+    public static TheoryData<string, NicBackend> CfcfsAndBaseline => WithBackends("cfcfs");
+
     [Theory]
-    [InlineData("cfcfs")]
-    [InlineData("threadpool")]
-    public void MixedTrafficCountsAddUp(string server)
+    [MemberData(nameof(CfcfsAndBaseline))]
+    public void MixedTrafficCountsAddUp(string server, NicBackend backend)
     {
         // sent = ok + rejected + bad-request + unanswerable + lost, with lost = 0.
-        using ITestServer s = TestServers.Start(server);
+        using ITestServer s = TestServers.Start(server, backend);
         using var client = new UdpTestClient(s.Port);
         var datagrams = new List<byte[]>();
         int answerable = 0, unanswerable = 0;
@@ -170,10 +183,12 @@ public class UdpServerTests
         Assert.Equal(s.Counters.RepliesSent, replies.Count);
     }
 
-    [Fact]
-    public void SeveralNicQueuesShareOnePortAndAnswerEveryClient()
+    [Theory]
+    [InlineData(NicBackend.Syscalls)]
+    [InlineData(NicBackend.IoUring)]
+    public void SeveralNicQueuesShareOnePortAndAnswerEveryClient(NicBackend backend)
     {
-        using ITestServer s = TestServers.Start("cfcfs", queues: 2);
+        using ITestServer s = TestServers.Start("cfcfs", backend, queues: 2);
         var clients = Enumerable.Range(0, 8).Select(_ => new UdpTestClient(s.Port)).ToArray();
         try
         {

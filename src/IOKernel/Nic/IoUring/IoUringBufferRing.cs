@@ -17,12 +17,20 @@ namespace NetStack.IOKernel.Nic.IoUring;
 /// A buffer belongs to the kernel from the moment it is published until a CQE names it, and to the
 /// poller from then until it is recycled. Recycling a buffer twice, or one the poller does not hold,
 /// would hand the kernel a buffer in use: the DEBUG build tracks ownership and asserts.
+/// <para>
+/// With external buffers (<see cref="IoUringRing.RegisterExternalBufferRing"/>) the ring owns no
+/// buffer memory: each id is given an address with <see cref="Provide"/>, and may be given another
+/// each time it comes back. A NIC backs the ids with its receive-pool blocks this way, so a block
+/// that became a request stays with the request while its id goes back to the kernel at once with
+/// a fresh block.
+/// </para>
 /// </remarks>
 internal sealed unsafe class IoUringBufferRing
 {
     private readonly IoUringBuf* _ring;
     private readonly nuint _ringBytes;
     private readonly byte* _buffers;
+    private readonly nint[]? _addresses;
     private readonly ushort _mask;
     private ushort _tail;
     private ushort _publishedTail;
@@ -30,7 +38,7 @@ internal sealed unsafe class IoUringBufferRing
     private readonly bool[] _heldByPoller;
 #endif
 
-    internal IoUringBufferRing(ushort group, int count, int bufferBytes)
+    internal IoUringBufferRing(ushort group, int count, int bufferBytes, bool external = false)
     {
         Group = group;
         Count = count;
@@ -41,12 +49,24 @@ internal sealed unsafe class IoUringBufferRing
         _ringBytes = ((nuint)(count * sizeof(IoUringBuf)) + page - 1) / page * page;
         _ring = (IoUringBuf*)NativeMemory.AlignedAlloc(_ringBytes, page);
         NativeMemory.Clear(_ring, _ringBytes);
-        // Page-aligned too, so each buffer starts on a cache line whatever its size's alignment.
-        _buffers = (byte*)NativeMemory.AlignedAlloc((nuint)count * (nuint)bufferBytes, page);
+        if (external)
+        {
+            _addresses = new nint[count];
+        }
+        else
+        {
+            // Page-aligned too, so each buffer starts on a cache line whatever its size's alignment.
+            _buffers = (byte*)NativeMemory.AlignedAlloc((nuint)count * (nuint)bufferBytes, page);
+        }
 #if DEBUG
         _heldByPoller = new bool[count];
+        // External ids start with the poller: none has an address until it is provided.
+        Array.Fill(_heldByPoller, external);
 #endif
     }
+
+    /// <summary>True when the ids are backed by memory the caller provides (<see cref="Provide"/>).</summary>
+    public bool IsExternal => _addresses is not null;
 
     /// <summary>The buffer group id a receive names in <see cref="IoUringSqe.BufGroup"/>.</summary>
     public ushort Group { get; }
@@ -68,12 +88,12 @@ internal sealed unsafe class IoUringBufferRing
     public Span<byte> Buffer(ushort id, int length)
     {
         Debug.Assert(id < Count && (uint)length <= (uint)BufferBytes);
-        return new Span<byte>(_buffers + (nint)id * BufferBytes, length);
+        return new Span<byte>(BufferAddress(id), length);
     }
 
     /// <summary>Buffer <paramref name="id"/>'s start.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public byte* BufferAddress(ushort id) => _buffers + (nint)id * BufferBytes;
+    public byte* BufferAddress(ushort id) => _addresses is null ? _buffers + (nint)id * BufferBytes : (byte*)_addresses[id];
 
     /// <summary>Records that a CQE handed buffer <paramref name="id"/> to the poller (DEBUG ownership check only).</summary>
     [Conditional("DEBUG")]
@@ -93,6 +113,23 @@ internal sealed unsafe class IoUringBufferRing
         Debug.Assert(_heldByPoller[id], $"buffer {id} of group {Group} recycled but not held by the poller");
         _heldByPoller[id] = false;
 #endif
+        AddEntry(id);
+    }
+
+    /// <summary>
+    /// Hands id <paramref name="id"/> back backed by <paramref name="address"/>, at least
+    /// <see cref="BufferBytes"/> long (external buffers only); the kernel sees it at the next
+    /// <see cref="Publish"/> and may write into it from then until a CQE names the id again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Provide(ushort id, byte* address)
+    {
+        Debug.Assert(_addresses is not null, "Provide is for external buffers");
+#if DEBUG
+        Debug.Assert(_heldByPoller[id], $"buffer {id} of group {Group} provided but not held by the poller");
+        _heldByPoller[id] = false;
+#endif
+        _addresses![id] = (nint)address;
         AddEntry(id);
     }
 
@@ -127,7 +164,10 @@ internal sealed unsafe class IoUringBufferRing
     internal void FreeMemory()
     {
         NativeMemory.AlignedFree(_ring);
-        NativeMemory.AlignedFree(_buffers);
+        if (_buffers is not null)
+        {
+            NativeMemory.AlignedFree(_buffers);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -135,7 +175,7 @@ internal sealed unsafe class IoUringBufferRing
     {
         ref IoUringBuf entry = ref _ring[_tail & _mask];
         // Field by field, never Resv: entry 0's Resv is the ring's tail, which only Publish may write.
-        entry.Addr = (ulong)(_buffers + (nint)id * BufferBytes);
+        entry.Addr = (ulong)BufferAddress(id);
         entry.Len = (uint)BufferBytes;
         entry.Bid = id;
         _tail++;

@@ -62,10 +62,12 @@ public sealed class IoUringOptions
     /// buffer ring plus the SQ cannot overflow from receives (an overflow is still handled).</summary>
     public int CompletionEntries { get; set; } = 4096;
 
-    /// <summary>Provided buffers per receive buffer ring a NIC backend registers (a power of two up to
-    /// 32768). 512: at the ~0.4 M datagrams/s one core receives here, over a millisecond of arrivals
-    /// in flight between two loops, for 1 MiB per UDP queue. When they run out the multishot ends with
-    /// ENOBUFS and is re-armed; datagrams wait in the socket meanwhile.</summary>
+    /// <summary>Provided buffers per NIC (a power of two up to 32768), each backed by one of the NIC's
+    /// receive blocks at a time: a request keeps its block and the buffer goes back with a fresh one,
+    /// so they only cover what arrives between two IOKernel loops. 512: at the ~0.4 M datagrams/s one
+    /// core receives here, over a millisecond of arrivals, for 1 MiB of UDP blocks (8 MiB of 16 KiB TCP
+    /// blocks). When they run out the multishot ends with ENOBUFS and is re-armed; bytes wait in the
+    /// socket meanwhile.</summary>
     public int ProvidedBuffers { get; set; } = 512;
 
     /// <summary>How completion work reaches the poller; <see cref="IoUringTaskRun.Deferred"/> by measurement

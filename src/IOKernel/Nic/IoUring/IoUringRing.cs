@@ -67,6 +67,9 @@ internal sealed unsafe partial class IoUringRing : IDisposable
     /// <summary>True once a thread may submit: at once, unless created with <see cref="IoUringOptions.StartDisabled"/>.</summary>
     public bool IsEnabled => _ownerThreadId != 0;
 
+    /// <summary>True on the ring's single issuer's thread (the only one that may submit, cancel and unregister).</summary>
+    public bool IsIssuerThread => _ownerThreadId == Environment.CurrentManagedThreadId;
+
     /// <summary>SQEs handed out by <see cref="GetSqe"/> and not yet consumed by the kernel.</summary>
     // Volatile: a fresh read of the head the kernel moved in the last enter (see GetSqe); no ordering needed.
     public int PendingSubmissions => (int)(_sqLocalTail - Volatile.Read(ref *_sqHead));
@@ -238,7 +241,22 @@ internal sealed unsafe partial class IoUringRing : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">A size is invalid.</exception>
     /// <exception cref="IoUringException">The kernel refused (the group is taken, memory is short).</exception>
-    public IoUringBufferRing RegisterBufferRing(ushort group, int count, int bufferBytes)
+    public IoUringBufferRing RegisterBufferRing(ushort group, int count, int bufferBytes) =>
+        Register(group, count, bufferBytes, external: false);
+
+    /// <summary>
+    /// Registers an empty provided-buffer ring of <paramref name="count"/> ids for buffers of
+    /// <paramref name="bufferBytes"/> that the caller owns: it gives each id its memory with
+    /// <see cref="IoUringBufferRing.Provide"/>, then <see cref="IoUringBufferRing.Publish"/>. The ring's
+    /// entries are freed by <see cref="Dispose"/>; the buffers stay the caller's, and must stay valid
+    /// until the kernel has handed back every id it was given or the ring is disposed.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size is invalid.</exception>
+    /// <exception cref="IoUringException">The kernel refused.</exception>
+    public IoUringBufferRing RegisterExternalBufferRing(ushort group, int count, int bufferBytes) =>
+        Register(group, count, bufferBytes, external: true);
+
+    private IoUringBufferRing Register(ushort group, int count, int bufferBytes, bool external)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (count < 1 || count > 32768 || (count & (count - 1)) != 0)
@@ -249,7 +267,7 @@ internal sealed unsafe partial class IoUringRing : IDisposable
         {
             throw new ArgumentException($"{bufferBytes}-byte buffers are invalid; valid: 1 byte or more");
         }
-        var buffers = new IoUringBufferRing(group, count, bufferBytes);
+        var buffers = new IoUringBufferRing(group, count, bufferBytes, external);
         var reg = new IoUringBufReg { RingAddr = (ulong)buffers.RingAddress, RingEntries = (uint)count, Bgid = group };
         if (NativeIoUring.Register(_fd, IoUringRegisterOp.PbufRing, &reg, 1) < 0)
         {
@@ -257,7 +275,10 @@ internal sealed unsafe partial class IoUringRing : IDisposable
             buffers.FreeMemory();
             throw new IoUringException(error, $"IORING_REGISTER_PBUF_RING of buffer group {group}");
         }
-        buffers.FillAndPublish();
+        if (!external)
+        {
+            buffers.FillAndPublish();
+        }
         _bufferRings.Add(buffers);
         return buffers;
     }
