@@ -1,6 +1,6 @@
 // What every NetStack chart shares: image size, titles, colours per system, log axes and SLO lines.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using ScottPlot;
 using ScottPlot.TickGenerators;
 using SkiaSharp;

@@ -1,6 +1,6 @@
 // Charts against offered load: latency of all requests, and slowdown per request type, one line per system
 // (the queueing model's beside them, in its measured twin's colour, without markers).
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using ScottPlot;
 
 namespace NetStack.Charts;

@@ -2,7 +2,7 @@
 using System.Globalization;
 using System.Text;
 using NetStack.IOKernel.Allocation;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;

@@ -5,7 +5,7 @@ using NetStack.Apps.Baseline;
 using NetStack.Apps.Spin;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Colocate;
 using NetStack.LoadGen.Reports;

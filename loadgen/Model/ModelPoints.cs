@@ -1,5 +1,5 @@
 // The model's results as report points: System = "model", in the schema every verb writes.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.Measurement.Model;
 
 namespace NetStack.LoadGen.Model;

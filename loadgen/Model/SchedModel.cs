@@ -1,6 +1,6 @@
 // `sched --model`: the queueing model beside the measured points, fed the run's workload, seed and measured overheads.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Sched;
 using NetStack.Measurement.Model;

@@ -1,7 +1,7 @@
 // Renders a RunReport as report.md: the run, the machine, a row per point, and the SLO table.
 using System.Globalization;
 using System.Text;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 
 namespace NetStack.LoadGen.Reports;
 

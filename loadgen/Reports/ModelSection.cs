@@ -1,7 +1,7 @@
 // report.md's model sections: the model's parameters, and measured against model where a run has both.
 using System.Globalization;
 using System.Text;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 
 namespace NetStack.LoadGen.Reports;
 

@@ -2,9 +2,9 @@
 using NetStack.Apps.Hosting;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Telemetry;
+using NetStack.Measurement.Recording;
 using NetStack.IOKernel.Telemetry.Metrics;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;

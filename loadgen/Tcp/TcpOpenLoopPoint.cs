@@ -2,8 +2,8 @@
 using System.Net.Sockets;
 using HdrHistogram;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Telemetry;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Recording;
+using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Udp;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;

@@ -1,6 +1,6 @@
 // The receiver thread of a udp point: matches answers to requests by id and records latency from the intended send time.
 using System.Net.Sockets;
-using NetStack.IOKernel.Telemetry;
+using NetStack.Measurement.Recording;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 

@@ -1,7 +1,7 @@
 // The sender threads of a udp point: each sends its share of the schedule at the intended times, whatever the answers do.
 using System.Net.Sockets;
 using HdrHistogram;
-using NetStack.IOKernel.Telemetry;
+using NetStack.Measurement.Recording;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 

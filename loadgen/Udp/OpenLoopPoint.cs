@@ -1,8 +1,8 @@
 // One udp point: the sender and receiver threads against one target at one rate, and the report row they produce.
 using System.Net.Sockets;
 using HdrHistogram;
-using NetStack.IOKernel.Telemetry;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Recording;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Workloads;
 

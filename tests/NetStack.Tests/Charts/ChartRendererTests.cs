@@ -1,7 +1,7 @@
 // Charts: every chart a report has data for becomes a valid PNG of the fixed size, and nothing else does.
 using System.Buffers.Binary;
 using NetStack.Charts;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.Charts;

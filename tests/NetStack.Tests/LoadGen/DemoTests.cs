@@ -1,5 +1,5 @@
 // The demo's quick mode runs every part end to end, and its SLO tables agree with the points they summarize.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;

@@ -1,5 +1,5 @@
 // The sched verb: bad input is one line and exit code 2; a short run writes a consistent report.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;

@@ -1,6 +1,6 @@
 // The udp verb against in-process echo servers: a consistent report, counts that add up, interleaved targets, clear errors.
 using System.Net;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Echo;
 using Xunit;
 

@@ -1,5 +1,5 @@
 // report.md of a udp run: the request counts and generator state per point, every SLO, and the ratio between systems.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Reports;
 using Xunit;
 

@@ -1,8 +1,8 @@
 // SLO parsing and evaluation: the highest load whose point held it, and the misses below.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
-namespace NetStack.Tests.IOKernel;
+namespace NetStack.Tests.Measurement;
 
 public class SloTests
 {

@@ -1,9 +1,10 @@
 // Per-carrier latency and slowdown histograms per request type (HdrHistogram), merged when read.
 using HdrHistogram;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 
-namespace NetStack.IOKernel.Telemetry;
+namespace NetStack.Measurement.Recording;
 
 /// <summary>
 /// Records each completed request's latency (from its arrival stamp to completion, ns) and
@@ -88,31 +89,31 @@ public sealed class LatencyRecorder : CompletionRecorder
     }
 
     /// <summary>The per-type and all-requests classes of a report, from this (merged) recorder.</summary>
-    public (Reports.ClassReport All, List<Reports.ClassReport> Types) ToClasses(IReadOnlyList<string> typeNames)
+    public (ClassReport All, List<ClassReport> Types) ToClasses(IReadOnlyList<string> typeNames)
     {
-        var types = new List<Reports.ClassReport>();
+        var types = new List<ClassReport>();
         LongHistogram allLatency = NewHistogram();
         LongHistogram allSlowdown = NewHistogram();
         for (int t = 0; t < Latency.Length; t++)
         {
             allLatency.Add(Latency[t]);
             allSlowdown.Add(Slowdown[t]);
-            types.Add(new Reports.ClassReport
+            types.Add(new ClassReport
             {
                 Name = typeNames[t],
                 Count = Latency[t].TotalCount,
-                LatencyUs = Reports.Summary.From(Latency[t], 1000.0),
-                Slowdown = Reports.Summary.From(Slowdown[t], SlowdownScale),
+                LatencyUs = Summary.From(Latency[t], 1000.0),
+                Slowdown = Summary.From(Slowdown[t], SlowdownScale),
                 Preemptions = Preemptions[t],
                 Errors = Errors[t],
             });
         }
-        var all = new Reports.ClassReport
+        var all = new ClassReport
         {
             Name = "all",
             Count = allLatency.TotalCount,
-            LatencyUs = Reports.Summary.From(allLatency, 1000.0),
-            Slowdown = Reports.Summary.From(allSlowdown, SlowdownScale),
+            LatencyUs = Summary.From(allLatency, 1000.0),
+            Slowdown = Summary.From(allSlowdown, SlowdownScale),
             Preemptions = Preemptions.Sum(),
             Errors = Errors.Sum(),
         };

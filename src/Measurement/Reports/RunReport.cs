@@ -2,7 +2,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>One run of a loadgen verb: its machine, workload, configuration and measured points.</summary>
 public sealed class RunReport

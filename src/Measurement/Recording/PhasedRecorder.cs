@@ -1,8 +1,7 @@
 // Records LC completions into one latency recorder per phase name, by each request's arrival time.
-using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime.Scheduling;
 
-namespace NetStack.LoadGen.Colocate;
+namespace NetStack.Measurement.Recording;
 
 /// <summary>
 /// A carrier's recorder for a colocated run: each request goes to the recorder of the phase its

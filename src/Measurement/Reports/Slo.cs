@@ -2,7 +2,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>An SLO on one percentile of latency (µs) or slowdown, for all requests or one type.</summary>
 /// <param name="Text">As given.</param>

@@ -1,7 +1,7 @@
 // One measured point of a run: a system and policy at an offered load.
 using HdrHistogram;
 
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>One point: a system under one policy at one offered load.</summary>
 public sealed class PointReport

@@ -1,5 +1,5 @@
 // The colocate verb's part of a report: cores per app over time, grants and revokes, per-phase results.
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>One colocated run (LC app and batch app under one core-allocation policy).</summary>
 public sealed class ColocationRun
