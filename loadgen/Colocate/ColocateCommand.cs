@@ -150,14 +150,19 @@ public static class ColocateCommand
         sb.AppendLine("## Colocation");
         sb.AppendLine();
         PointReport? alonePoint = r.Points.FirstOrDefault(p => p.System == "lc-alone");
-        sb.AppendLine("| configuration | LC p50 µs | LC p99 µs | LC p99.9 µs | p99.9 vs alone | batch units/s | batch share of LC-idle time | CPU efficiency | grants from batch | grant p50 µs | grant p99 µs |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("Over the measured window of every round. Batch's share of the LC-idle time and CPU efficiency are given over all the run's cores " +
+            "(the IOKernel's counted: it is a core the system spends) and over the worker cores alone. Grant latency runs from the congestion check " +
+            "that first saw the queue (for a standing queue, the check before the one that decided) to the new owner running; \"from decision\" is the move alone.");
+        sb.AppendLine();
+        sb.AppendLine("| configuration | LC p50 µs | LC p99 µs | LC p99.9 µs | p99.9 vs alone | batch units/s | batch share of LC-idle time (all cores / workers) | CPU efficiency (all cores / workers) | grants from batch | grant p50 µs | grant p99 µs | from decision p50 / p99 µs |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (ColocationRun run in r.Colocations ?? [])
         {
             PointReport p = r.Points.First(x => x.System == run.Label);
             string ratio = alonePoint is { All.LatencyUs.P999: > 0 } ? Inv($"{p.All.LatencyUs.P999 / alonePoint.All.LatencyUs.P999:0.##}×") : "–";
-            string share = run.BatchShareOfIdle is { } s ? Inv($"{s:P1}") : "–";
-            sb.AppendLine(Inv($"| {run.Label} | {p.All.LatencyUs.P50:0.#} | {p.All.LatencyUs.P99:0.#} | {p.All.LatencyUs.P999:0.#} | {ratio} | {run.BatchUnitsPerSecond:0} | {share} | {run.CpuEfficiency:P1} | {run.GrantFromBatchLatencyUs.Count} | {run.GrantFromBatchLatencyUs.P50:0.##} | {run.GrantFromBatchLatencyUs.P99:0.##} |"));
+            string share = run.BatchShareOfIdle is { } s ? Inv($"{s:P1} / {run.BatchShareOfWorkerIdle:P1}") : "–";
+            Summary g = run.GrantFromBatchLatencyUs, d = run.GrantFromBatchDecisionLatencyUs;
+            sb.AppendLine(Inv($"| {run.Label} | {p.All.LatencyUs.P50:0.#} | {p.All.LatencyUs.P99:0.#} | {p.All.LatencyUs.P999:0.#} | {ratio} | {run.BatchUnitsPerSecond:0} | {share} | {run.CpuEfficiency:P1} / {run.WorkerCpuEfficiency:P1} | {g.Count} | {g.P50:0.##} | {g.P99:0.##} | {d.P50:0.##} / {d.P99:0.##} |"));
         }
         sb.AppendLine();
         sb.AppendLine("Per phase:");

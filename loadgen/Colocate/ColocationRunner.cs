@@ -73,10 +73,14 @@ public sealed class ColocationTotals(ColocateConfig config, int types, int phase
     public List<double> Grants { get; } = [];
     /// <summary>Grant latencies from batch, µs.</summary>
     public List<double> GrantsFromBatch { get; } = [];
+    /// <summary>Grants from batch from the allocator's decision, µs.</summary>
+    public List<double> GrantsFromBatchDecision { get; } = [];
     /// <summary>The first round's run (events, timeline, apps) and point.</summary>
     public ColocationRun? First { get; set; }
-    /// <summary>Worker-core ticks in all, in LC slices, in batch.</summary>
-    public double WorkerTicks, LcTicks, BatchTicks;
+    /// <summary>Measured-window ticks (one core's worth), and within them ticks in LC slices and in batch, every worker summed.</summary>
+    public double WindowTicks, LcTicks, BatchTicks;
+    /// <summary>Worker cores.</summary>
+    public int Workers;
     /// <summary>Kernel counts summed over rounds.</summary>
     public long Completed, Rejected, Errors, Unfinished, Requeues, CoreMoves;
     /// <summary>Measured seconds over rounds.</summary>
@@ -137,6 +141,9 @@ public static class ColocationRunner
             () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end))
         {
             StopWhenExhausted = true,
+            // The carriers' in-window busy and batch times cover the measured window only.
+            MeasureAllocationsFrom = measureFrom,
+            MeasureUntil = end,
         };
 
         kernel.Start();
@@ -151,7 +158,6 @@ public static class ColocationRunner
             kernel.RequestStop();
             kernel.Wait(Timeout.InfiniteTimeSpan);
         }
-        long stopped = Clock.Now();
 
         foreach (PhasedRecorder r in kernel.Recorders.Cast<PhasedRecorder>())
         {
@@ -172,9 +178,12 @@ public static class ColocationRunner
         Func<int, bool> isBatch = a => a >= 0 && !kernel.Apps[a].IsLatencyCritical;
         totals.Grants.AddRange(log.GrantLatenciesMicros(isLc));
         totals.GrantsFromBatch.AddRange(log.GrantLatenciesMicros(isLc, isBatch));
-        totals.WorkerTicks += (double)workers * (stopped - kernel.StartedTicks);
-        totals.LcTicks += kernel.Carriers.Sum(c => (double)c.BusyTicks);
-        totals.BatchTicks += kernel.Carriers.Sum(c => (double)c.BatchTicks);
+        totals.GrantsFromBatchDecision.AddRange(log.GrantLatenciesMicros(isLc, isBatch, fromDecision: true));
+        // Over the measured window only: start-up and the drain are neither LC load nor batch's chance.
+        totals.WindowTicks += end - measureFrom;
+        totals.Workers = workers;
+        totals.LcTicks += kernel.Carriers.Sum(c => (double)c.BusyTicksInWindow);
+        totals.BatchTicks += kernel.Carriers.Sum(c => (double)c.BatchTicksInWindow);
         KernelCounters c = kernel.Counters;
         totals.Completed += c.Completed;
         totals.Rejected += c.Rejected;
@@ -244,9 +253,16 @@ public static class ColocationRunner
         }
         run.GrantLatencyUs = SummaryOf(totals.Grants);
         run.GrantFromBatchLatencyUs = SummaryOf(totals.GrantsFromBatch);
+        run.GrantFromBatchDecisionLatencyUs = SummaryOf(totals.GrantsFromBatchDecision);
         run.BatchUnitsPerSecond = totals.PhaseUnits.Sum() / Math.Max(1e-9, totals.PhaseSeconds.Sum());
-        run.CpuEfficiency = (totals.LcTicks + totals.BatchTicks) / totals.WorkerTicks;
-        run.BatchShareOfIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, totals.WorkerTicks - totals.LcTicks) : null;
+        // The IOKernel's core is a core the system spends: counted in the time available, it never runs app work.
+        double allCores = (totals.Workers + 1) * totals.WindowTicks;
+        double workerCores = totals.Workers * totals.WindowTicks;
+        run.CpuEfficiency = (totals.LcTicks + totals.BatchTicks) / Math.Max(1, allCores);
+        run.WorkerCpuEfficiency = (totals.LcTicks + totals.BatchTicks) / Math.Max(1, workerCores);
+        run.BatchShareOfIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, allCores - totals.LcTicks) : null;
+        run.BatchShareOfWorkerIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, workerCores - totals.LcTicks) : null;
+        run.MeasuredS = Clock.ToMicros((long)totals.WindowTicks) / 1e6;
 
         var point = new PointReport
         {
@@ -257,7 +273,7 @@ public static class ColocationRunner
             MailboxDepth = spec.MailboxDepth,
             OfferedLoad = spec.Phases.Max(p => p.Load),
             OfferedRps = spec.Phases.Max(p => p.Load) * 1e9 / spec.Workload.MeanServiceNs,
-            AchievedRps = all.Count / Math.Max(1e-9, totals.MeasuredSeconds),
+            AchievedRps = totals.Whole.CompletedInWindow / Math.Max(1e-9, totals.MeasuredSeconds),
             Completed = totals.Completed,
             Dropped = totals.Rejected,
             Errors = totals.Errors,
@@ -265,7 +281,7 @@ public static class ColocationRunner
             Preemptions = totals.Requeues,
             All = all,
             Types = typeReports,
-            WorkerBusyFraction = run.CpuEfficiency,
+            WorkerBusyFraction = run.WorkerCpuEfficiency,
             PreemptionLatencyNs = totals.Whole.PreemptionLatency.TotalCount == 0 ? null : Summary.From(totals.Whole.PreemptionLatency, 1.0),
         };
         return (run, point);

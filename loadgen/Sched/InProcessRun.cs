@@ -87,6 +87,7 @@ public static class InProcessRun
         {
             StopWhenExhausted = true,
             MeasureAllocationsFrom = measureFrom,
+            MeasureUntil = measureUntil,
         };
         using IDisposable? registration = p.Metrics?.Register(kernel);
 
@@ -108,6 +109,8 @@ public static class InProcessRun
         }
         (ClassReport all, List<ClassReport> types) = merged.ToClasses(workload.Types.Select(t => t.Name).ToList());
         double windowS = Clock.ToMicros(measureUntil - measureFrom) / 1e6;
+        // Throughput and bytes per request count what the window completed; its arrivals' drain is not its work.
+        long done = merged.CompletedInWindow;
         KernelCounters c = kernel.Counters;
         var report = new PointReport
         {
@@ -118,18 +121,18 @@ public static class InProcessRun
             MailboxDepth = p.MailboxDepth,
             OfferedLoad = saturate ? double.NaN : p.Load,
             OfferedRps = rate,
-            AchievedRps = all.Count / windowS,
+            AchievedRps = done / windowS,
             Completed = c.Completed,
             Dropped = c.Rejected,
             Errors = c.Errors,
             Unfinished = c.Unfinished,
             Preemptions = c.Requeues,
-            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)(allocatedAfter - allocatedBefore) / all.Count,
-            DataPathAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)kernel.DataPathAllocatedBytes / all.Count,
+            AllocatedBytesPerRequest = done == 0 ? 0 : (double)(allocatedAfter - allocatedBefore) / done,
+            DataPathAllocatedBytesPerRequest = done == 0 ? 0 : (double)kernel.DataPathAllocatedBytes / done,
             PreemptionLatencyNs = merged.PreemptionLatency.TotalCount == 0 ? null : Summary.From(merged.PreemptionLatency, 1.0),
             All = all,
             Types = types,
-            WorkerBusyFraction = kernel.Carriers.Sum(k => Clock.ToMicros(k.BusyTicks)) / (workers * p.DurationS * 1e6),
+            WorkerBusyFraction = kernel.Carriers.Sum(k => (double)k.BusyTicksInWindow) / (workers * (double)(measureUntil - measureFrom)),
         };
         return new SchedPointResult(report, kernel, start);
     }

@@ -388,15 +388,16 @@ public sealed unsafe class TcpOpenLoopPoint
                 break;
         }
         _preemptions += h.Preemptions;
+        // Throughput counts the answers the window received, whenever they were sent.
+        if (h.Status == ResponseStatus.Ok && now >= _measureFromTicks && now < _endTicks)
+        {
+            _okInWindow++;
+        }
         long intended = _startTicks + _schedule.OffsetTicks[i];
         if (intended >= _measureFromTicks)
         {
             _recorder.Record(_schedule.Types[i], Clock.ToNs(now - intended), _schedule.ServiceNs[i], (int)h.Preemptions,
                 h.Status == ResponseStatus.Error);
-            if (h.Status == ResponseStatus.Ok)
-            {
-                _okInWindow++;
-            }
         }
     }
 
@@ -446,7 +447,7 @@ public sealed unsafe class TcpOpenLoopPoint
             Dropped = _rejected,
             Errors = _failed,
             Preemptions = _preemptions,
-            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)processAllocated / all.Count,
+            AllocatedBytesPerRequest = _okInWindow == 0 ? 0 : (double)processAllocated / _okInWindow,
             All = all,
             Types = types,
             Scheduled = _schedule.Count,
@@ -461,7 +462,7 @@ public sealed unsafe class TcpOpenLoopPoint
             UnknownResponses = _unknown,
             GeneratorLatenessUs = lateness,
             GeneratorFellBehind = _spec.Limits.FellBehind(lateness, scheduledInWindow, _sentInWindow),
-            GeneratorAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)_allocated / all.Count,
+            GeneratorAllocatedBytesPerRequest = _okInWindow == 0 ? 0 : (double)_allocated / _okInWindow,
         };
     }
 

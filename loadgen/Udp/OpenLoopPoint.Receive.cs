@@ -147,16 +147,17 @@ public sealed partial class OpenLoopPoint
                 break;
         }
         me.Preemptions += h.Preemptions;
+        // Throughput counts the answers the window received, whenever they were sent.
+        if (h.Status == ResponseStatus.Ok && now >= _measureFromTicks && now < _endTicks)
+        {
+            me.OkInWindow++;
+        }
         long intended = _startTicks + _schedule.OffsetTicks[i];
         if (intended >= _measureFromTicks)
         {
             // Latency from this process's own clock only; the echoed stamp served above as a check.
             me.Recorder.Record(_schedule.Types[i], Clock.ToNs(now - intended), _schedule.ServiceNs[i], (int)h.Preemptions,
                 h.Status == ResponseStatus.Error);
-            if (h.Status == ResponseStatus.Ok)
-            {
-                me.OkInWindow++;
-            }
         }
     }
 

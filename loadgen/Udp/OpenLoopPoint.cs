@@ -165,7 +165,7 @@ public sealed partial class OpenLoopPoint
             Dropped = r.Rejected,
             Errors = r.Failed,
             Preemptions = r.Preemptions,
-            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)processAllocated / all.Count,
+            AllocatedBytesPerRequest = r.OkInWindow == 0 ? 0 : (double)processAllocated / r.OkInWindow,
             All = all,
             Types = types,
             Scheduled = _schedule.Count,
@@ -179,7 +179,7 @@ public sealed partial class OpenLoopPoint
             UnknownResponses = r.Unknown,
             GeneratorLatenessUs = latenessUs,
             GeneratorFellBehind = _spec.Limits.FellBehind(latenessUs, scheduledInWindow, sentInWindow),
-            GeneratorAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)generatorAllocated / all.Count,
+            GeneratorAllocatedBytesPerRequest = r.OkInWindow == 0 ? 0 : (double)generatorAllocated / r.OkInWindow,
         };
     }
 

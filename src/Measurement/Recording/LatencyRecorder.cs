@@ -57,12 +57,20 @@ public sealed class LatencyRecorder : CompletionRecorder
     /// <summary>Preemption word written → next green thread running, ns.</summary>
     public LongHistogram PreemptionLatency { get; }
 
-    /// <summary>Completions outside the window (warm-up, drain).</summary>
+    /// <summary>Requests whose arrival fell outside the window (warm-up, and after its end): not recorded.</summary>
     public long Outside { get; private set; }
+
+    /// <summary>Requests that completed inside the window, whenever they arrived: the window's
+    /// throughput (a count of the window's arrivals would credit the drain's completions to it).</summary>
+    public long CompletedInWindow { get; private set; }
 
     /// <inheritdoc />
     public override void RecordCompletion(GreenThread ctx)
     {
+        if (ctx.CompletionTicks >= _fromTicks && ctx.CompletionTicks < _untilTicks)
+        {
+            CompletedInWindow++;
+        }
         if (ctx.ArrivalTicks < _fromTicks || ctx.ArrivalTicks >= _untilTicks)
         {
             Outside++;
@@ -136,6 +144,7 @@ public sealed class LatencyRecorder : CompletionRecorder
         }
         PreemptionLatency.Add(other.PreemptionLatency);
         Outside += other.Outside;
+        CompletedInWindow += other.CompletedInWindow;
     }
 
     /// <summary>A histogram with the range and precision every recorder uses (3 significant digits).</summary>

@@ -8,7 +8,7 @@ namespace NetStack.Measurement.Reports;
 public sealed class RunReport
 {
     /// <summary>Bumped when a field changes meaning or goes away.</summary>
-    public const int CurrentSchemaVersion = 1;
+    public const int CurrentSchemaVersion = 2;
 
     /// <summary>Schema version.</summary>
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;
