@@ -6,6 +6,7 @@ using NetStack.IOKernel.Allocation;
 using NetStack.IOKernel.Nic;
 using NetStack.Measurement.Recording;
 using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;
@@ -52,6 +53,8 @@ public sealed record ColocateSpec
     public IdleStrategyKind CarrierIdle { get; init; } = IdleStrategyKind.Spin;
     /// <summary>Seed.</summary>
     public ulong Seed { get; init; } = 42;
+    /// <summary>Gaps in a pinned thread's clock reads longer than this are stalls, µs.</summary>
+    public double StallThresholdMicros { get; init; } = StallLog.DefaultThresholdMicros;
     /// <summary>Whole run, s.</summary>
     public double DurationS => Phases[^1].EndS;
 }
@@ -87,6 +90,8 @@ public sealed class ColocationTotals(ColocateConfig config, int types, int phase
     public double MeasuredSeconds;
     /// <summary>Rounds run.</summary>
     public int Rounds;
+    /// <summary>Stalls and the LC requests they touched, every round (made by the first).</summary>
+    public StallAccounting? Stalls;
 }
 
 /// <summary>Runs rounds of one configuration and reports their sum.</summary>
@@ -126,6 +131,7 @@ public static class ColocationRunner
             IOKernelIdle = IdleStrategyKind.Spin,
             CarrierIdle = spec.CarrierIdle,
             IdleSpinMicros = 100,
+            StallThresholdMicros = spec.StallThresholdMicros,
         };
 
         long start = Clock.Now() + Clock.FromMicros(20_000);
@@ -137,8 +143,12 @@ public static class ColocationRunner
         var nic = new SyntheticNic(spec.Workload, LoadPattern.Rates(spec.Phases, spec.Workload.MeanServiceNs, 1), start,
             spec.Seed + (ulong)totals.Rounds);
         int types = spec.Workload.Types.Count;
+        // The carriers' recorders first, then the IOKernel's own (detached completions: none here).
+        double expected = spec.Phases.Sum(p => p.Load * 1e9 / spec.Workload.MeanServiceNs * (p.EndS - p.StartS));
+        int logCapacity = RequestLog.CapacityFor(expected, workers);
+        int made = 0;
         var kernel = new IOKernel.IOKernel(options, nic, apps,
-            () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end))
+            () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end, made++ < workers ? logCapacity : 0))
         {
             StopWhenExhausted = true,
             // The carriers' in-window busy and batch times cover the measured window only.
@@ -159,7 +169,8 @@ public static class ColocationRunner
             kernel.Wait(Timeout.InfiniteTimeSpan);
         }
 
-        foreach (PhasedRecorder r in kernel.Recorders.Cast<PhasedRecorder>())
+        List<PhasedRecorder> recorders = kernel.Recorders.Cast<PhasedRecorder>().ToList();
+        foreach (PhasedRecorder r in recorders)
         {
             totals.Whole.Merge(r.Whole);
             for (int n = 0; n < names.Count; n++)
@@ -167,6 +178,9 @@ public static class ColocationRunner
                 totals.Phases[n].Merge(r.Phases[n]);
             }
         }
+        // Attributed round by round: each round has its own kernel, stall log and clock stretch.
+        totals.Stalls ??= Sched.InProcessRun.Stalls(kernel, spec.IOKernelCore, types);
+        totals.Stalls.AddRound(recorders.Select(r => r.Whole), kernel.Stalls.Snapshot(), kernel.Stalls.Overflowed, measureFrom, end);
         for (int i = 0; i < spec.Phases.Count; i++)
         {
             totals.PhaseSeconds[slot[i]] += spec.Phases[i].EndS - spec.Phases[i].StartS;
@@ -284,6 +298,7 @@ public static class ColocationRunner
             WorkerBusyFraction = run.WorkerCpuEfficiency,
             PreemptionLatencyNs = totals.Whole.PreemptionLatency.TotalCount == 0 ? null : Summary.From(totals.Whole.PreemptionLatency, 1.0),
         };
+        totals.Stalls?.WriteTo(point, typeNames);
         return (run, point);
     }
 

@@ -47,6 +47,8 @@ public sealed class PointReport
     public double? WorkerBusyFraction { get; set; }
     /// <summary>The queueing model's parameters and counters (System = "model" only).</summary>
     public ModelPointInfo? Model { get; set; }
+    /// <summary>The machine's stalls during the point and the requests they touched (null: not watched, or the model).</summary>
+    public StallReport? Stalls { get; set; }
 
     // ---- network runs (udp and tcp verbs) ----
 
@@ -111,6 +113,8 @@ public sealed class ClassReport
     public long Preemptions { get; set; }
     /// <summary>Of these, handlers that threw.</summary>
     public long Errors { get; set; }
+    /// <summary>The same class over the requests no stall touched (null: no attribution).</summary>
+    public UntouchedClass? Untouched { get; set; }
 }
 
 /// <summary>Percentiles of one distribution.</summary>
