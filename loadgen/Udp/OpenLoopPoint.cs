@@ -119,6 +119,7 @@ public sealed partial class OpenLoopPoint
     public PointReport Run()
     {
         DrainStale();
+        long? dropsBefore = UdpSocketDrops.Read(_socket);
         Thread? receiver = _spec.InlineReceive ? null : new Thread(ReceiveLoop) { IsBackground = true, Name = "udp-receiver" };
         var senders = _senders.Select(s => new Thread(() => SendLoop(s)) { IsBackground = true, Name = $"udp-sender-{s.Index}" }).ToList();
         receiver?.Start();
@@ -149,10 +150,11 @@ public sealed partial class OpenLoopPoint
             throw new InvalidOperationException($"udp point against {_spec.Target.Label} failed: {failure.Message}", failure);
         }
 
-        return Report(allocatedAfter - allocatedBefore);
+        long? dropsAfter = UdpSocketDrops.Read(_socket);
+        return Report(allocatedAfter - allocatedBefore, dropsAfter - dropsBefore);
     }
 
-    private PointReport Report(long processAllocated)
+    private PointReport Report(long processAllocated, long? generatorDropped)
     {
         Workload workload = _spec.Workload;
         ReceiverState r = _receiver;
@@ -206,6 +208,7 @@ public sealed partial class OpenLoopPoint
             GeneratorLatenessUs = latenessUs,
             GeneratorFellBehind = _spec.Limits.FellBehind(latenessUs, scheduledInWindow, sentInWindow),
             GeneratorAllocatedBytesPerRequest = r.OkInWindow == 0 ? 0 : (double)generatorAllocated / r.OkInWindow,
+            GeneratorDropped = generatorDropped,
         };
         StallAccounting stalls = _spec.NewStallAccounting(_stalls.ThresholdMicros);
         stalls.AddRound([r.Recorder], _stalls.Snapshot(), _stalls.Overflowed, _measureFromTicks, _endTicks);

@@ -27,27 +27,45 @@ public sealed partial record Slo(string Text, string? TypeName, string Percentil
         return new Slo(text, type, m.Groups["pct"].Value, m.Groups["metric"].Value, limit);
     }
 
-    /// <summary>The measured value this SLO reads from a point (NaN when the point has no such class or no data).</summary>
-    public double Measure(PointReport point)
+    /// <summary>The measured value this SLO reads from a point, over all its requests or, with
+    /// <paramref name="untouched"/>, over those no stall touched (NaN when the point has no such
+    /// class or no data).</summary>
+    public double Measure(PointReport point, bool untouched = false)
     {
         ClassReport? c = TypeName is null ? point.All : point.Types.FirstOrDefault(t => t.Name == TypeName);
         if (c is null || c.Count == 0)
         {
             return double.NaN;
         }
-        Summary s = Metric == "slowdown" ? c.Slowdown : c.LatencyUs;
-        return s.At(Percentile);
+        if (untouched)
+        {
+            if (c.Untouched is not { Count: > 0 } u)
+            {
+                return double.NaN;
+            }
+            return (Metric == "slowdown" ? u.Slowdown : u.LatencyUs).At(Percentile);
+        }
+        return (Metric == "slowdown" ? c.Slowdown : c.LatencyUs).At(Percentile);
     }
 
-    /// <summary>True when the point holds the SLO: measured, within the bound, and every request
-    /// served: none dropped or rejected (a server that sheds load fast must not pass on the
-    /// latency of the few it kept), lost or unfinished, and the generator kept its schedule.</summary>
-    public bool HeldBy(PointReport point)
+    /// <summary>
+    /// True when the point holds the SLO: the measured latency (all requests, or the untouched ones)
+    /// is within the bound, and the server answered every request it was sent: none dropped or
+    /// rejected (a server that sheds load fast must not pass on the latency of the few it kept),
+    /// none unanswered by it, none unfinished. What the generator did not do (fall behind its
+    /// schedule, leave requests unsent, lose answers in its own socket) is flagged on the point
+    /// (<see cref="PointReport.GeneratorFlags"/>), never counted as the server's miss.
+    /// </summary>
+    public bool HeldBy(PointReport point, bool untouched = false)
     {
-        double v = Measure(point);
-        return !double.IsNaN(v) && v <= Limit && point.Unfinished == 0 && point.Dropped == 0
-            && (point.Rejected ?? 0) == 0 && (point.Lost ?? 0) == 0 && point.GeneratorFellBehind != true;
+        double v = Measure(point, untouched);
+        return !double.IsNaN(v) && v <= Limit && ServerAnsweredAll(point);
     }
+
+    /// <summary>Nothing the server was sent went without its answer: none dropped or rejected by it,
+    /// none it left unanswered, none unfinished.</summary>
+    public static bool ServerAnsweredAll(PointReport point) =>
+        point.Unfinished == 0 && point.Dropped == 0 && (point.Rejected ?? 0) == 0 && (point.UnansweredByServer ?? 0) == 0;
 
     [GeneratedRegex(@"^(?:(?<type>[A-Za-z0-9_\-\.]+):)?(?<pct>p50|p99\.9|p99)-(?<metric>slowdown|latency)<=(?<limit>[0-9.eE+]+)$")]
     private static partial Regex SloPattern();
@@ -64,7 +82,9 @@ public sealed class SloReport
     /// <summary>
     /// For each system/policy label, the highest offered load whose point held the SLO
     /// (WORKLOADS.md's headline figure), with the lower loads that missed it listed beside, so a
-    /// lucky point above a miss cannot pass unnoticed.
+    /// lucky point above a miss cannot pass unnoticed; judged over all requests and, where the
+    /// points have them, over the requests no stall touched; and the loads whose generator was
+    /// flagged, whatever the verdict.
     /// </summary>
     public static SloReport Evaluate(Slo slo, IEnumerable<PointReport> points)
     {
@@ -72,18 +92,58 @@ public sealed class SloReport
         foreach (IGrouping<string, PointReport> group in points.GroupBy(p => p.Label))
         {
             List<PointReport> loaded = group.Where(p => !double.IsNaN(p.OfferedLoad)).OrderBy(p => p.OfferedLoad).ToList();
-            PointReport? best = loaded.LastOrDefault(slo.HeldBy);
-            report.Rows.Add(new SloRow
+            SloVerdict all = SloVerdict.Of(slo, loaded, untouched: false);
+            var row = new SloRow
             {
                 Label = group.Key,
-                MaxLoad = best?.OfferedLoad,
-                MaxRps = best?.OfferedRps,
-                ValueAtMax = best is null ? null : slo.Measure(best),
-                MissedBelow = best is null ? [] : loaded.Where(p => p.OfferedLoad < best.OfferedLoad && !slo.HeldBy(p)).Select(p => p.OfferedLoad).ToList(),
-            });
+                MaxLoad = all.MaxLoad,
+                MaxRps = all.MaxRps,
+                ValueAtMax = all.ValueAtMax,
+                MissedBelow = all.MissedBelow,
+                Untouched = loaded.Any(p => !double.IsNaN(slo.Measure(p, untouched: true))) ? SloVerdict.Of(slo, loaded, untouched: true) : null,
+                Flagged = loaded.Where(p => p.GeneratorFlags is not null)
+                    .Select(p => new FlaggedLoad { Load = p.OfferedLoad, Flags = p.GeneratorFlags! })
+                    .ToList(),
+            };
+            report.Rows.Add(row);
         }
         return report;
     }
+}
+
+/// <summary>Where one system held an SLO, over one set of its requests.</summary>
+public sealed class SloVerdict
+{
+    /// <summary>Highest offered load (fraction of capacity) whose point held the SLO; null when none did.</summary>
+    public double? MaxLoad { get; set; }
+    /// <summary>The same, in requests/s.</summary>
+    public double? MaxRps { get; set; }
+    /// <summary>The measured value there.</summary>
+    public double? ValueAtMax { get; set; }
+    /// <summary>Lower loads whose points missed it.</summary>
+    public List<double> MissedBelow { get; set; } = [];
+
+    /// <summary>The verdict over <paramref name="loaded"/> (one system's points, by load).</summary>
+    public static SloVerdict Of(Slo slo, List<PointReport> loaded, bool untouched)
+    {
+        PointReport? best = loaded.LastOrDefault(p => slo.HeldBy(p, untouched));
+        return new SloVerdict
+        {
+            MaxLoad = best?.OfferedLoad,
+            MaxRps = best?.OfferedRps,
+            ValueAtMax = best is null ? null : slo.Measure(best, untouched),
+            MissedBelow = best is null ? [] : loaded.Where(p => p.OfferedLoad < best.OfferedLoad && !slo.HeldBy(p, untouched)).Select(p => p.OfferedLoad).ToList(),
+        };
+    }
+}
+
+/// <summary>A load whose generator did not do all it was scheduled to: flagged beside the verdict, not part of it.</summary>
+public sealed class FlaggedLoad
+{
+    /// <summary>The offered load.</summary>
+    public double Load { get; set; }
+    /// <summary>What the generator did not do (<see cref="PointReport.GeneratorFlags"/>).</summary>
+    public string Flags { get; set; } = "";
 }
 
 /// <summary>One system's result against an SLO.</summary>
@@ -99,4 +159,9 @@ public sealed class SloRow
     public double? MaxRps { get; set; }
     /// <summary>The measured value there.</summary>
     public double? ValueAtMax { get; set; }
+    /// <summary>The same SLO over the requests no stall touched (null: the points have no untouched figures).</summary>
+    public SloVerdict? Untouched { get; set; }
+    /// <summary>Loads whose generator was flagged (behind its schedule, requests unsent, answers lost in its
+    /// own socket): judged on latency all the same, and shown.</summary>
+    public List<FlaggedLoad> Flagged { get; set; } = [];
 }
