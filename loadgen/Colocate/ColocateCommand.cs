@@ -2,10 +2,10 @@
 using System.Globalization;
 using System.Text;
 using NetStack.IOKernel.Allocation;
-using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Colocate;

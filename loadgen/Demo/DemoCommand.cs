@@ -5,12 +5,12 @@ using NetStack.Apps.Baseline;
 using NetStack.Apps.Spin;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
-using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Colocate;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
 using NetStack.LoadGen.Udp;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Threading;
 

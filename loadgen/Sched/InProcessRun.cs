@@ -2,10 +2,10 @@
 using NetStack.Apps.Hosting;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
-using NetStack.Measurement.Recording;
-using NetStack.Measurement.Stalls;
 using NetStack.IOKernel.Telemetry.Metrics;
+using NetStack.Measurement.Recording;
 using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;

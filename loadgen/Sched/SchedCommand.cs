@@ -1,9 +1,9 @@
 // The `sched` verb: NetStack in-process over the synthetic NIC, policies side by side at each load.
 using System.Globalization;
 using NetStack.IOKernel.Policies;
-using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Threading;
 using NetStack.Runtime.Workloads;

@@ -2,10 +2,10 @@
 using System.Net.Sockets;
 using HdrHistogram;
 using NetStack.IOKernel.Nic;
+using NetStack.LoadGen.Udp;
 using NetStack.Measurement.Recording;
 using NetStack.Measurement.Reports;
 using NetStack.Measurement.Stalls;
-using NetStack.LoadGen.Udp;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Threading;

@@ -1,10 +1,10 @@
 // The `udp` verb: open-loop Poisson load over UDP against one or more servers, side by side at each rate, with SLO reports.
 using System.Globalization;
 using System.Net.Sockets;
-using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Workloads;

@@ -1,6 +1,6 @@
 // report.md of a udp run: the request counts and generator state per point, every SLO, and the ratio between systems.
-using NetStack.Measurement.Reports;
 using NetStack.LoadGen.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;
