@@ -33,7 +33,7 @@ public static class LoadCharts
     /// <summary>latency.png's plot, before it is saved (null: nothing to draw).</summary>
     internal static Plot? LatencyPlot(RunReport report)
     {
-        Plot plot = ChartStyle.NewPlot(report, "latency of all requests against offered load",
+        Plot plot = ChartStyle.NewPlot(report, "latency of all requests against offered load" + UntouchedNote(report),
             "offered load (fraction of capacity)", "latency (µs, log scale)");
         // A latency SLO on one type has no place on the all-requests chart: its line would invite the wrong comparison.
         List<Slo> lines = ChartStyle.ParseSlos(report).Where(s => s is { Metric: "latency", TypeName: null }).ToList();
@@ -64,7 +64,7 @@ public static class LoadCharts
             string what = type == AllRequests
                 ? "slowdown of all requests against offered load"
                 : $"slowdown of '{type}' requests against offered load";
-            Plot plot = ChartStyle.NewPlot(report, what, "offered load (fraction of capacity)",
+            Plot plot = ChartStyle.NewPlot(report, what + UntouchedNote(report), "offered load (fraction of capacity)",
                 "slowdown (latency / service time, log scale)");
             List<Slo> lines = slowdownSlos.Where(s => (s.TypeName ?? AllRequests) == type).ToList();
             string path = Path.Combine(dir, $"slowdown-{ChartStyle.FileSafe(type)}.png");
@@ -105,6 +105,10 @@ public static class LoadCharts
         }
         return indices;
     }
+
+    /// <summary>What "untouched" in the legend means, for the title of a chart that draws it.</summary>
+    private static string UntouchedNote(RunReport report) =>
+        report.Points.Any(p => p.All.Untouched is { Count: > 0 }) ? " (◇ untouched: no stall in its busy period)" : "";
 
     /// <summary>True for the queueing model's points.</summary>
     public static bool IsModel(PointReport p) => p.System == "model";
