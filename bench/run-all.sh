@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces every figure in docs/results.md, one after another, on an otherwise idle machine.
-# Usage: bench/run-all.sh [OUT_DIR]   (about 10 minutes on 2 cores; nothing else should run meanwhile)
+# Usage: bench/run-all.sh [OUT_DIR]   (about 14 minutes on 2 cores; nothing else should run meanwhile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/bench-$(date -u +%Y%m%d-%H%M%S)}
@@ -69,6 +69,9 @@ for rel in 5 10; do
 done
 $L colocate --workload exp-10 --lc-load 0.5 --lc-low 0.1 --pattern bursts --burst-ms 50 --policy cfcfs --allocation standing-queue,alone \
   --duration-s 6 --rounds 3 --out "$out/colocate-bursts" >/dev/null
+
+echo "== stalls: exp-10 c-FCFS against M/M/1 and extreme-bimodal against the model, all requests and untouched (bench/stalls.sh)"
+bench/stalls.sh "$out/stalls"
 
 echo "== machine noise after"
 $L noise --duration-s 3 | tee "$out/noise-after.txt"

@@ -1,5 +1,5 @@
 // Entry point of the chart library: finds report.json files and renders every chart each one has data for.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 
 namespace NetStack.Charts;
 

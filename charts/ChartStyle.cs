@@ -1,6 +1,6 @@
 // What every NetStack chart shares: image size, titles, colours per system, log axes and SLO lines.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using ScottPlot;
 using ScottPlot.TickGenerators;
 using SkiaSharp;
@@ -40,6 +40,18 @@ public static class ChartStyle
     }
 
     private const double ModelOpacity = 0.55;
+
+    /// <summary>
+    /// The untouched requests' look: the same system, so the same colour and percentile pattern as
+    /// its all-request line, but a hollow marker and a thinner line, so the gap between the two (the
+    /// machine's stalls) reads at a glance.
+    /// </summary>
+    public static void StyleAsUntouched(ScottPlot.Plottables.Scatter s)
+    {
+        s.MarkerShape = MarkerShape.OpenDiamond;
+        s.MarkerSize = 8;
+        s.LineWidth = 1.2f;
+    }
 
     /// <summary>A new plot with a title naming what it shows, the workload and the machine it ran on.</summary>
     public static Plot NewPlot(RunReport report, string what, string xLabel, string yLabel)

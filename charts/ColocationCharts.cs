@@ -1,5 +1,5 @@
 // Charts of colocate runs: cores each app held over time, and batch throughput with LC tail latency per phase.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using ScottPlot;
 
 namespace NetStack.Charts;

@@ -1,6 +1,7 @@
 // Charts against offered load: latency of all requests, and slowdown per request type, one line per system
-// (the queueing model's beside them, in its measured twin's colour, without markers).
-using NetStack.IOKernel.Telemetry.Reports;
+// (the queueing model's beside them, in its measured twin's colour, without markers; the tails over the
+// requests no stall touched beside the all-request ones, in the same colour, with hollow markers).
+using NetStack.Measurement.Reports;
 using ScottPlot;
 
 namespace NetStack.Charts;
@@ -26,13 +27,17 @@ public static class LoadCharts
     ];
 
     /// <summary>Renders latency.png into <paramref name="dir"/>; null when no point has an offered load and latencies.</summary>
-    public static string? RenderLatency(RunReport report, string dir)
+    public static string? RenderLatency(RunReport report, string dir) =>
+        LatencyPlot(report) is { } plot ? ChartStyle.Save(plot, Path.Combine(dir, "latency.png")) : null;
+
+    /// <summary>latency.png's plot, before it is saved (null: nothing to draw).</summary>
+    internal static Plot? LatencyPlot(RunReport report)
     {
-        Plot plot = ChartStyle.NewPlot(report, "latency of all requests against offered load",
+        Plot plot = ChartStyle.NewPlot(report, "latency of all requests against offered load" + UntouchedNote(report),
             "offered load (fraction of capacity)", "latency (µs, log scale)");
         // A latency SLO on one type has no place on the all-requests chart: its line would invite the wrong comparison.
         List<Slo> lines = ChartStyle.ParseSlos(report).Where(s => s is { Metric: "latency", TypeName: null }).ToList();
-        return Render(report, plot, p => p.All, c => c.LatencyUs, s_latencyPercentiles, lines, Path.Combine(dir, "latency.png"));
+        return Draw(report, plot, p => p.All, c => c.LatencyUs, u => u.LatencyUs, s_latencyPercentiles, lines);
     }
 
     /// <summary>
@@ -59,16 +64,16 @@ public static class LoadCharts
             string what = type == AllRequests
                 ? "slowdown of all requests against offered load"
                 : $"slowdown of '{type}' requests against offered load";
-            Plot plot = ChartStyle.NewPlot(report, what, "offered load (fraction of capacity)",
+            Plot plot = ChartStyle.NewPlot(report, what + UntouchedNote(report), "offered load (fraction of capacity)",
                 "slowdown (latency / service time, log scale)");
             List<Slo> lines = slowdownSlos.Where(s => (s.TypeName ?? AllRequests) == type).ToList();
             string path = Path.Combine(dir, $"slowdown-{ChartStyle.FileSafe(type)}.png");
             Func<PointReport, ClassReport?> pick = type == AllRequests
                 ? p => p.All
                 : p => p.Types.FirstOrDefault(c => c.Name == type);
-            if (Render(report, plot, pick, c => c.Slowdown, s_slowdownPercentiles, lines, path) is { } written)
+            if (Draw(report, plot, pick, c => c.Slowdown, u => u.Slowdown, s_slowdownPercentiles, lines) is { } drawn)
             {
-                paths.Add(written);
+                paths.Add(ChartStyle.Save(drawn, path));
             }
         }
         return paths;
@@ -101,11 +106,59 @@ public static class LoadCharts
         return indices;
     }
 
+    /// <summary>What "untouched" in the legend means, for the title of a chart that draws it.</summary>
+    private static string UntouchedNote(RunReport report) =>
+        report.Points.Any(p => p.All.Untouched is { Count: > 0 }) ? " (◇ untouched: no stall in its busy period)" : "";
+
     /// <summary>True for the queueing model's points.</summary>
     public static bool IsModel(PointReport p) => p.System == "model";
 
-    private static string? Render(RunReport report, Plot plot, Func<PointReport, ClassReport?> pick, Func<ClassReport, Summary> metric,
-        (string Name, LinePattern Pattern, MarkerShape Marker)[] percentiles, IReadOnlyList<Slo> slos, string path)
+    /// <summary>One line: a value per load where it can be drawn on a log axis.</summary>
+    private static void AddSeries(Plot plot, List<(double Load, ClassReport? Class)> measured, Func<ClassReport, double> value, Color color,
+        LinePattern pattern, MarkerShape marker, string legend, bool model, List<double> plotted, ref double maxLoad, bool untouched = false)
+    {
+        var xs = new List<double>();
+        var ys = new List<double>();
+        foreach ((double load, ClassReport? c) in measured)
+        {
+            double v = value(c!);
+            if (ChartStyle.Plottable(v))
+            {
+                xs.Add(load);
+                ys.Add(Math.Log10(v));
+                plotted.Add(v);
+                maxLoad = Math.Max(maxLoad, load);
+            }
+        }
+        if (xs.Count == 0)
+        {
+            return;
+        }
+        var s = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
+        s.Color = color;
+        s.LinePattern = pattern;
+        s.LineWidth = 2;
+        s.MarkerShape = marker;
+        s.MarkerSize = 7;
+        s.LegendText = legend;
+        if (model)
+        {
+            ChartStyle.StyleAsModel(s);
+        }
+        if (untouched)
+        {
+            ChartStyle.StyleAsUntouched(s);
+        }
+    }
+
+    /// <summary>The untouched curves are drawn for the tails only: the machine's stalls move p99 and
+    /// p99.9, rarely the median, and a third set of lines would crowd the chart.</summary>
+    private static readonly string[] s_untouchedPercentiles = ["p99", "p99.9"];
+
+    /// <summary>Draws every system's percentiles (and their untouched tails) on <paramref name="plot"/>; null when nothing could be drawn.</summary>
+    private static Plot? Draw(RunReport report, Plot plot, Func<PointReport, ClassReport?> pick, Func<ClassReport, Summary> metric,
+        Func<UntouchedClass, Summary> untouchedMetric, (string Name, LinePattern Pattern, MarkerShape Marker)[] percentiles,
+        IReadOnlyList<Slo> slos)
     {
         List<string> labels = Labels(report);
         Dictionary<string, int> colors = ColorIndices(report);
@@ -122,33 +175,14 @@ public static class LoadCharts
                 .ToList();
             foreach ((string name, LinePattern pattern, MarkerShape marker) in percentiles)
             {
-                var xs = new List<double>();
-                var ys = new List<double>();
-                foreach ((double load, ClassReport? c) in measured)
+                bool model = report.Points.Any(p => p.Label == labels[i] && IsModel(p));
+                AddSeries(plot, measured, c => metric(c).At(name), ChartStyle.SeriesColor(colors[labels[i]]), pattern, marker,
+                    $"{labels[i]} {name}", model, plotted, ref maxLoad);
+                if (!model && s_untouchedPercentiles.Contains(name))
                 {
-                    double v = metric(c!).At(name);
-                    if (ChartStyle.Plottable(v))
-                    {
-                        xs.Add(load);
-                        ys.Add(Math.Log10(v));
-                        plotted.Add(v);
-                        maxLoad = Math.Max(maxLoad, load);
-                    }
-                }
-                if (xs.Count == 0)
-                {
-                    continue;
-                }
-                var s = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
-                s.Color = ChartStyle.SeriesColor(colors[labels[i]]);
-                s.LinePattern = pattern;
-                s.LineWidth = 2;
-                s.MarkerShape = marker;
-                s.MarkerSize = 7;
-                s.LegendText = $"{labels[i]} {name}";
-                if (report.Points.Any(p => p.Label == labels[i] && IsModel(p)))
-                {
-                    ChartStyle.StyleAsModel(s);
+                    AddSeries(plot, measured, c => c.Untouched is { Count: > 0 } u ? untouchedMetric(u).At(name) : double.NaN,
+                        ChartStyle.SeriesColor(colors[labels[i]]), pattern, marker, $"{labels[i]} {name} untouched", false, plotted, ref maxLoad,
+                        untouched: true);
                 }
             }
         }
@@ -163,6 +197,6 @@ public static class LoadCharts
         // From zero, so the eye reads distance to the origin as load; a little room past the last point for its marker.
         plot.Axes.SetLimitsX(0, maxLoad * 1.08);
         plot.ShowLegend(Edge.Right);
-        return ChartStyle.Save(plot, path);
+        return plot;
     }
 }

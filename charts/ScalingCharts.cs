@@ -1,7 +1,7 @@
 // Charts of one run over several worker counts (the model verb): one percentile of slowdown against load,
 // a colour per policy and a line pattern per worker count, with the dispatcher's ceiling marked.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using ScottPlot;
 
 namespace NetStack.Charts;

@@ -2,10 +2,10 @@
 using System.Globalization;
 using System.Text;
 using NetStack.IOKernel.Allocation;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Colocate;
@@ -24,13 +24,13 @@ public static class ColocateCommand
         "colocate --workload NAME [--lc-load 0.5] [--lc-low 0.1] [--pattern steady|step|bursts] [--burst-ms 50] " +
         "[--allocation standing-queue,queue-delay,static,alone] [--duration-s 3] [--rounds 3] [--warmup 0.1] [--policy ps] [--quantum-us 5] " +
         "[--mailbox-depth 2] [--interval-us 5] [--queue-delay-us 10] [--release-idle-us 2] [--static-lc-cores 1] " +
-        "[--iokernel-core 0] [--worker-cores 1,..|--workers N] [--idle spin|spin-yield|spin-park] [--seed 42] [--out DIR] [--no-charts]";
+        "[--iokernel-core 0] [--worker-cores 1,..|--workers N] [--idle spin|spin-yield|spin-park] [--seed 42] [--stall-threshold-us 20] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
         "workload", "lc-load", "lc-low", "pattern", "burst-ms", "allocation", "duration-s", "rounds", "warmup", "policy", "quantum-us",
         "mailbox-depth", "interval-us", "queue-delay-us", "release-idle-us", "static-lc-cores", "iokernel-core",
-        "worker-cores", "workers", "idle", "seed", "out",
+        "worker-cores", "workers", "idle", "seed", "out", "stall-threshold-us",
     ];
 
     private static readonly string[] s_configs = ["standing-queue", "queue-delay", "static", "alone"];
@@ -81,6 +81,7 @@ public static class ColocateCommand
             StaticLcCores = a.GetInt("static-lc-cores", Math.Max(1, workerCores.Length / 2), 1, workerCores.Length),
             CarrierIdle = SchedCommand.ParseIdle(a.Get("idle", "spin")!),
             Seed = (ulong)a.GetInt("seed", 42, 0),
+            StallThresholdMicros = SchedCommand.ParseStallThreshold(a),
         };
         string dir = ReportFiles.OutputDirectory(a.Get("out"), "colocate");
 
@@ -95,6 +96,7 @@ public static class ColocateCommand
             Seed = spec.Seed,
         });
         report.Colocations = [];
+        report.Config.Notes.Add(SchedCommand.StallNote(spec.StallThresholdMicros));
         SchedCommand.NoteSmallMachine(report.Config, workerCores.Length);
         report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
         if (workerCores.Length == 1)
@@ -150,14 +152,22 @@ public static class ColocateCommand
         sb.AppendLine("## Colocation");
         sb.AppendLine();
         PointReport? alonePoint = r.Points.FirstOrDefault(p => p.System == "lc-alone");
-        sb.AppendLine("| configuration | LC p50 µs | LC p99 µs | LC p99.9 µs | p99.9 vs alone | batch units/s | batch share of LC-idle time | CPU efficiency | grants from batch | grant p50 µs | grant p99 µs |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("Over the measured window of every round. Batch's share of the LC-idle time and CPU efficiency are given over all the run's cores " +
+            "(the IOKernel's counted: it is a core the system spends) and over the worker cores alone. Grant latency runs from the congestion check " +
+            "that first saw the queue (for a standing queue, the check before the one that decided) to the new owner running; \"from decision\" is the move alone.");
+        sb.AppendLine();
+        sb.AppendLine("| configuration | LC p50 µs | LC p99 µs | LC p99.9 µs | p99.9 vs alone | untouched p99 / p99.9 µs | untouched p99.9 vs alone | batch units/s | batch share of LC-idle time (all cores / workers) | CPU efficiency (all cores / workers) | grants from batch | grant p50 µs | grant p99 µs | from decision p50 / p99 µs |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (ColocationRun run in r.Colocations ?? [])
         {
             PointReport p = r.Points.First(x => x.System == run.Label);
             string ratio = alonePoint is { All.LatencyUs.P999: > 0 } ? Inv($"{p.All.LatencyUs.P999 / alonePoint.All.LatencyUs.P999:0.##}×") : "–";
-            string share = run.BatchShareOfIdle is { } s ? Inv($"{s:P1}") : "–";
-            sb.AppendLine(Inv($"| {run.Label} | {p.All.LatencyUs.P50:0.#} | {p.All.LatencyUs.P99:0.#} | {p.All.LatencyUs.P999:0.#} | {ratio} | {run.BatchUnitsPerSecond:0} | {share} | {run.CpuEfficiency:P1} | {run.GrantFromBatchLatencyUs.Count} | {run.GrantFromBatchLatencyUs.P50:0.##} | {run.GrantFromBatchLatencyUs.P99:0.##} |"));
+            UntouchedClass? u = p.All.Untouched, ua = alonePoint?.All.Untouched;
+            string untouched = u is { Count: > 0 } ? Inv($"{u.LatencyUs.P99:0.#} / {u.LatencyUs.P999:0.#}") : "–";
+            string untouchedRatio = u is { Count: > 0 } && ua is { LatencyUs.P999: > 0 } ? Inv($"{u.LatencyUs.P999 / ua.LatencyUs.P999:0.##}×") : "–";
+            string share = run.BatchShareOfIdle is { } s ? Inv($"{s:P1} / {run.BatchShareOfWorkerIdle:P1}") : "–";
+            Summary g = run.GrantFromBatchLatencyUs, d = run.GrantFromBatchDecisionLatencyUs;
+            sb.AppendLine(Inv($"| {run.Label} | {p.All.LatencyUs.P50:0.#} | {p.All.LatencyUs.P99:0.#} | {p.All.LatencyUs.P999:0.#} | {ratio} | {untouched} | {untouchedRatio} | {run.BatchUnitsPerSecond:0} | {share} | {run.CpuEfficiency:P1} / {run.WorkerCpuEfficiency:P1} | {g.Count} | {g.P50:0.##} | {g.P99:0.##} | {d.P50:0.##} / {d.P99:0.##} |"));
         }
         sb.AppendLine();
         sb.AppendLine("Per phase:");

@@ -4,8 +4,9 @@ using NetStack.Apps.Spin;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Allocation;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Telemetry;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Recording;
+using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;
@@ -52,6 +53,8 @@ public sealed record ColocateSpec
     public IdleStrategyKind CarrierIdle { get; init; } = IdleStrategyKind.Spin;
     /// <summary>Seed.</summary>
     public ulong Seed { get; init; } = 42;
+    /// <summary>Gaps in a pinned thread's clock reads longer than this are stalls, µs.</summary>
+    public double StallThresholdMicros { get; init; } = StallLog.DefaultThresholdMicros;
     /// <summary>Whole run, s.</summary>
     public double DurationS => Phases[^1].EndS;
 }
@@ -73,16 +76,22 @@ public sealed class ColocationTotals(ColocateConfig config, int types, int phase
     public List<double> Grants { get; } = [];
     /// <summary>Grant latencies from batch, µs.</summary>
     public List<double> GrantsFromBatch { get; } = [];
+    /// <summary>Grants from batch from the allocator's decision, µs.</summary>
+    public List<double> GrantsFromBatchDecision { get; } = [];
     /// <summary>The first round's run (events, timeline, apps) and point.</summary>
     public ColocationRun? First { get; set; }
-    /// <summary>Worker-core ticks in all, in LC slices, in batch.</summary>
-    public double WorkerTicks, LcTicks, BatchTicks;
+    /// <summary>Measured-window ticks (one core's worth), and within them ticks in LC slices and in batch, every worker summed.</summary>
+    public double WindowTicks, LcTicks, BatchTicks;
+    /// <summary>Worker cores.</summary>
+    public int Workers;
     /// <summary>Kernel counts summed over rounds.</summary>
     public long Completed, Rejected, Errors, Unfinished, Requeues, CoreMoves;
     /// <summary>Measured seconds over rounds.</summary>
     public double MeasuredSeconds;
     /// <summary>Rounds run.</summary>
     public int Rounds;
+    /// <summary>Stalls and the LC requests they touched, every round (made by the first).</summary>
+    public StallAccounting? Stalls;
 }
 
 /// <summary>Runs rounds of one configuration and reports their sum.</summary>
@@ -122,6 +131,7 @@ public static class ColocationRunner
             IOKernelIdle = IdleStrategyKind.Spin,
             CarrierIdle = spec.CarrierIdle,
             IdleSpinMicros = 100,
+            StallThresholdMicros = spec.StallThresholdMicros,
         };
 
         long start = Clock.Now() + Clock.FromMicros(20_000);
@@ -133,10 +143,17 @@ public static class ColocationRunner
         var nic = new SyntheticNic(spec.Workload, LoadPattern.Rates(spec.Phases, spec.Workload.MeanServiceNs, 1), start,
             spec.Seed + (ulong)totals.Rounds);
         int types = spec.Workload.Types.Count;
+        // The carriers' recorders first, then the IOKernel's own (detached completions: none here).
+        double expected = spec.Phases.Sum(p => p.Load * 1e9 / spec.Workload.MeanServiceNs * (p.EndS - p.StartS));
+        int logCapacity = RequestLog.CapacityFor(expected, workers);
+        int made = 0;
         var kernel = new IOKernel.IOKernel(options, nic, apps,
-            () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end))
+            () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end, made++ < workers ? logCapacity : 0))
         {
             StopWhenExhausted = true,
+            // The carriers' in-window busy and batch times cover the measured window only.
+            MeasureAllocationsFrom = measureFrom,
+            MeasureUntil = end,
         };
 
         kernel.Start();
@@ -151,9 +168,9 @@ public static class ColocationRunner
             kernel.RequestStop();
             kernel.Wait(Timeout.InfiniteTimeSpan);
         }
-        long stopped = Clock.Now();
 
-        foreach (PhasedRecorder r in kernel.Recorders.Cast<PhasedRecorder>())
+        List<PhasedRecorder> recorders = kernel.Recorders.Cast<PhasedRecorder>().ToList();
+        foreach (PhasedRecorder r in recorders)
         {
             totals.Whole.Merge(r.Whole);
             for (int n = 0; n < names.Count; n++)
@@ -161,6 +178,9 @@ public static class ColocationRunner
                 totals.Phases[n].Merge(r.Phases[n]);
             }
         }
+        // Attributed round by round: each round has its own kernel, stall log and clock stretch.
+        totals.Stalls ??= Sched.InProcessRun.Stalls(kernel, spec.IOKernelCore, types);
+        totals.Stalls.AddRound(recorders.Select(r => r.Whole), kernel.Stalls.Snapshot(), kernel.Stalls.Overflowed, measureFrom, end);
         for (int i = 0; i < spec.Phases.Count; i++)
         {
             totals.PhaseSeconds[slot[i]] += spec.Phases[i].EndS - spec.Phases[i].StartS;
@@ -172,9 +192,12 @@ public static class ColocationRunner
         Func<int, bool> isBatch = a => a >= 0 && !kernel.Apps[a].IsLatencyCritical;
         totals.Grants.AddRange(log.GrantLatenciesMicros(isLc));
         totals.GrantsFromBatch.AddRange(log.GrantLatenciesMicros(isLc, isBatch));
-        totals.WorkerTicks += (double)workers * (stopped - kernel.StartedTicks);
-        totals.LcTicks += kernel.Carriers.Sum(c => (double)c.BusyTicks);
-        totals.BatchTicks += kernel.Carriers.Sum(c => (double)c.BatchTicks);
+        totals.GrantsFromBatchDecision.AddRange(log.GrantLatenciesMicros(isLc, isBatch, fromDecision: true));
+        // Over the measured window only: start-up and the drain are neither LC load nor batch's chance.
+        totals.WindowTicks += end - measureFrom;
+        totals.Workers = workers;
+        totals.LcTicks += kernel.Carriers.Sum(c => (double)c.BusyTicksInWindow);
+        totals.BatchTicks += kernel.Carriers.Sum(c => (double)c.BatchTicksInWindow);
         KernelCounters c = kernel.Counters;
         totals.Completed += c.Completed;
         totals.Rejected += c.Rejected;
@@ -244,9 +267,16 @@ public static class ColocationRunner
         }
         run.GrantLatencyUs = SummaryOf(totals.Grants);
         run.GrantFromBatchLatencyUs = SummaryOf(totals.GrantsFromBatch);
+        run.GrantFromBatchDecisionLatencyUs = SummaryOf(totals.GrantsFromBatchDecision);
         run.BatchUnitsPerSecond = totals.PhaseUnits.Sum() / Math.Max(1e-9, totals.PhaseSeconds.Sum());
-        run.CpuEfficiency = (totals.LcTicks + totals.BatchTicks) / totals.WorkerTicks;
-        run.BatchShareOfIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, totals.WorkerTicks - totals.LcTicks) : null;
+        // The IOKernel's core is a core the system spends: counted in the time available, it never runs app work.
+        double allCores = (totals.Workers + 1) * totals.WindowTicks;
+        double workerCores = totals.Workers * totals.WindowTicks;
+        run.CpuEfficiency = (totals.LcTicks + totals.BatchTicks) / Math.Max(1, allCores);
+        run.WorkerCpuEfficiency = (totals.LcTicks + totals.BatchTicks) / Math.Max(1, workerCores);
+        run.BatchShareOfIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, allCores - totals.LcTicks) : null;
+        run.BatchShareOfWorkerIdle = totals.Config.WithBatch ? totals.BatchTicks / Math.Max(1, workerCores - totals.LcTicks) : null;
+        run.MeasuredS = Clock.ToMicros((long)totals.WindowTicks) / 1e6;
 
         var point = new PointReport
         {
@@ -257,7 +287,7 @@ public static class ColocationRunner
             MailboxDepth = spec.MailboxDepth,
             OfferedLoad = spec.Phases.Max(p => p.Load),
             OfferedRps = spec.Phases.Max(p => p.Load) * 1e9 / spec.Workload.MeanServiceNs,
-            AchievedRps = all.Count / Math.Max(1e-9, totals.MeasuredSeconds),
+            AchievedRps = totals.Whole.CompletedInWindow / Math.Max(1e-9, totals.MeasuredSeconds),
             Completed = totals.Completed,
             Dropped = totals.Rejected,
             Errors = totals.Errors,
@@ -265,9 +295,10 @@ public static class ColocationRunner
             Preemptions = totals.Requeues,
             All = all,
             Types = typeReports,
-            WorkerBusyFraction = run.CpuEfficiency,
+            WorkerBusyFraction = run.WorkerCpuEfficiency,
             PreemptionLatencyNs = totals.Whole.PreemptionLatency.TotalCount == 0 ? null : Summary.From(totals.Whole.PreemptionLatency, 1.0),
         };
+        totals.Stalls?.WriteTo(point, typeNames);
         return (run, point);
     }
 

@@ -1,10 +1,10 @@
 // The `model` verb: the queueing model on its own, for any worker count, with NetStack's overheads as parameters.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
 using NetStack.Measurement.Model;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Model;

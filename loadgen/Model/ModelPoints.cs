@@ -1,6 +1,6 @@
 // The model's results as report points: System = "model", in the schema every verb writes.
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.Measurement.Model;
+using NetStack.Measurement.Reports;
 
 namespace NetStack.LoadGen.Model;
 

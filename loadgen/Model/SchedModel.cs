@@ -1,9 +1,9 @@
 // `sched --model`: the queueing model beside the measured points, fed the run's workload, seed and measured overheads.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Sched;
 using NetStack.Measurement.Model;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Model;

@@ -1,6 +1,6 @@
 // Where a run's files go, and writing report.json and report.md together.
 using System.Globalization;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 
 namespace NetStack.LoadGen.Reports;
 

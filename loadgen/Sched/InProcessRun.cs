@@ -2,9 +2,10 @@
 using NetStack.Apps.Hosting;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Telemetry;
 using NetStack.IOKernel.Telemetry.Metrics;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Recording;
+using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 using NetStack.Runtime.Threading;
@@ -46,6 +47,8 @@ public sealed record SchedPoint
     /// <summary>Report the kernel to these metrics while it runs (carriers then also count latency
     /// buckets); null: no metrics, the data path as without them.</summary>
     public NetStackMetrics? Metrics { get; init; }
+    /// <summary>Gaps in a pinned thread's clock reads longer than this are stalls, µs.</summary>
+    public double StallThresholdMicros { get; init; } = StallLog.DefaultThresholdMicros;
 }
 
 /// <summary>The outcome of a point: its report row, and the stopped kernel for anything else.</summary>
@@ -73,6 +76,7 @@ public static class InProcessRun
             // In-process runs have the machine to themselves: idle threads spin a while before yielding.
             IdleSpinMicros = 100,
             TraceCapacity = p.TraceCapacity,
+            StallThresholdMicros = p.StallThresholdMicros,
         };
 
         // Arrivals start a little after now, once every thread has pinned itself.
@@ -81,12 +85,19 @@ public static class InProcessRun
         long measureFrom = start + (long)(duration * p.WarmupFraction);
         long measureUntil = start + duration;
         var nic = new SyntheticNic(workload, rate, start, duration, p.Seed);
-        Func<CompletionRecorder> recorders = () => new LatencyRecorder(workload.Types.Count, measureFrom, measureUntil);
+        // Each carrier's recorder keeps its requests' stamps for the stall attribution, sized from the
+        // expected count; the kernel makes the carriers' recorders first, then its own (detached
+        // completions only, rare): that one gets a small log.
+        int logCapacity = RequestLog.CapacityFor(rate * p.DurationS, workers);
+        int made = 0;
+        Func<CompletionRecorder> recorders = () => new LatencyRecorder(workload.Types.Count, measureFrom, measureUntil,
+            made++ < workers ? logCapacity : Math.Min(logCapacity, DetachedLogCapacity));
         var kernel = new IOKernel.IOKernel(options, nic, p.Handler ?? new Apps.Spin.SpinApp(),
             p.Metrics is null ? recorders : LatencyBucketRecorder.Factory(1, recorders))
         {
             StopWhenExhausted = true,
             MeasureAllocationsFrom = measureFrom,
+            MeasureUntil = measureUntil,
         };
         using IDisposable? registration = p.Metrics?.Register(kernel);
 
@@ -101,13 +112,19 @@ public static class InProcessRun
             kernel.Wait(Timeout.InfiniteTimeSpan);
         }
 
+        List<LatencyRecorder> latency = kernel.Recorders
+            .Select(r => (LatencyRecorder)(r is LatencyBucketRecorder buckets ? buckets.Inner! : r))
+            .ToList();
         var merged = new LatencyRecorder(workload.Types.Count);
-        foreach (CompletionRecorder r in kernel.Recorders)
+        foreach (LatencyRecorder r in latency)
         {
-            merged.Merge((LatencyRecorder)(r is LatencyBucketRecorder buckets ? buckets.Inner! : r));
+            merged.Merge(r);
         }
-        (ClassReport all, List<ClassReport> types) = merged.ToClasses(workload.Types.Select(t => t.Name).ToList());
+        List<string> typeNames = workload.Types.Select(t => t.Name).ToList();
+        (ClassReport all, List<ClassReport> types) = merged.ToClasses(typeNames);
         double windowS = Clock.ToMicros(measureUntil - measureFrom) / 1e6;
+        // Throughput and bytes per request count what the window completed; its arrivals' drain is not its work.
+        long done = merged.CompletedInWindow;
         KernelCounters c = kernel.Counters;
         var report = new PointReport
         {
@@ -118,20 +135,40 @@ public static class InProcessRun
             MailboxDepth = p.MailboxDepth,
             OfferedLoad = saturate ? double.NaN : p.Load,
             OfferedRps = rate,
-            AchievedRps = all.Count / windowS,
+            AchievedRps = done / windowS,
             Completed = c.Completed,
             Dropped = c.Rejected,
             Errors = c.Errors,
             Unfinished = c.Unfinished,
             Preemptions = c.Requeues,
-            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)(allocatedAfter - allocatedBefore) / all.Count,
-            DataPathAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)kernel.DataPathAllocatedBytes / all.Count,
+            AllocatedBytesPerRequest = done == 0 ? 0 : (double)(allocatedAfter - allocatedBefore) / done,
+            DataPathAllocatedBytesPerRequest = done == 0 ? 0 : (double)kernel.DataPathAllocatedBytes / done,
             PreemptionLatencyNs = merged.PreemptionLatency.TotalCount == 0 ? null : Summary.From(merged.PreemptionLatency, 1.0),
             All = all,
             Types = types,
-            WorkerBusyFraction = kernel.Carriers.Sum(k => Clock.ToMicros(k.BusyTicks)) / (workers * p.DurationS * 1e6),
+            WorkerBusyFraction = kernel.Carriers.Sum(k => (double)k.BusyTicksInWindow) / (workers * (double)(measureUntil - measureFrom)),
         };
+        StallAccounting stalls = Stalls(kernel, p.IOKernelCore, workload.Types.Count);
+        stalls.AddRound(latency, kernel.Stalls.Snapshot(), kernel.Stalls.Overflowed, measureFrom, measureUntil);
+        stalls.WriteTo(report, typeNames);
         return new SchedPointResult(report, kernel, start);
+    }
+
+    /// <summary>Requests the IOKernel's own recorder keeps (detached completions: handlers that
+    /// awaited something other than a checkpoint; the spin app has none).</summary>
+    private const int DetachedLogCapacity = 4096;
+
+    /// <summary>An accounting of an in-process kernel's stalls, its watched cores declared: the
+    /// IOKernel's and each carrier's (the spin handler's clock reads land on its carrier's core).</summary>
+    public static StallAccounting Stalls(IOKernel.IOKernel kernel, int ioKernelCore, int types)
+    {
+        var stalls = new StallAccounting(types, kernel.Stalls.ThresholdMicros, StallAccounting.SeenInProcess);
+        stalls.Watched(ioKernelCore, "iokernel");
+        foreach (Carrier carrier in kernel.Carriers)
+        {
+            stalls.Watched(carrier.Worker.Core, "carrier");
+        }
+        return stalls;
     }
 }
 

@@ -1,9 +1,9 @@
 // The `sched` verb: NetStack in-process over the synthetic NIC, policies side by side at each load.
 using System.Globalization;
 using NetStack.IOKernel.Policies;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Threading;
 using NetStack.Runtime.Workloads;
@@ -22,13 +22,13 @@ public static class SchedCommand
     public const string Usage =
         "sched --workload NAME --policy cfcfs|ps|dfcfs[,...] [--quantum-us 5] [--workers N] [--loads 0.1,0.5,0.9|max] " +
         "[--duration-s 2] [--warmup 0.1] [--mailbox-depth 2] [--iokernel-core 0] [--worker-cores 1,..] " +
-        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"[,...]] [--trace N] [--out DIR] [--no-charts] " +
+        "[--idle spin|spin-yield|spin-park] [--seed 42] [--slo \"p99.9-slowdown<=50\"[,...]] [--stall-threshold-us 20] [--trace N] [--out DIR] [--no-charts] " +
         "[--metrics none|console|prometheus] [--metrics-port 9464] " + Model.SchedModel.Usage;
 
     private static readonly string[] s_options =
     [
         "workload", "policy", "quantum-us", "workers", "loads", "duration-s", "warmup", "mailbox-depth",
-        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out", "metrics", "metrics-port", .. Model.SchedModel.Options,
+        "iokernel-core", "worker-cores", "idle", "seed", "slo", "trace", "out", "metrics", "metrics-port", "stall-threshold-us", .. Model.SchedModel.Options,
     ];
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
@@ -58,6 +58,7 @@ public static class SchedCommand
         IdleStrategyKind idle = ParseIdle(a.Get("idle", "spin")!);
         ulong seed = (ulong)a.GetInt("seed", 42, 0);
         int trace = a.GetInt("trace", 0, 0, 10_000_000);
+        double stallThreshold = ParseStallThreshold(a);
         List<Slo> slos = ParseSlos(a.Get("slo"));
         string metricsMode = a.GetChoiceList("metrics", "none", InProcessMetrics.Modes, "metrics exporter") is [var m] ? m
             : throw new UsageException("sched: --metrics takes one of none, console, prometheus");
@@ -96,6 +97,7 @@ public static class SchedCommand
             });
         }
         report.Config.Notes.Add("each policy ran a discarded warm-up point first");
+        report.Config.Notes.Add(StallNote(stallThreshold));
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
         foreach (double load in loads)
         {
@@ -118,6 +120,7 @@ public static class SchedCommand
                     Seed = seed,
                     TraceCapacity = trace,
                     Metrics = metrics?.Metrics,
+                    StallThresholdMicros = stallThreshold,
                 });
                 report.Points.Add(result.Report);
                 if (result.Kernel.Trace is { } t)
@@ -171,6 +174,16 @@ public static class SchedCommand
             throw new UsageException(e.Message);
         }
     }
+
+    /// <summary>--stall-threshold-us: gaps in a pinned thread's own clock reads longer than this are stalls.</summary>
+    public static double ParseStallThreshold(ArgParser a) =>
+        a.GetDouble("stall-threshold-us", StallLog.DefaultThresholdMicros, 1, 1_000_000);
+
+    /// <summary>The note every in-process report carries: how stalls were found and what untouched means.</summary>
+    public static string StallNote(double thresholdMicros) => FormattableString.Invariant(
+        $"stalls: the IOKernel, every carrier and the spin handler log each gap over {thresholdMicros:0.#} µs in their own clock reads ") +
+        "(the VM took the core); every request of a busy period (a stretch with requests in flight) that a stall on any core overlapped " +
+        "is left out of the untouched figures, which show the scheduler without the machine's pauses";
 
     /// <summary>The idle strategy by its command-line name.</summary>
     public static IdleStrategyKind ParseIdle(string text) => text switch

@@ -2,11 +2,13 @@
 using System.Net.Sockets;
 using HdrHistogram;
 using NetStack.IOKernel.Nic;
-using NetStack.IOKernel.Telemetry;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Udp;
+using NetStack.Measurement.Recording;
+using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Threading;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Tcp;
@@ -18,7 +20,8 @@ namespace NetStack.LoadGen.Tcp;
 /// each in the order its requests were sent: a reply whose id is not the next one its connection owes
 /// counts as a failure (out of order). Latency runs from the intended send time on this process's
 /// clock. One thread sends and reads (reading while it waits for its next send time), or a second
-/// thread reads; neither allocates per request.
+/// thread reads; neither allocates per request. Each watches its own clock reads for stalls, as the
+/// udp generator's threads do.
 /// </summary>
 public sealed unsafe class TcpOpenLoopPoint
 {
@@ -36,6 +39,9 @@ public sealed unsafe class TcpOpenLoopPoint
     private readonly LongHistogram _latenessNs = LatencyRecorder.NewHistogram();
     private readonly byte[] _frame;
     private readonly EpollEvent[] _events;
+    private readonly StallLog _stalls;
+    private readonly StallWatch _senderStalls;
+    private readonly StallWatch? _receiverStalls;
     private long _sent;
     private long _sentInWindow;
     private long _sendErrors;
@@ -65,9 +71,13 @@ public sealed unsafe class TcpOpenLoopPoint
         long duration = Clock.FromMicros(spec.DurationS * 1e6);
         _measureFromTicks = _startTicks + (long)(duration * spec.WarmupFraction);
         _endTicks = _startTicks + duration;
-        _recorder = new LatencyRecorder(spec.Workload.Types.Count);
+        // Every answer is logged with its stamps (warm-up included: a busy period may begin there).
+        _recorder = new LatencyRecorder(spec.Workload.Types.Count, _measureFromTicks, long.MaxValue, schedule.Count);
         _frame = new byte[WireProtocol.HeaderSize + spec.PayloadBytes];
         _events = new EpollEvent[sockets.Length];
+        _stalls = new StallLog(spec.StallThresholdMicros);
+        _senderStalls = _stalls.Watch(spec.SenderCores[0], StallSource.Generator);
+        _receiverStalls = spec.InlineReceive ? null : _stalls.Watch(spec.ReceiverCore, StallSource.Generator);
     }
 
     /// <summary>Runs the point and reports it.</summary>
@@ -124,11 +134,12 @@ public sealed unsafe class TcpOpenLoopPoint
         try
         {
             Pin(_spec.SenderCores[0]);
+            _senderStalls.Install(Clock.Now());
             Send();
             if (_spec.InlineReceive)
             {
                 Volatile.Write(ref _sendingDone, 1);
-                Receive();
+                Receive(_senderStalls);
             }
             else
             {
@@ -146,7 +157,8 @@ public sealed unsafe class TcpOpenLoopPoint
         try
         {
             Pin(_spec.ReceiverCore);
-            Receive();
+            _receiverStalls!.Install(Clock.Now());
+            Receive(_receiverStalls);
         }
         catch (Exception e)
         {
@@ -173,9 +185,11 @@ public sealed unsafe class TcpOpenLoopPoint
         {
             long intended = _startTicks + offsets[i];
             long now = Clock.Now();
+            _senderStalls.Observe(now);
             while (now < intended)
             {
                 long wait = intended - now;
+                bool slept = false;
                 if (inline)
                 {
                     if (wait > pollAbove && !PollOnce() && wait > spinBelow)
@@ -186,12 +200,22 @@ public sealed unsafe class TcpOpenLoopPoint
                 else if (wait > sleepAbove)
                 {
                     Thread.Sleep(1);
+                    slept = true;
                 }
                 else if (wait > spinBelow)
                 {
+                    // A yield that comes back late is a stall: the thread was off its core, whoever took it.
                     Thread.Yield();
                 }
                 now = Clock.Now();
+                if (slept)
+                {
+                    _senderStalls.Restart(now); // asleep on purpose, far from any send
+                }
+                else
+                {
+                    _senderStalls.Observe(now);
+                }
             }
             if (now >= _endTicks)
             {
@@ -252,7 +276,7 @@ public sealed unsafe class TcpOpenLoopPoint
         return true;
     }
 
-    private void Receive()
+    private void Receive(StallWatch stalls)
     {
         GeneratorLimits limits = _spec.Limits;
         long graceEnd = long.MaxValue;
@@ -263,6 +287,7 @@ public sealed unsafe class TcpOpenLoopPoint
         {
             bool any = PollOnce();
             long now = Clock.Now();
+            stalls.Observe(now);
             if (!any && ++idle > limits.ReceiverSpinPolls)
             {
                 Thread.Yield();
@@ -388,16 +413,14 @@ public sealed unsafe class TcpOpenLoopPoint
                 break;
         }
         _preemptions += h.Preemptions;
-        long intended = _startTicks + _schedule.OffsetTicks[i];
-        if (intended >= _measureFromTicks)
+        // Throughput counts the answers the window received, whenever they were sent.
+        if (h.Status == ResponseStatus.Ok && now >= _measureFromTicks && now < _endTicks)
         {
-            _recorder.Record(_schedule.Types[i], Clock.ToNs(now - intended), _schedule.ServiceNs[i], (int)h.Preemptions,
-                h.Status == ResponseStatus.Error);
-            if (h.Status == ResponseStatus.Ok)
-            {
-                _okInWindow++;
-            }
+            _okInWindow++;
         }
+        // The recorder keeps the window's arrivals, and logs every answer for the stall attribution.
+        _recorder.RecordRequest(_schedule.Types[i], _startTicks + _schedule.OffsetTicks[i], now, _schedule.ServiceNs[i],
+            (int)h.Preemptions, h.Status == ResponseStatus.Error);
     }
 
     private long Grace()
@@ -431,7 +454,7 @@ public sealed unsafe class TcpOpenLoopPoint
         }
         double windowS = Clock.ToMicros(_endTicks - _measureFromTicks) / 1e6;
         long answered = _ok + _rejected + _failed;
-        return new PointReport
+        var point = new PointReport
         {
             System = _spec.Target.System,
             Policy = _spec.Target.Policy,
@@ -446,7 +469,7 @@ public sealed unsafe class TcpOpenLoopPoint
             Dropped = _rejected,
             Errors = _failed,
             Preemptions = _preemptions,
-            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)processAllocated / all.Count,
+            AllocatedBytesPerRequest = _okInWindow == 0 ? 0 : (double)processAllocated / _okInWindow,
             All = all,
             Types = types,
             Scheduled = _schedule.Count,
@@ -461,8 +484,12 @@ public sealed unsafe class TcpOpenLoopPoint
             UnknownResponses = _unknown,
             GeneratorLatenessUs = lateness,
             GeneratorFellBehind = _spec.Limits.FellBehind(lateness, scheduledInWindow, _sentInWindow),
-            GeneratorAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)_allocated / all.Count,
+            GeneratorAllocatedBytesPerRequest = _okInWindow == 0 ? 0 : (double)_allocated / _okInWindow,
         };
+        StallAccounting stalls = _spec.NewStallAccounting(_stalls.ThresholdMicros);
+        stalls.AddRound([_recorder], _stalls.Snapshot(), _stalls.Overflowed, _measureFromTicks, _endTicks);
+        stalls.WriteTo(point, workload.Types.Select(t => t.Name).ToList());
+        return point;
     }
 
     private static void Pin(int core)

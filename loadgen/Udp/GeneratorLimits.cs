@@ -1,5 +1,5 @@
 // The open-loop generator's tunables: when a point counts as measuring the generator, how long answers are awaited, how senders wait.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 
 namespace NetStack.LoadGen.Udp;
 

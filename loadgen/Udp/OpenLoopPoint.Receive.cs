@@ -1,17 +1,20 @@
 // The receiver thread of a udp point: matches answers to requests by id and records latency from the intended send time.
 using System.Net.Sockets;
-using NetStack.IOKernel.Telemetry;
+using NetStack.Measurement.Recording;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.LoadGen.Udp;
 
 public sealed partial class OpenLoopPoint
 {
     /// <summary>The receiver's counters; only its thread writes them, the coordinator reads them after the join.</summary>
-    private sealed class ReceiverState(int types)
+    private sealed class ReceiverState(LatencyRecorder recorder, StallWatch? stalls)
     {
-        public readonly LatencyRecorder Recorder = new(types);
+        public readonly LatencyRecorder Recorder = recorder;
+        /// <summary>The receiver thread's watch; null when the sender receives inline (it uses its own).</summary>
+        public readonly StallWatch? Stalls = stalls;
         public long Ok;
         public long OkInWindow;
         public long Rejected;
@@ -29,7 +32,8 @@ public sealed partial class OpenLoopPoint
         try
         {
             Pin(_spec.ReceiverCore);
-            ReceiveAnswers();
+            _receiver.Stalls!.Install(Clock.Now());
+            ReceiveAnswers(_receiver.Stalls);
         }
         catch (Exception e)
         {
@@ -43,7 +47,7 @@ public sealed partial class OpenLoopPoint
     /// last send has passed. Idle, it yields its core between polls so a sender or server sharing the
     /// core can run.
     /// </summary>
-    private void ReceiveAnswers()
+    private void ReceiveAnswers(StallWatch stalls)
     {
         ReceiverState me = _receiver;
         // One byte more than the largest datagram, so an oversized answer shows as such rather than truncated.
@@ -58,6 +62,7 @@ public sealed partial class OpenLoopPoint
         {
             int n = _socket.Receive(buffer, SocketFlags.None, out SocketError error);
             long now = Clock.Now();
+            stalls.Observe(now);
             if (error == SocketError.Success)
             {
                 empty = 0;
@@ -147,17 +152,15 @@ public sealed partial class OpenLoopPoint
                 break;
         }
         me.Preemptions += h.Preemptions;
-        long intended = _startTicks + _schedule.OffsetTicks[i];
-        if (intended >= _measureFromTicks)
+        // Throughput counts the answers the window received, whenever they were sent.
+        if (h.Status == ResponseStatus.Ok && now >= _measureFromTicks && now < _endTicks)
         {
-            // Latency from this process's own clock only; the echoed stamp served above as a check.
-            me.Recorder.Record(_schedule.Types[i], Clock.ToNs(now - intended), _schedule.ServiceNs[i], (int)h.Preemptions,
-                h.Status == ResponseStatus.Error);
-            if (h.Status == ResponseStatus.Ok)
-            {
-                me.OkInWindow++;
-            }
+            me.OkInWindow++;
         }
+        // Latency from this process's own clock only; the echoed stamp served above as a check. The
+        // recorder keeps the window's arrivals, and logs every answer for the stall attribution.
+        me.Recorder.RecordRequest(_schedule.Types[i], _startTicks + _schedule.OffsetTicks[i], now, _schedule.ServiceNs[i],
+            (int)h.Preemptions, h.Status == ResponseStatus.Error);
     }
 
     /// <summary>max(MinGrace, GraceTimesP999 × the largest per-type p99.9 so far), capped at MaxGrace.</summary>

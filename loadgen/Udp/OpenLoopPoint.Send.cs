@@ -1,9 +1,10 @@
 // The sender threads of a udp point: each sends its share of the schedule at the intended times, whatever the answers do.
 using System.Net.Sockets;
 using HdrHistogram;
-using NetStack.IOKernel.Telemetry;
+using NetStack.Measurement.Recording;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.LoadGen.Udp;
 
@@ -13,10 +14,11 @@ public sealed partial class OpenLoopPoint
     private const int InlinePollEverySends = 8;
 
     /// <summary>One sender's own counters; only its thread writes them, the coordinator reads them after the join.</summary>
-    private sealed class SenderState(int index, int core)
+    private sealed class SenderState(int index, int core, StallWatch stalls)
     {
         public readonly int Index = index;
         public readonly int Core = core;
+        public readonly StallWatch Stalls = stalls;
         public readonly LongHistogram LatenessNs = LatencyRecorder.NewHistogram();
         public long Sent;
         public long SentInWindow;
@@ -38,13 +40,14 @@ public sealed partial class OpenLoopPoint
         try
         {
             Pin(me.Core);
+            me.Stalls.Install(Clock.Now());
             SendRequests(me);
             if (_spec.InlineReceive)
             {
                 // The only sender is also the receiver: it publishes its own count, then waits out the grace.
                 _sentTotal = me.Sent;
                 Volatile.Write(ref _sendingDone, 1);
-                ReceiveAnswers();
+                ReceiveAnswers(me.Stalls);
             }
         }
         catch (Exception e)
@@ -75,9 +78,11 @@ public sealed partial class OpenLoopPoint
         {
             long intended = _startTicks + offsets[i];
             long now = Clock.Now();
+            me.Stalls.Observe(now);
             while (now < intended)
             {
                 long wait = intended - now;
+                bool slept = false;
                 if (inline)
                 {
                     // Never sleep: answers arriving now are timed when read. One poll costs ~1-2 µs,
@@ -94,12 +99,22 @@ public sealed partial class OpenLoopPoint
                 else if (wait > sleepAbove)
                 {
                     Thread.Sleep(1);
+                    slept = true;
                 }
                 else if (wait > spinBelow)
                 {
+                    // A yield that comes back late is a stall: the thread was off its core, whoever took it.
                     Thread.Yield();
                 }
                 now = Clock.Now();
+                if (slept)
+                {
+                    me.Stalls.Restart(now); // asleep on purpose, far from any send
+                }
+                else
+                {
+                    me.Stalls.Observe(now);
+                }
             }
             if (now >= _endTicks)
             {

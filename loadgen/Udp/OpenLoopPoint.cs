@@ -1,9 +1,11 @@
 // One udp point: the sender and receiver threads against one target at one rate, and the report row they produce.
 using System.Net.Sockets;
 using HdrHistogram;
-using NetStack.IOKernel.Telemetry;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Recording;
+using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.Runtime;
+using NetStack.Runtime.Threading;
 using NetStack.Runtime.Workloads;
 
 namespace NetStack.LoadGen.Udp;
@@ -39,14 +41,34 @@ public sealed record UdpPointSpec
     public int PayloadBytes { get; init; }
     /// <summary>TCP: connections the schedule is spread over.</summary>
     public int Connections { get; init; } = 1;
+    /// <summary>Gaps in a generator thread's clock reads longer than this are stalls, µs.</summary>
+    public double StallThresholdMicros { get; init; } = StallLog.DefaultThresholdMicros;
+
+    /// <summary>
+    /// An accounting for a network point's stalls: the generator's threads are the only ones it can
+    /// watch, so it declares their cores (sender k on <see cref="SenderCores"/>[k], the receiver on
+    /// <see cref="ReceiverCore"/> or, inline, the sender's own).
+    /// </summary>
+    public StallAccounting NewStallAccounting(double thresholdMicros)
+    {
+        var stalls = new StallAccounting(Workload.Types.Count, thresholdMicros, StallAccounting.SeenByGenerator);
+        foreach (int core in SenderCores)
+        {
+            stalls.Watched(core, "sender");
+        }
+        stalls.Watched(InlineReceive ? SenderCores[0] : ReceiverCore, "receiver");
+        return stalls;
+    }
 }
 
 /// <summary>
 /// Runs one open-loop point. Senders (<see cref="SendLoop"/>) send each scheduled request at its
 /// intended time whatever the answers do; one receiver (<see cref="ReceiveLoop"/>) matches answers
 /// to requests by id and records latency from the intended send time on this process's clock.
-/// Both loops allocate nothing per request: the schedule, the answered flags, the buffers and the
-/// histograms exist before the point starts.
+/// Both loops allocate nothing per request: the schedule, the answered flags, the buffers, the
+/// histograms and the request log exist before the point starts. Each thread watches its own clock
+/// reads for stalls (<see cref="StallWatch"/>): a thread that was off its core cannot send on time or
+/// time an answer, so the requests such a stall touched are left out of the untouched figures.
 /// </summary>
 public sealed partial class OpenLoopPoint
 {
@@ -62,6 +84,7 @@ public sealed partial class OpenLoopPoint
     private readonly long _endTicks;
     private readonly SenderState[] _senders;
     private readonly ReceiverState _receiver;
+    private readonly StallLog _stalls;
 
     // Written once by the coordinating thread after every sender has finished; the receiver reads it
     // only after it has seen _sendingDone, whose Volatile write/read pair orders the two.
@@ -81,18 +104,22 @@ public sealed partial class OpenLoopPoint
         long duration = Clock.FromMicros(spec.DurationS * 1e6);
         _measureFromTicks = _startTicks + (long)(duration * spec.WarmupFraction);
         _endTicks = _startTicks + duration;
+        _stalls = new StallLog(spec.StallThresholdMicros);
         _senders = new SenderState[spec.SenderCores.Length];
         for (int s = 0; s < _senders.Length; s++)
         {
-            _senders[s] = new SenderState(s, spec.SenderCores[s]);
+            _senders[s] = new SenderState(s, spec.SenderCores[s], _stalls.Watch(spec.SenderCores[s], StallSource.Generator));
         }
-        _receiver = new ReceiverState(spec.Workload.Types.Count);
+        // Every answer is logged with its stamps (warm-up included: a busy period may begin there).
+        _receiver = new ReceiverState(new LatencyRecorder(spec.Workload.Types.Count, _measureFromTicks, long.MaxValue, schedule.Count),
+            spec.InlineReceive ? null : _stalls.Watch(spec.ReceiverCore, StallSource.Generator));
     }
 
     /// <summary>Runs the point to its end (sending stops at the end; answers are awaited for a bounded grace) and reports it.</summary>
     public PointReport Run()
     {
         DrainStale();
+        long? dropsBefore = UdpSocketDrops.Read(_socket);
         Thread? receiver = _spec.InlineReceive ? null : new Thread(ReceiveLoop) { IsBackground = true, Name = "udp-receiver" };
         var senders = _senders.Select(s => new Thread(() => SendLoop(s)) { IsBackground = true, Name = $"udp-sender-{s.Index}" }).ToList();
         receiver?.Start();
@@ -123,10 +150,11 @@ public sealed partial class OpenLoopPoint
             throw new InvalidOperationException($"udp point against {_spec.Target.Label} failed: {failure.Message}", failure);
         }
 
-        return Report(allocatedAfter - allocatedBefore);
+        long? dropsAfter = UdpSocketDrops.Read(_socket);
+        return Report(allocatedAfter - allocatedBefore, dropsAfter - dropsBefore);
     }
 
-    private PointReport Report(long processAllocated)
+    private PointReport Report(long processAllocated, long? generatorDropped)
     {
         Workload workload = _spec.Workload;
         ReceiverState r = _receiver;
@@ -151,7 +179,7 @@ public sealed partial class OpenLoopPoint
         long answered = r.Ok + r.Rejected + r.Failed;
         double windowS = Clock.ToMicros(_endTicks - _measureFromTicks) / 1e6;
         long generatorAllocated = _senders.Sum(s => s.AllocatedBytes) + r.AllocatedBytes;
-        return new PointReport
+        var point = new PointReport
         {
             System = _spec.Target.System,
             Policy = _spec.Target.Policy,
@@ -165,7 +193,7 @@ public sealed partial class OpenLoopPoint
             Dropped = r.Rejected,
             Errors = r.Failed,
             Preemptions = r.Preemptions,
-            AllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)processAllocated / all.Count,
+            AllocatedBytesPerRequest = r.OkInWindow == 0 ? 0 : (double)processAllocated / r.OkInWindow,
             All = all,
             Types = types,
             Scheduled = _schedule.Count,
@@ -179,8 +207,13 @@ public sealed partial class OpenLoopPoint
             UnknownResponses = r.Unknown,
             GeneratorLatenessUs = latenessUs,
             GeneratorFellBehind = _spec.Limits.FellBehind(latenessUs, scheduledInWindow, sentInWindow),
-            GeneratorAllocatedBytesPerRequest = all.Count == 0 ? 0 : (double)generatorAllocated / all.Count,
+            GeneratorAllocatedBytesPerRequest = r.OkInWindow == 0 ? 0 : (double)generatorAllocated / r.OkInWindow,
+            GeneratorDropped = generatorDropped,
         };
+        StallAccounting stalls = _spec.NewStallAccounting(_stalls.ThresholdMicros);
+        stalls.AddRound([r.Recorder], _stalls.Snapshot(), _stalls.Overflowed, _measureFromTicks, _endTicks);
+        stalls.WriteTo(point, workload.Types.Select(t => t.Name).ToList());
+        return point;
     }
 
     /// <summary>Answers that came after an earlier point's grace were already counted lost there; they must not count here.</summary>

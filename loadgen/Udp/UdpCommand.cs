@@ -1,10 +1,10 @@
 // The `udp` verb: open-loop Poisson load over UDP against one or more servers, side by side at each rate, with SLO reports.
 using System.Globalization;
 using System.Net.Sockets;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Reports;
 using NetStack.LoadGen.Sched;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Workloads;
@@ -25,12 +25,12 @@ public static class UdpCommand
         "udp|tcp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
         "[--duration-s 2] [--warmup 0.1] [--senders 1] [--receiver thread|inline] [--cores C1,C2,...] [--slo \"p99.9-slowdown<=50\"[,...]] " +
         "[--payload-bytes 0] [--connections 16 (tcp)] " +
-        "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--seed 42] [--out DIR] [--no-charts]";
+        "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--stall-threshold-us 20] [--seed 42] [--out DIR] [--no-charts]";
 
     private static readonly string[] s_options =
     [
         "target", "workload", "rates", "loads", "workers", "duration-s", "warmup", "senders", "receiver", "cores", "slo",
-        "behind-p99-us", "max-grace-s", "spin-below-us", "seed", "out", "payload-bytes", "connections",
+        "behind-p99-us", "max-grace-s", "spin-below-us", "seed", "out", "payload-bytes", "connections", "stall-threshold-us",
     ];
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
@@ -70,6 +70,7 @@ public static class UdpCommand
             throw new UsageException("udp: --receiver inline makes the one sender thread receive too; it needs --senders 1");
         }
         ulong seed = (ulong)a.GetInt("seed", 42, 0);
+        double stallThreshold = SchedCommand.ParseStallThreshold(a);
         var limits = new GeneratorLimits
         {
             BehindP99Micros = a.GetDouble("behind-p99-us", 20, 0.1, 1e6),
@@ -113,6 +114,10 @@ public static class UdpCommand
         {
             report.Config.Notes.Add($"{payload} payload bytes per request, echoed in every reply");
         }
+        report.Config.Notes.Add(FormattableString.Invariant(
+            $"stalls: only the generator's own threads are watched (gaps over {stallThreshold:0.#} µs in their clock reads). ") +
+            "The server is another process: its stalls are not seen, so untouched here leaves out only the requests whose busy period " +
+            "(as the generator saw it, intended send to answer) met a stall of the generator's threads; the server's own pauses stay in both figures");
 
         var sockets = targets.Select(t => tcp ? ConnectTcp(t, connections) : [Connect(t)]).ToList();
         try
@@ -145,6 +150,7 @@ public static class UdpCommand
                         Serial = ++serial,
                         PayloadBytes = payload,
                         Connections = connections,
+                        StallThresholdMicros = stallThreshold,
                     };
                     PointReport p = tcp
                         ? new Tcp.TcpOpenLoopPoint(spec, schedule, sockets[t]).Run()

@@ -113,7 +113,7 @@ public sealed partial class IOKernel : INicHost
         _stallWatch = Stalls.Watch(options.IOKernelCore, StallSource.IOKernel);
         _intervalTicks = Clock.FromMicros(options.CongestionIntervalMicros);
         _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros, apps.Count),
-            Clock.FromMicros(options.ReleaseIdleMicros));
+            Clock.FromMicros(options.ReleaseIdleMicros), apps.Count);
         _appViews = new AppView[_apps.Length];
         _workerViews = new WorkerView[workers];
         _moves = new CoreMove[2 * workers + _apps.Length];
@@ -235,8 +235,24 @@ public sealed partial class IOKernel : INicHost
         }
     }
 
+    /// <summary>The end of the measured window (0: none; set before <see cref="Start"/>): the data
+    /// path's allocations are counted from <see cref="MeasureAllocationsFrom"/> to here, and the
+    /// carriers' in-window busy and batch times cover the same stretch.</summary>
+    public long MeasureUntil
+    {
+        get => _allocations.UntilTicks;
+        set
+        {
+            _allocations.UntilTicks = value;
+            foreach (Carrier carrier in _carriers)
+            {
+                carrier.MeasureUntil = value;
+            }
+        }
+    }
+
     /// <summary>Bytes the IOKernel and carrier threads allocated from <see cref="MeasureAllocationsFrom"/>
-    /// until they stopped (read after the kernel stopped).</summary>
+    /// to <see cref="MeasureUntil"/>, or until they stopped (read after the kernel stopped).</summary>
     public long DataPathAllocatedBytes => _allocations.Bytes + _carriers.Sum(c => c.AllocatedBytes);
 
     /// <summary>When the loop started, in ticks (the origin of allocation-log times).</summary>

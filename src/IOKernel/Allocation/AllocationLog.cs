@@ -6,7 +6,10 @@ namespace NetStack.IOKernel.Allocation;
 /// <summary>One core move as it happened.</summary>
 public struct AllocationRecord
 {
-    /// <summary>When the IOKernel decided it (the check that saw the reason).</summary>
+    /// <summary>When the check that saw the need for it ran (<see cref="CoreMove.SeenTicks"/>): for a
+    /// congestion grant, up to an interval or more before the decision.</summary>
+    public long SeenTicks;
+    /// <summary>When the IOKernel decided it.</summary>
     public long DecidedTicks;
     /// <summary>When the core's carrier started serving the new owner (0: not yet).</summary>
     public long RunningTicks;
@@ -19,8 +22,11 @@ public struct AllocationRecord
     /// <summary>Why.</summary>
     public AllocationReason Reason;
 
-    /// <summary>Decision → new owner running, ticks (0 while not acknowledged).</summary>
-    public readonly long LatencyTicks => RunningTicks == 0 ? 0 : RunningTicks - DecidedTicks;
+    /// <summary>Need seen → new owner running, ticks (0 while not acknowledged): the grant latency.</summary>
+    public readonly long LatencyTicks => RunningTicks == 0 ? 0 : RunningTicks - SeenTicks;
+
+    /// <summary>Decision → new owner running, ticks (0 while not acknowledged): the move alone.</summary>
+    public readonly long MoveTicks => RunningTicks == 0 ? 0 : RunningTicks - DecidedTicks;
 }
 
 /// <summary>A bounded log: moves past its capacity are counted, not kept.</summary>
@@ -50,7 +56,15 @@ public sealed class AllocationLog(int capacity)
             return -1;
         }
         int index = _count;
-        _records[index] = new AllocationRecord { DecidedTicks = decided, Worker = move.Worker, From = move.From, To = move.To, Reason = move.Reason };
+        _records[index] = new AllocationRecord
+        {
+            SeenTicks = Math.Min(move.SeenTicks, decided),
+            DecidedTicks = decided,
+            Worker = move.Worker,
+            From = move.From,
+            To = move.To,
+            Reason = move.Reason,
+        };
         // Release: the record's fields are visible before the count that admits readers to it.
         Volatile.Write(ref _count, index + 1);
         return index;
@@ -65,8 +79,11 @@ public sealed class AllocationLog(int capacity)
         }
     }
 
-    /// <summary>Latency of acknowledged grants to latency-critical apps, µs; optionally only those taken from batch.</summary>
-    public IEnumerable<double> GrantLatenciesMicros(Func<int, bool> isLatencyCritical, Func<int, bool>? fromFilter = null)
+    /// <summary>Latency of acknowledged grants to latency-critical apps (need seen → new owner
+    /// running), µs; optionally only those taken from batch; with <paramref name="fromDecision"/>,
+    /// from the decision instead (the move alone, without the detection).</summary>
+    public IEnumerable<double> GrantLatenciesMicros(Func<int, bool> isLatencyCritical, Func<int, bool>? fromFilter = null,
+        bool fromDecision = false)
     {
         for (int i = 0; i < _count; i++)
         {
@@ -74,7 +91,7 @@ public sealed class AllocationLog(int capacity)
             if (r.RunningTicks != 0 && r.To >= 0 && isLatencyCritical(r.To) && r.Reason != AllocationReason.Initial
                 && (fromFilter is null || fromFilter(r.From)))
             {
-                yield return Clock.ToMicros(r.LatencyTicks);
+                yield return Clock.ToMicros(fromDecision ? r.MoveTicks : r.LatencyTicks);
             }
         }
     }

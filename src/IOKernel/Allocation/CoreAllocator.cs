@@ -23,13 +23,19 @@ public enum AllocationReason
 }
 
 /// <summary>One decision: core <see cref="Worker"/> goes from app <see cref="From"/> to app <see cref="To"/> (-1: none).</summary>
-public readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason);
+/// <param name="SeenTicks">When the check that saw the need for it ran. For a congestion grant, the
+/// check that first saw the congestion it answers: under a standing queue, the check before the one
+/// that decided (it saw the request that then stood), and the first of several checks that found the
+/// app congested while no core could be had; otherwise the decision itself. A grant's latency runs
+/// from here, so it counts the detection as well as the move.</param>
+public readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason, long SeenTicks = 0);
 
 /// <summary>
 /// The allocation rules, apart from the mechanism that moves cores (the IOKernel's AdjustCores
 /// stage) and from the congestion test (an <see cref="ICoreAllocationPolicy"/>). Pure over its
-/// inputs: the IOKernel hands it snapshots and gets moves back, so tests drive it with a fake
-/// clock. At each check, in order:
+/// inputs and one small memory (when each app's unanswered congestion was first seen, and when the
+/// previous check ran, so a grant's latency can start there): the IOKernel hands it snapshots and
+/// gets moves back, so tests drive it with a fake clock. At each check, in order:
 /// <list type="number">
 /// <item>a latency-critical app with work and fewer cores than guaranteed (or fewer than its
 /// spinning cores) gets one, even from another latency-critical app above its own guarantee;</item>
@@ -41,13 +47,32 @@ public readonly record struct CoreMove(int Worker, int From, int To, AllocationR
 /// </list>
 /// It never allocates.
 /// </summary>
-public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdleTicks)
+public sealed class CoreAllocator
 {
+    private const long NotCongested = long.MinValue;
+
+    // Per app: when the congestion still unanswered was first seen; and when the previous check ran,
+    // since a standing queue is one the previous check already saw.
+    private readonly long[] _congestedSince;
+    private long _previousCheckTicks;
+    private bool _checkedBefore;
+
+    /// <param name="policy">The congestion test.</param>
+    /// <param name="releaseIdleTicks">How long a carrier must have found nothing before its core is released.</param>
+    /// <param name="maxApps">Apps the allocator keeps congestion state for.</param>
+    public CoreAllocator(ICoreAllocationPolicy policy, long releaseIdleTicks, int maxApps = 64)
+    {
+        Policy = policy;
+        ReleaseIdleTicks = releaseIdleTicks;
+        _congestedSince = new long[maxApps];
+        Array.Fill(_congestedSince, NotCongested);
+    }
+
     /// <summary>The congestion test.</summary>
-    public ICoreAllocationPolicy Policy { get; } = policy;
+    public ICoreAllocationPolicy Policy { get; }
 
     /// <summary>How long a carrier must have found nothing before its core is released.</summary>
-    public long ReleaseIdleTicks { get; } = releaseIdleTicks;
+    public long ReleaseIdleTicks { get; }
 
     /// <summary>
     /// The partition at start. Static: every latency-critical app its guaranteed cores. Otherwise:
@@ -91,6 +116,9 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
     public int Decide(long now, Span<AppView> apps, Span<WorkerView> workers, Span<CoreMove> moves)
     {
         int n = 0;
+        long previousCheck = _checkedBefore ? _previousCheckTicks : now;
+        _previousCheckTicks = now;
+        _checkedBefore = true;
         for (int a = 0; a < apps.Length; a++)
         {
             if (apps[a].Priority != AppPriority.LatencyCritical)
@@ -99,6 +127,14 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
             }
             // Always run the test: a policy may keep per-app state from check to check.
             CongestionSignal signal = Policy.Check(a, apps[a], now);
+            if (signal == CongestionSignal.None)
+            {
+                _congestedSince[a] = NotCongested;
+            }
+            else if (_congestedSince[a] == NotCongested)
+            {
+                _congestedSince[a] = signal == CongestionSignal.StandingQueue ? previousCheck : now;
+            }
             if (!Policy.Reallocates || n >= moves.Length)
             {
                 continue;
@@ -117,7 +153,9 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
             }
             AllocationReason reason = underGuarantee ? AllocationReason.Guaranteed
                 : signal == CongestionSignal.QueueDelay ? AllocationReason.QueueDelay : AllocationReason.Congestion;
-            Move(apps, workers, moves, ref n, w, a, reason);
+            Move(apps, workers, moves, ref n, w, a, reason, underGuarantee || _congestedSince[a] == NotCongested ? now : _congestedSince[a]);
+            // Answered: if the queue still stands at the next check, that is congestion seen anew.
+            _congestedSince[a] = NotCongested;
         }
 
         if (!Policy.Reallocates)
@@ -152,7 +190,7 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
             {
                 continue;
             }
-            Move(apps, workers, moves, ref n, w, BatchWanting(apps), AllocationReason.IdleRelease);
+            Move(apps, workers, moves, ref n, w, BatchWanting(apps), AllocationReason.IdleRelease, now);
         }
 
         for (int w = 0; w < workers.Length && n < moves.Length; w++)
@@ -166,7 +204,7 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
             {
                 break;
             }
-            Move(apps, workers, moves, ref n, w, batch, AllocationReason.BatchFill);
+            Move(apps, workers, moves, ref n, w, batch, AllocationReason.BatchFill, now);
         }
         return n;
     }
@@ -212,7 +250,8 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
         return best;
     }
 
-    private static void Move(Span<AppView> apps, Span<WorkerView> workers, Span<CoreMove> moves, ref int n, int w, int to, AllocationReason reason)
+    private static void Move(Span<AppView> apps, Span<WorkerView> workers, Span<CoreMove> moves, ref int n, int w, int to,
+        AllocationReason reason, long seenTicks)
     {
         int from = workers[w].Owner;
         if (from >= 0)
@@ -226,6 +265,6 @@ public sealed class CoreAllocator(ICoreAllocationPolicy policy, long releaseIdle
         workers[w].Owner = to;
         workers[w].GrantPending = true;
         workers[w].IdleSinceTicks = 0;
-        moves[n++] = new CoreMove(w, from, to, reason);
+        moves[n++] = new CoreMove(w, from, to, reason, seenTicks);
     }
 }

@@ -68,6 +68,52 @@ public static class ClosedForms
         return Math.Clamp((1 - rho) * sum, 0, 1);
     }
 
+    /// <summary>
+    /// M/D/1 response-time quantile: D plus the smallest wait t with P(W ≤ t) ≥ q (P(W = 0) = 1 − ρ,
+    /// so a quantile at or below 1 − ρ is D itself), found by bisection on <see cref="MD1WaitCdf"/>.
+    /// NaN where that sum is no longer exact enough (a wait beyond <see cref="MD1ExactWaitServices"/>
+    /// service times: past ρ ≈ 0.85 for p99).
+    /// </summary>
+    public static double MD1ResponseQuantileNs(double rho, double serviceNs, double quantile)
+    {
+        CheckRho(rho);
+        if (quantile is <= 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(quantile), quantile, "a quantile is in (0, 1)");
+        }
+        if (MD1WaitCdf(rho, serviceNs, 0) >= quantile)
+        {
+            return serviceNs;
+        }
+        double hi = serviceNs;
+        while (MD1WaitCdf(rho, serviceNs, hi) < quantile)
+        {
+            hi *= 2;
+            if (hi > MD1ExactWaitServices * serviceNs)
+            {
+                return double.NaN;
+            }
+        }
+        double lo = 0;
+        // The CDF is a step-free continuous function past 0: 60 halvings pin the quantile to the float.
+        for (int i = 0; i < 60; i++)
+        {
+            double mid = (lo + hi) / 2;
+            if (MD1WaitCdf(rho, serviceNs, mid) >= quantile)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid;
+            }
+        }
+        return serviceNs + hi;
+    }
+
+    /// <summary>Waits up to this many service times are within the alternating sum's precision.</summary>
+    public const double MD1ExactWaitServices = 16;
+
     /// <summary>M/G/1 mean waiting time by Pollaczek–Khinchine: λE[S²] / (2(1 − ρ)), with λ = ρ / E[S].</summary>
     public static double MG1MeanWaitNs(double rho, double meanServiceNs, double secondMomentNs2)
     {

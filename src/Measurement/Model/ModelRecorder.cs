@@ -35,11 +35,11 @@ internal struct ClassSums
 /// </summary>
 internal sealed class ModelRecorder
 {
-    /// <summary>Values above this are clamped (latency ns; slowdown ×100): LatencyRecorder's bound.</summary>
-    public const long HighestTrackable = 100_000_000_000;
+    /// <summary>Values above this are clamped (latency ns; slowdown ×100): the measured recorder's bound.</summary>
+    public const long HighestTrackable = Recording.LatencyRecorder.HighestTrackable;
 
-    /// <summary>Slowdown is stored in hundredths, as LatencyRecorder stores it.</summary>
-    public const double SlowdownScale = 100.0;
+    /// <summary>Slowdown is stored in hundredths, as the measured recorder stores it.</summary>
+    public const double SlowdownScale = Recording.LatencyRecorder.SlowdownScale;
 
     private readonly LongHistogram[] _latency;
     private readonly LongHistogram[] _slowdown;

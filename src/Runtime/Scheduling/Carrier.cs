@@ -82,11 +82,27 @@ public sealed class Carrier
     /// <summary>Ticks spent inside the batch job.</summary>
     public long BatchTicks { get; private set; }
 
+    /// <summary>The part of <see cref="BusyTicks"/> inside the measured window
+    /// [<see cref="MeasureAllocationsFrom"/>, <see cref="MeasureUntil"/>).</summary>
+    public long BusyTicksInWindow { get; private set; }
+
+    /// <summary>The part of <see cref="BatchTicks"/> inside the measured window.</summary>
+    public long BatchTicksInWindow { get; private set; }
+
     /// <summary>Times the batch job threw (the carrier keeps going).</summary>
     public long BatchFailures { get; private set; }
 
-    /// <summary>Bytes this carrier's thread allocated from <see cref="MeasureAllocationsFrom"/> to its stop.</summary>
+    /// <summary>Bytes this carrier's thread allocated from <see cref="MeasureAllocationsFrom"/> to
+    /// <see cref="MeasureUntil"/> (or its stop, if earlier).</summary>
     public long AllocatedBytes => _allocations.Bytes;
+
+    /// <summary>The end of the measured window (0: none; set before <see cref="Start"/>): allocations
+    /// stop being counted here, and the in-window busy and batch times stop growing.</summary>
+    public long MeasureUntil
+    {
+        get => _allocations.UntilTicks;
+        set => _allocations.UntilTicks = value;
+    }
 
     /// <summary>Count this thread's allocations from this time on (set before <see cref="Start"/>).</summary>
     public long MeasureAllocationsFrom
@@ -206,16 +222,26 @@ public sealed class Carrier
     /// <summary>One idle poll: the gap since the last one is a stall if it is long, unless we parked.</summary>
     private void WatchIdle()
     {
+        long now = Clock.Now();
+        // An idle carrier runs no slice to tick its meter: it must still stop at the window's end.
+        _allocations.Tick(now);
         if (_stalls is null)
         {
             _idle.Idle();
             return;
         }
-        _stalls.Observe(Clock.Now());
+        _stalls.Observe(now);
         if (_idle.Idle())
         {
             _stalls.Restart(Clock.Now());
         }
+    }
+
+    /// <summary>How much of [<paramref name="start"/>, <paramref name="end"/>) lies in the measured window.</summary>
+    private long InWindow(long start, long end)
+    {
+        long until = _allocations.UntilTicks == 0 ? long.MaxValue : _allocations.UntilTicks;
+        return Math.Max(0, Math.Min(end, until) - Math.Max(start, _allocations.FromTicks));
     }
 
     private void RunSlice(GreenThread ctx)
@@ -238,6 +264,7 @@ public sealed class Carrier
 
         Slices++;
         BusyTicks += end - start;
+        BusyTicksInWindow += InWindow(start, end);
         GreenThread toIOKernel = ctx;
         switch (outcome)
         {
@@ -284,6 +311,7 @@ public sealed class Carrier
         }
         long end = Clock.Now();
         BatchTicks += end - start;
+        BatchTicksInWindow += InWindow(start, end);
         _stalls?.Restart(end);
         if (!_batchContext.ShouldYield)
         {

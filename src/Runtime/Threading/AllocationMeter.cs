@@ -5,8 +5,11 @@ namespace NetStack.Runtime.Threading;
 
 /// <summary>
 /// Measures the bytes one thread allocates between the first <see cref="Tick"/> at or after
-/// <see cref="FromTicks"/> and <see cref="Stop"/>. Per-thread counts are exact and unaffected by
-/// other threads (test runners, timers), unlike the process-wide total.
+/// <see cref="FromTicks"/> and the first at or after <see cref="UntilTicks"/> (or <see cref="Stop"/>,
+/// whichever comes first). Per-thread counts are exact and unaffected by other threads (test
+/// runners, timers), unlike the process-wide total. The end matters: bytes are divided by the
+/// requests of a measured window, so what the thread allocates after it (the drain, the shutdown)
+/// must not be counted.
 /// </summary>
 public struct AllocationMeter
 {
@@ -16,6 +19,9 @@ public struct AllocationMeter
 
     /// <summary>Start counting at the first tick at or after this time (long.MaxValue: never).</summary>
     public long FromTicks;
+
+    /// <summary>Stop counting at the first tick at or after this time (0, the default: only <see cref="Stop"/> stops).</summary>
+    public long UntilTicks;
 
     /// <summary>Bytes allocated while counting.</summary>
     public long Bytes { get; private set; }
@@ -28,6 +34,10 @@ public struct AllocationMeter
         {
             _marked = true;
             _atMark = GC.GetAllocatedBytesForCurrentThread();
+        }
+        if (_marked && !_stopped && UntilTicks != 0 && now >= UntilTicks)
+        {
+            Stop();
         }
     }
 

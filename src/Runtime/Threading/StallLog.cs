@@ -12,6 +12,8 @@ public enum StallSource : byte
     Carrier,
     /// <summary>A handler's own clock reads, inside a slice (the spin app reads the clock every ~20 ns).</summary>
     Handler,
+    /// <summary>A load generator's sender or receiver loop (network runs: the server is another process).</summary>
+    Generator,
 }
 
 /// <summary>One stall: a core that was not running its pinned thread for a while.</summary>

@@ -1,7 +1,7 @@
 // Charts: every chart a report has data for becomes a valid PNG of the fixed size, and nothing else does.
 using System.Buffers.Binary;
 using NetStack.Charts;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.Charts;
@@ -29,6 +29,30 @@ public sealed class ChartRendererTests : IDisposable
             Assert.Equal(Path.GetFullPath(_dir), Path.GetDirectoryName(path));
             AssertPng(path, ChartStyle.WidthPx, ChartStyle.HeightPx);
         }
+    }
+
+    [Fact]
+    public void UntouchedTailsAreDrawnBesideTheAllRequestOnesOfEachMeasuredSystem()
+    {
+        RunReport report = SchedReport(slo: null);
+        foreach (PointReport p in report.Points.Where(p => p.Policy == "ps"))
+        {
+            p.All.Untouched = new UntouchedClass
+            {
+                Count = 900,
+                LeftOut = 100,
+                LatencyUs = new Summary { Count = 900, P50 = p.All.LatencyUs.P50, P99 = p.All.LatencyUs.P99 / 2, P999 = p.All.LatencyUs.P999 / 3 },
+            };
+        }
+
+        List<string> legends = LoadCharts.LatencyPlot(report)!.GetPlottables()
+            .OfType<ScottPlot.Plottables.Scatter>().Select(s => s.LegendText).ToList();
+
+        Assert.Contains("ps 5µs p99 untouched", legends);
+        Assert.Contains("ps 5µs p99.9 untouched", legends);
+        Assert.DoesNotContain("ps 5µs p50 untouched", legends); // the tails only: stalls rarely move the median
+        Assert.DoesNotContain(legends, l => l.StartsWith("cfcfs", StringComparison.Ordinal) && l.EndsWith("untouched", StringComparison.Ordinal));
+        Assert.Equal(["latency.png", "slowdown-short.png", "slowdown-long.png"], RenderSaved(report, _dir).Select(Path.GetFileName));
     }
 
     [Fact]

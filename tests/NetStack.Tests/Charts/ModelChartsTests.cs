@@ -1,6 +1,6 @@
 // The model on charts: in its measured twin's colour beside it, and one percentile a chart over several worker counts.
 using NetStack.Charts;
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.Charts;

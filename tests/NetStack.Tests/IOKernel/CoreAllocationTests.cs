@@ -75,8 +75,44 @@ public class CoreAllocationTests
         Assert.Equal(0, Decide(allocator, 0, apps, workers).N); // first sight of the queue
         (int n, CoreMove[] moves) = Decide(allocator, Clock.FromMicros(5), apps, workers);
         Assert.Equal(1, n);
-        Assert.Equal(new CoreMove(0, Batch, Lc, AllocationReason.Congestion), moves[0]);
+        // Seen at the check that first saw the request that then stood, not at the decision.
+        Assert.Equal(new CoreMove(0, Batch, Lc, AllocationReason.Congestion, SeenTicks: 0), moves[0]);
         Assert.Equal((1, 1), (apps[Lc].Cores, apps[Batch].Cores));
+    }
+
+    [Fact]
+    public void AGrantDelayedForWantOfACoreStillDatesFromTheCheckThatFirstSawTheQueue()
+    {
+        var allocator = new CoreAllocator(new StandingQueueAllocation(), s_release);
+        long t0 = Clock.FromMicros(100), t1 = Clock.FromMicros(105), t2 = Clock.FromMicros(110);
+        AppView[] Apps() => [LcApp(0, queued: 3, totalQueued: 3), BatchApp(1)];
+        WorkerView[] busy = [new WorkerView { Owner = Batch, GrantPending = true }]; // no core to be had
+        Assert.Equal(0, Decide(allocator, t0, Apps(), busy).N); // first sight of the queue
+        Assert.Equal(0, Decide(allocator, t1, Apps(), busy).N); // it stands, but nothing can move
+        (int n, CoreMove[] moves) = Decide(allocator, t2, Apps(), Owned(Batch));
+        Assert.Equal(1, n);
+        Assert.Equal(t0, moves[0].SeenTicks);
+
+        // Answered: a queue that stands again later is congestion seen anew, at its own first check.
+        Assert.Equal(0, Decide(allocator, Clock.FromMicros(200), [LcApp(1), BatchApp(0)], Owned(Lc)).N);
+        long t3 = Clock.FromMicros(300);
+        Assert.Equal(0, Decide(allocator, t3, [LcApp(1, queued: 2, totalQueued: 5, totalTaken: 3), BatchApp(1)], Owned(Lc, Batch)).N);
+        (n, moves) = Decide(allocator, Clock.FromMicros(305), [LcApp(1, queued: 2, totalQueued: 5, totalTaken: 3), BatchApp(1)], Owned(Lc, Batch));
+        Assert.Equal(1, n);
+        Assert.Equal(t3, moves[0].SeenTicks);
+    }
+
+    [Fact]
+    public void TheLogMeasuresAGrantFromTheCheckThatSawTheNeedAndTheMoveFromTheDecision()
+    {
+        var log = new AllocationLog(4);
+        int i = log.Add(Clock.FromMicros(105), new CoreMove(0, Batch, Lc, AllocationReason.Congestion, SeenTicks: Clock.FromMicros(100)));
+        log.Acknowledge(i, Clock.FromMicros(106));
+        AllocationRecord r = log.Records[0];
+        Assert.Equal(Clock.FromMicros(6), r.LatencyTicks);
+        Assert.Equal(Clock.FromMicros(1), r.MoveTicks);
+        Assert.Equal([6.0], log.GrantLatenciesMicros(a => a == Lc).Select(v => Math.Round(v)));
+        Assert.Equal([1.0], log.GrantLatenciesMicros(a => a == Lc, fromDecision: true).Select(v => Math.Round(v)));
     }
 
     [Fact]
@@ -88,7 +124,8 @@ public class CoreAllocationTests
         AppView[] apps = [lc, BatchApp(1, max: 1)];
         (int n, CoreMove[] moves) = Decide(allocator, 100, apps, Owned(Batch, Worker.NoApp));
         Assert.Equal(1, n);
-        Assert.Equal(new CoreMove(1, Worker.NoApp, Lc, AllocationReason.QueueDelay), moves[0]);
+        // Caladan's test fires at the check that sees the delay: seen and decided at once.
+        Assert.Equal(new CoreMove(1, Worker.NoApp, Lc, AllocationReason.QueueDelay, SeenTicks: 100), moves[0]);
     }
 
     [Fact]
@@ -124,7 +161,7 @@ public class CoreAllocationTests
         // Long enough: the core goes to batch.
         (int n, CoreMove[] moves) = Decide(allocator, idleSince + s_release, [LcApp(1), BatchApp(0)], Workers());
         Assert.Equal(1, n);
-        Assert.Equal(new CoreMove(0, Lc, Batch, AllocationReason.IdleRelease), moves[0]);
+        Assert.Equal(new CoreMove(0, Lc, Batch, AllocationReason.IdleRelease, idleSince + s_release), moves[0]);
     }
 
     [Fact]
@@ -138,7 +175,7 @@ public class CoreAllocationTests
         var moves = new CoreMove[4];
         int n = allocator.DecideReleases(idleSince + s_release, apps, workers, moves);
         Assert.Equal(1, n);
-        Assert.Equal(new CoreMove(0, Lc, Batch, AllocationReason.IdleRelease), moves[0]);
+        Assert.Equal(new CoreMove(0, Lc, Batch, AllocationReason.IdleRelease, idleSince + s_release), moves[0]);
     }
 
     [Theory]

@@ -1,5 +1,5 @@
 // The demo's quick mode runs every part end to end, and its SLO tables agree with the points they summarize.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;
@@ -49,9 +49,12 @@ public class DemoTests
                     foreach (SloRow row in table.Rows)
                     {
                         var points = report.Points.Where(p => p.Label == row.Label).OrderBy(p => p.OfferedLoad).ToList();
-                        double? expected = points.LastOrDefault(slo.HeldBy)?.OfferedLoad;
+                        double? expected = points.LastOrDefault(p => slo.HeldBy(p))?.OfferedLoad;
                         Assert.Equal(expected, row.MaxLoad);
                         Assert.Equal(expected is null ? [] : points.Where(p => p.OfferedLoad < expected && !slo.HeldBy(p)).Select(p => p.OfferedLoad), row.MissedBelow);
+                        // And over the untouched requests (none at all when stalls touched every busy period).
+                        double? untouched = points.LastOrDefault(p => slo.HeldBy(p, untouched: true))?.OfferedLoad;
+                        Assert.Equal(untouched, row.Untouched?.MaxLoad);
                         Assert.Contains($"| {row.Label} |", summary);
                     }
                     Assert.Contains(table.Slo, summary);

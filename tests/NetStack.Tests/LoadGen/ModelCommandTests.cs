@@ -1,5 +1,5 @@
 // The model verb and sched --model: bad input is one line and exit code 2; runs write model points in the report schema.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;

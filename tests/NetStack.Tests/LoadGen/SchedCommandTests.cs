@@ -1,5 +1,6 @@
 // The sched verb: bad input is one line and exit code 2; a short run writes a consistent report.
-using NetStack.IOKernel.Telemetry.Reports;
+using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;
@@ -64,6 +65,14 @@ public class SchedCommandTests
                 Assert.Equal(p.All.Count, p.Types.Sum(t => t.Count));
                 Assert.True(p.All.LatencyUs.P50 <= p.All.LatencyUs.P99 && p.All.LatencyUs.P99 <= p.All.LatencyUs.P999);
                 Assert.Equal(p.Policy == "ps" ? 5 : 0, p.QuantumUs);
+                // The kernel's stall log against every request of the window: each is kept or left out, none lost.
+                StallReport stalls = p.Stalls!;
+                Assert.Equal(StallAccounting.SeenInProcess, stalls.SeenBy);
+                Assert.Equal(["carrier", "iokernel"], stalls.Cores.Select(c => c.Threads).Order());
+                Assert.Equal(p.All.Count, stalls.Requests);
+                Assert.Equal(stalls.Requests, p.All.Untouched!.Count + p.All.Untouched.LeftOut);
+                Assert.Equal(p.All.Untouched.LeftOut, p.Types.Sum(t => t.Untouched!.LeftOut));
+                Assert.Equal(0, stalls.NotLogged);
             }
             Assert.NotNull(report.Slo);
             Assert.Equal(3, report.Slo!.Rows.Count);

@@ -1,7 +1,8 @@
 // The udp verb against in-process echo servers: a consistent report, counts that add up, interleaved targets, clear errors.
 using System.Net;
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Echo;
+using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;
@@ -38,6 +39,11 @@ public class UdpCommandTests
         Assert.Equal(0, p.UnknownResponses);
         Assert.NotNull(p.GeneratorLatenessUs);
         Assert.NotNull(p.GeneratorFellBehind);
+        // Only the generator's own threads are watched, and every answer of the window is kept or left out.
+        Assert.Equal(StallAccounting.SeenByGenerator, p.Stalls!.SeenBy);
+        Assert.All(p.Stalls.Cores, c => Assert.Matches("^(sender|receiver|sender\\+receiver)$", c.Threads));
+        Assert.Equal(p.All.Count, p.Stalls.Requests);
+        Assert.Equal(p.Stalls.Requests, p.All.Untouched!.Count + p.All.Untouched.LeftOut);
     }
 
     [Theory]
@@ -171,5 +177,18 @@ public class UdpCommandTests
         Assert.Equal(2, code);
         Assert.Contains(expected, error);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void TheGeneratorsSocketDropsAreReadFromItsLineOfTheKernelsUdpTable()
+    {
+        string[] table =
+        [
+            "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+            "  120: 0100007F:2328 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1001 2 0000000000000000 0",
+            "  121: 0100007F:A1B2 0100007F:2328 01 00000000:00000000 00:00000000 00000000     0        0 1002 2 0000000000000000 17",
+        ];
+        Assert.Equal(17, NetStack.LoadGen.Udp.UdpSocketDrops.Find(table, 0xA1B2, 9000));
+        Assert.Null(NetStack.LoadGen.Udp.UdpSocketDrops.Find(table, 0xA1B3, 9000));
     }
 }

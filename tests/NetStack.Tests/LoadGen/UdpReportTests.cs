@@ -1,13 +1,13 @@
 // report.md of a udp run: the request counts and generator state per point, every SLO, and the ratio between systems.
-using NetStack.IOKernel.Telemetry.Reports;
 using NetStack.LoadGen.Reports;
+using NetStack.Measurement.Reports;
 using Xunit;
 
 namespace NetStack.Tests.LoadGen;
 
 public class UdpReportTests
 {
-    // Rejections disqualify a point from holding an SLO, so SLO fixtures have none unless asked.
+    // Rejections are the server's: they disqualify a point from holding an SLO, so SLO fixtures have none unless asked.
     private static PointReport Point(string system, string policy, double load, double p999Slowdown, bool behind = false, long rejected = 0) => new()
     {
         System = system,
@@ -50,7 +50,7 @@ public class UdpReportTests
 
         Assert.Contains("## SLO: p99.9-slowdown<=50", md);
         Assert.Contains("## SLO: p99.9-slowdown<=5", md);
-        Assert.Contains("- ps / threadpool: 2×", md);
+        Assert.Contains("- all requests: ps / threadpool: 2×", md);
         Assert.Single(md.Split('\n'), l => l.Contains(" / threadpool:", StringComparison.Ordinal)); // none for the SLO nobody held
     }
 
@@ -60,7 +60,7 @@ public class UdpReportTests
         RunReport r = Run(Point("netstack", "ps", 0.2, 10), Point("threadpool", "", 0.2, 10), Point("netstack", "ps", 0.4, 10), Point("threadpool", "", 0.4, 80));
         r.Slos = [SloReport.Evaluate(Slo.Parse("p99.9-slowdown<=50"), r.Points)];
 
-        Assert.Contains("- ps / threadpool: 2× (at least: ps held it at every load tested)", MarkdownReport.Render(r));
+        Assert.Contains("- all requests: ps / threadpool: 2× (at least: ps held it at every load tested)", MarkdownReport.Render(r));
     }
 
     [Fact]
@@ -71,8 +71,8 @@ public class UdpReportTests
         string md = MarkdownReport.Render(r);
 
         Assert.Contains("## Requests and the generator", md);
-        Assert.Contains("| threadpool | 0.2 | 20 | 110 | 105 | 100 | 4 | 1 | 0 |", md);
-        Assert.Contains("| threadpool (generator behind) | 0.4 |", md);
+        Assert.Contains("| threadpool | 0.2 | 20 | 110 | 105 | 100 | 4 | 1 | 0 | 0 |", md);
+        Assert.Contains("| threadpool (generator: behind, unsent 5) | 0.4 |", md);
         Assert.Contains("**behind** |", md);
     }
 }

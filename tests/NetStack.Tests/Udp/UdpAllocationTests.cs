@@ -1,6 +1,7 @@
 // The UDP data path allocates nothing per packet once warm, on either backend: receive, parse, steer, run, reply.
 using NetStack.Apps.Spin;
 using NetStack.IOKernel.Nic;
+using NetStack.Measurement.Recording;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Tests.Support;
@@ -22,7 +23,9 @@ public class UdpAllocationTests
         // c-FCFS: a preempted request keeps a state-machine box from the green-thread pool, which grows
         // to the most requests ever suspended at once; that high-water mark is the scheduler's, not
         // the network path's, and would make this test depend on timing.
-        var kernel = new Kernel(TestKernel.Options("cfcfs", mailboxDepth: 2), nic, new SpinApp()) { MeasureAllocationsFrom = measureFrom };
+        // The carriers record every completion as a measured run does: histograms and the stall attribution's request log.
+        var kernel = new Kernel(TestKernel.Options("cfcfs", mailboxDepth: 2), nic, new SpinApp(),
+            () => new LatencyRecorder(SpinApp.TypeCount, measureFrom, long.MaxValue, logCapacity: 8192)) { MeasureAllocationsFrom = measureFrom };
         kernel.Start();
         try
         {
@@ -51,5 +54,6 @@ public class UdpAllocationTests
             Assert.True(kernel.Wait(TimeSpan.FromSeconds(30)));
         }
         Assert.Equal(0, kernel.DataPathAllocatedBytes);
+        Assert.Contains(kernel.Recorders, r => ((LatencyRecorder)r).Log!.Count > 0);
     }
 }

@@ -93,7 +93,7 @@ public static class LatencyBuckets
 /// <summary>
 /// A <see cref="CompletionRecorder"/> that counts each completion's latency (arrival stamp to
 /// completion, the server-side sojourn) in the <see cref="LatencyBuckets"/> of its app, then
-/// forwards it to an inner recorder (the run's HdrHistogram <see cref="LatencyRecorder"/>, or none).
+/// forwards it to an inner recorder (the run's HdrHistogram recorder from NetStack.Measurement, or none).
 /// One instance per carrier, like every recorder: the carrier is the only writer of its array, so
 /// the increment is a plain one; <see cref="NetStackMetrics"/> reads the array at collection time.
 /// </summary>

@@ -1,8 +1,7 @@
 // Records LC completions into one latency recorder per phase name, by each request's arrival time.
-using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime.Scheduling;
 
-namespace NetStack.LoadGen.Colocate;
+namespace NetStack.Measurement.Recording;
 
 /// <summary>
 /// A carrier's recorder for a colocated run: each request goes to the recorder of the phase its
@@ -21,13 +20,14 @@ public sealed class PhasedRecorder : CompletionRecorder
     /// <param name="slots">How many named recorders.</param>
     /// <param name="measureFrom">Warm-up end.</param>
     /// <param name="measureUntil">Run end.</param>
-    public PhasedRecorder(int types, long[] phaseStarts, int[] phaseSlot, int slots, long measureFrom, long measureUntil)
+    /// <param name="logCapacity">Requests the whole-run recorder keeps with their stamps, for stall attribution (0: none).</param>
+    public PhasedRecorder(int types, long[] phaseStarts, int[] phaseSlot, int slots, long measureFrom, long measureUntil, int logCapacity = 0)
     {
         _phaseStarts = phaseStarts;
         _phaseSlot = phaseSlot;
         _measureFrom = measureFrom;
         Phases = Enumerable.Range(0, slots).Select(_ => new LatencyRecorder(types)).ToArray();
-        Whole = new LatencyRecorder(types, measureFrom, measureUntil);
+        Whole = new LatencyRecorder(types, measureFrom, measureUntil, logCapacity);
     }
 
     /// <summary>One recorder per phase name.</summary>

@@ -2,13 +2,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>One run of a loadgen verb: its machine, workload, configuration and measured points.</summary>
 public sealed class RunReport
 {
     /// <summary>Bumped when a field changes meaning or goes away.</summary>
-    public const int CurrentSchemaVersion = 1;
+    public const int CurrentSchemaVersion = 2;
 
     /// <summary>Schema version.</summary>
     public int SchemaVersion { get; set; } = CurrentSchemaVersion;

@@ -1,15 +1,18 @@
 // Per-carrier latency and slowdown histograms per request type (HdrHistogram), merged when read.
 using HdrHistogram;
+using NetStack.Measurement.Reports;
 using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 
-namespace NetStack.IOKernel.Telemetry;
+namespace NetStack.Measurement.Recording;
 
 /// <summary>
 /// Records each completed request's latency (from its arrival stamp to completion, ns) and
 /// slowdown (latency / requested service time, in hundredths) per request type, for requests that
 /// arrived inside the measurement window; warm-up and the drain are left out. One instance per
-/// carrier (no sharing while the run lasts); <see cref="Merge"/> sums them afterwards.
+/// carrier (no sharing while the run lasts); <see cref="Merge"/> sums them afterwards. With a
+/// <see cref="Log"/>, every completion it sees (warm-up included: a busy period may begin there)
+/// is also kept with its stamps, so stalls can be matched to the requests they delayed.
 /// </summary>
 public sealed class LatencyRecorder : CompletionRecorder
 {
@@ -25,10 +28,12 @@ public sealed class LatencyRecorder : CompletionRecorder
     /// <param name="types">Request types.</param>
     /// <param name="fromTicks">Record requests that arrived at or after this.</param>
     /// <param name="untilTicks">... and before this.</param>
-    public LatencyRecorder(int types, long fromTicks = 0, long untilTicks = long.MaxValue)
+    /// <param name="logCapacity">Requests to keep with their stamps (0: no log); see <see cref="RequestLog.CapacityFor"/>.</param>
+    public LatencyRecorder(int types, long fromTicks = 0, long untilTicks = long.MaxValue, int logCapacity = 0)
     {
         _fromTicks = fromTicks;
         _untilTicks = untilTicks;
+        Log = logCapacity > 0 ? new RequestLog(logCapacity) : null;
         Latency = new LongHistogram[types];
         Slowdown = new LongHistogram[types];
         Preemptions = new long[types];
@@ -56,19 +61,41 @@ public sealed class LatencyRecorder : CompletionRecorder
     /// <summary>Preemption word written → next green thread running, ns.</summary>
     public LongHistogram PreemptionLatency { get; }
 
-    /// <summary>Completions outside the window (warm-up, drain).</summary>
+    /// <summary>Every completion with its stamps, for stall attribution (null: not kept).</summary>
+    public RequestLog? Log { get; }
+
+    /// <summary>The measurement window's start, in ticks.</summary>
+    public long FromTicks => _fromTicks;
+
+    /// <summary>Its end.</summary>
+    public long UntilTicks => _untilTicks;
+
+    /// <summary>Requests whose arrival fell outside the window (warm-up, and after its end): not recorded.</summary>
     public long Outside { get; private set; }
 
+    /// <summary>Requests that completed inside the window, whenever they arrived: the window's
+    /// throughput (a count of the window's arrivals would credit the drain's completions to it).</summary>
+    public long CompletedInWindow { get; private set; }
+
     /// <inheritdoc />
-    public override void RecordCompletion(GreenThread ctx)
+    public override void RecordCompletion(GreenThread ctx) =>
+        RecordRequest(ctx.Type, ctx.ArrivalTicks, ctx.CompletionTicks, ctx.ServiceNs, ctx.Preemptions, ctx.Status == RequestStatus.Error);
+
+    /// <summary>Records one request by its stamps: logged if there is a log, counted as the window's
+    /// completion if it completed inside it, and recorded if it arrived inside it.</summary>
+    public void RecordRequest(int type, long arrivalTicks, long completionTicks, long serviceNs, int preemptions, bool error)
     {
-        if (ctx.ArrivalTicks < _fromTicks || ctx.ArrivalTicks >= _untilTicks)
+        Log?.Add(arrivalTicks, completionTicks, serviceNs, type);
+        if (completionTicks >= _fromTicks && completionTicks < _untilTicks)
+        {
+            CompletedInWindow++;
+        }
+        if (arrivalTicks < _fromTicks || arrivalTicks >= _untilTicks)
         {
             Outside++;
             return;
         }
-        Record(ctx.Type, Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks), ctx.ServiceNs, ctx.Preemptions,
-            ctx.Status == RequestStatus.Error);
+        Record(type, Clock.ToNs(completionTicks - arrivalTicks), serviceNs, preemptions, error);
     }
 
     /// <summary>Records one request measured elsewhere (the UDP load generator's receiver).</summary>
@@ -88,31 +115,31 @@ public sealed class LatencyRecorder : CompletionRecorder
     }
 
     /// <summary>The per-type and all-requests classes of a report, from this (merged) recorder.</summary>
-    public (Reports.ClassReport All, List<Reports.ClassReport> Types) ToClasses(IReadOnlyList<string> typeNames)
+    public (ClassReport All, List<ClassReport> Types) ToClasses(IReadOnlyList<string> typeNames)
     {
-        var types = new List<Reports.ClassReport>();
+        var types = new List<ClassReport>();
         LongHistogram allLatency = NewHistogram();
         LongHistogram allSlowdown = NewHistogram();
         for (int t = 0; t < Latency.Length; t++)
         {
             allLatency.Add(Latency[t]);
             allSlowdown.Add(Slowdown[t]);
-            types.Add(new Reports.ClassReport
+            types.Add(new ClassReport
             {
                 Name = typeNames[t],
                 Count = Latency[t].TotalCount,
-                LatencyUs = Reports.Summary.From(Latency[t], 1000.0),
-                Slowdown = Reports.Summary.From(Slowdown[t], SlowdownScale),
+                LatencyUs = Summary.From(Latency[t], 1000.0),
+                Slowdown = Summary.From(Slowdown[t], SlowdownScale),
                 Preemptions = Preemptions[t],
                 Errors = Errors[t],
             });
         }
-        var all = new Reports.ClassReport
+        var all = new ClassReport
         {
             Name = "all",
             Count = allLatency.TotalCount,
-            LatencyUs = Reports.Summary.From(allLatency, 1000.0),
-            Slowdown = Reports.Summary.From(allSlowdown, SlowdownScale),
+            LatencyUs = Summary.From(allLatency, 1000.0),
+            Slowdown = Summary.From(allSlowdown, SlowdownScale),
             Preemptions = Preemptions.Sum(),
             Errors = Errors.Sum(),
         };
@@ -135,6 +162,7 @@ public sealed class LatencyRecorder : CompletionRecorder
         }
         PreemptionLatency.Add(other.PreemptionLatency);
         Outside += other.Outside;
+        CompletedInWindow += other.CompletedInWindow;
     }
 
     /// <summary>A histogram with the range and precision every recorder uses (3 significant digits).</summary>

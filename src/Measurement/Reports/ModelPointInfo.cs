@@ -1,5 +1,5 @@
 // The queueing model's part of a point: the overheads it was given, and what its dispatcher did.
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>What a model point (System = "model") simulated beyond the common fields.</summary>
 public sealed class ModelPointInfo

@@ -1,5 +1,5 @@
 // The colocate verb's part of a report: cores per app over time, grants and revokes, per-phase results.
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>One colocated run (LC app and batch app under one core-allocation policy).</summary>
 public sealed class ColocationRun
@@ -18,16 +18,25 @@ public sealed class ColocationRun
     public List<AllocationEvent> Events { get; set; } = [];
     /// <summary>Results per phase of the load pattern.</summary>
     public List<PhaseReport> Phases { get; set; } = [];
-    /// <summary>Congestion seen → new owner running, µs, for grants.</summary>
+    /// <summary>Congestion seen (the check that first saw it) → new owner running, µs, for grants.</summary>
     public Summary GrantLatencyUs { get; set; } = new();
     /// <summary>Of those, grants of a core taken from batch.</summary>
     public Summary GrantFromBatchLatencyUs { get; set; } = new();
+    /// <summary>The same grants from batch, from the allocator's decision: the move alone, without the detection.</summary>
+    public Summary GrantFromBatchDecisionLatencyUs { get; set; } = new();
     /// <summary>Batch work units per second over the whole run.</summary>
     public double BatchUnitsPerSecond { get; set; }
-    /// <summary>Share of worker-core time spent in app work (LC or batch) rather than spinning, switching or idle.</summary>
+    /// <summary>Share of all the run's core time (the IOKernel's core and the workers') spent in app
+    /// work (LC or batch), over the measured window: what the machine's cores did that a user wanted.</summary>
     public double CpuEfficiency { get; set; }
-    /// <summary>Share of the worker-core time the LC app left idle that batch work used.</summary>
+    /// <summary>The same, over the worker cores only.</summary>
+    public double WorkerCpuEfficiency { get; set; }
+    /// <summary>Share of the core time the LC app left idle (the IOKernel's core counted) that batch work used, over the measured window.</summary>
     public double? BatchShareOfIdle { get; set; }
+    /// <summary>The same, over the worker cores only (the IOKernel's core can never run batch).</summary>
+    public double? BatchShareOfWorkerIdle { get; set; }
+    /// <summary>Measured seconds the figures above cover (every round's window).</summary>
+    public double MeasuredS { get; set; }
 }
 
 /// <summary>An app as registered with the IOKernel.</summary>

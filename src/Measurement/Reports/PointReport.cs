@@ -1,7 +1,7 @@
 // One measured point of a run: a system and policy at an offered load.
 using HdrHistogram;
 
-namespace NetStack.IOKernel.Telemetry.Reports;
+namespace NetStack.Measurement.Reports;
 
 /// <summary>One point: a system under one policy at one offered load.</summary>
 public sealed class PointReport
@@ -47,6 +47,8 @@ public sealed class PointReport
     public double? WorkerBusyFraction { get; set; }
     /// <summary>The queueing model's parameters and counters (System = "model" only).</summary>
     public ModelPointInfo? Model { get; set; }
+    /// <summary>The machine's stalls during the point and the requests they touched (null: not watched, or the model).</summary>
+    public StallReport? Stalls { get; set; }
 
     // ---- network runs (udp and tcp verbs) ----
 
@@ -83,6 +85,45 @@ public sealed class PointReport
     public long? UnknownResponses { get; set; }
     /// <summary>Bytes the generator's send and receive threads allocated per request recorded (counted per thread).</summary>
     public double? GeneratorAllocatedBytesPerRequest { get; set; }
+    /// <summary>udp: answers the generator's own socket dropped (its receive buffer overflowed; the
+    /// kernel's per-socket count): the server answered them, the generator lost them. Null: not known.</summary>
+    public long? GeneratorDropped { get; set; }
+
+    /// <summary>Written, not read: of <see cref="Lost"/>, the requests the server left unanswered,
+    /// less what the generator lost itself (sends its socket refused, answers its socket dropped).
+    /// On loopback a datagram the server's socket dropped and one lost in flight look alike: both are the server's.</summary>
+    public long? UnansweredByServer => Lost is { } lost
+        ? Math.Max(0, lost - (SendErrors ?? 0) - (GeneratorDropped ?? 0))
+        : null;
+
+    /// <summary>Written, not read: what the generator did not do as scheduled, or null when it did
+    /// all: "behind" (its lateness or unsent share crossed the limits), "unsent N", "send-errors N",
+    /// "dropped-at-generator N". A flag says the point measures the generator too; it never counts
+    /// as the server's miss.</summary>
+    public string? GeneratorFlags
+    {
+        get
+        {
+            var flags = new List<string>();
+            if (GeneratorFellBehind == true)
+            {
+                flags.Add("behind");
+            }
+            if (Scheduled is { } scheduled && Sent is { } sent && sent < scheduled)
+            {
+                flags.Add($"unsent {scheduled - sent}");
+            }
+            if (SendErrors is > 0)
+            {
+                flags.Add($"send-errors {SendErrors}");
+            }
+            if (GeneratorDropped is > 0)
+            {
+                flags.Add($"dropped-at-generator {GeneratorDropped}");
+            }
+            return flags.Count == 0 ? null : string.Join(", ", flags);
+        }
+    }
 
     /// <summary>A short label: "ps 5µs" (NetStack), "threadpool", or "model ps 5µs, 16 workers" (the
     /// model names its worker count: one model run may simulate several).</summary>
@@ -111,6 +152,8 @@ public sealed class ClassReport
     public long Preemptions { get; set; }
     /// <summary>Of these, handlers that threw.</summary>
     public long Errors { get; set; }
+    /// <summary>The same class over the requests no stall touched (null: no attribution).</summary>
+    public UntouchedClass? Untouched { get; set; }
 }
 
 /// <summary>Percentiles of one distribution.</summary>
