@@ -30,7 +30,7 @@ public static class ChartRenderer
 
     /// <summary>
     /// Renders the charts <paramref name="report"/> has data for into <paramref name="dir"/>:
-    /// latency.png, slowdown-&lt;type&gt;.png (or, over several worker counts, slowdown-&lt;type&gt;-&lt;percentile&gt;.png),
+    /// latency.png, slowdown-&lt;type&gt;.png (latency-&lt;type&gt;.png when no request has a service time; or, over several worker counts, slowdown-&lt;type&gt;-&lt;percentile&gt;.png),
     /// cores-&lt;label&gt;.png, batch.png. Returns the PNG paths.
     /// </summary>
     public static List<string> RenderReport(RunReport report, string dir)
@@ -47,7 +47,7 @@ public static class ChartRenderer
             {
                 paths.Add(latency);
             }
-            paths.AddRange(LoadCharts.RenderSlowdown(report, dir));
+            paths.AddRange(LoadCharts.HasSlowdown(report) ? LoadCharts.RenderSlowdown(report, dir) : LoadCharts.RenderTypeLatency(report, dir));
         }
         paths.AddRange(ColocationCharts.RenderCores(report, dir));
         if (ColocationCharts.RenderBatch(report, dir) is { } batch)

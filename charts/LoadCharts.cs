@@ -79,6 +79,38 @@ public static class LoadCharts
         return paths;
     }
 
+    /// <summary>
+    /// Renders latency-&lt;type&gt;.png for every request type with data. For reports without slowdown
+    /// (the kv verb: a request's service time is the server's), so each type's tail still has its chart.
+    /// </summary>
+    public static List<string> RenderTypeLatency(RunReport report, string dir)
+    {
+        var paths = new List<string>();
+        List<Slo> latencySlos = ChartStyle.ParseSlos(report).Where(s => s.Metric == "latency").ToList();
+        List<string> types = report.Points
+            .Where(p => !double.IsNaN(p.OfferedLoad))
+            .SelectMany(p => p.Types)
+            .Where(c => c.Count > 0)
+            .Select(c => c.Name)
+            .Distinct()
+            .ToList();
+        foreach (string type in types)
+        {
+            Plot plot = ChartStyle.NewPlot(report, $"latency of '{type}' requests against offered load" + UntouchedNote(report),
+                "offered load (fraction of capacity)", "latency (µs, log scale)");
+            List<Slo> lines = latencySlos.Where(s => s.TypeName == type).ToList();
+            string path = Path.Combine(dir, $"latency-{ChartStyle.FileSafe(type)}.png");
+            if (Draw(report, plot, p => p.Types.FirstOrDefault(c => c.Name == type), c => c.LatencyUs, u => u.LatencyUs, s_latencyPercentiles, lines) is { } drawn)
+            {
+                paths.Add(ChartStyle.Save(drawn, path));
+            }
+        }
+        return paths;
+    }
+
+    /// <summary>True when some point recorded slowdown (its requests had service times).</summary>
+    public static bool HasSlowdown(RunReport report) => report.Points.Any(p => p.All.Slowdown.Count > 0);
+
     /// <summary>The systems of a report in the order they first ran, which fixes each one's colour.</summary>
     public static List<string> Labels(RunReport report) => report.Points.Select(p => p.Label).Distinct().ToList();
 

@@ -1,4 +1,4 @@
-// `netstack-loadgen`: the verbs that measure NetStack (sched in-process, udp over the network, echo as its trivial peer; more as they land).
+// `netstack-loadgen`: the verbs that measure NetStack (sched in-process, udp over the network, kv against memcached-compatible servers, echo as its trivial peer; more as they land).
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Echo;
 using NetStack.LoadGen.Sched;
@@ -31,7 +31,8 @@ public static class Program
                 "noise" => Noise.NoiseCommand.Run(args[1..]),
                 "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
                 "model" => Model.ModelCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, echo, colocate, noise, model"),
+                "kv" => Kv.KvCommand.Run(args[1..], commandLine),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, kv, echo, colocate, noise, model"),
             };
         }
         catch (UsageException e)
@@ -54,6 +55,7 @@ public static class Program
         w.WriteLine("  " + Colocate.ColocateCommand.Usage);
         w.WriteLine("  " + Noise.NoiseCommand.Usage);
         w.WriteLine("  " + UdpCommand.Usage);
+        w.WriteLine("  " + Kv.KvCommand.Usage);
         w.WriteLine("  " + EchoCommand.Usage);
         w.WriteLine("  " + Model.ModelCommand.Usage);
     }

@@ -20,7 +20,7 @@ public static class MarkdownReport
         string types = string.Join(", ", r.Workload.Types.Select(t => Inv($"{t.Name} {t.Weight:P1} × {t.MeanUs:0.###} µs")));
         sb.AppendLine(Inv($"- workload: {r.Workload.Name}, mean service {r.Workload.MeanServiceUs:0.###} µs; types: {types}"));
         string cores = string.Join(',', r.Config.WorkerCores);
-        sb.AppendLine(r.Verb == "model" ? ModelSection.EachPoint(r) : r.Verb == "udp"
+        sb.AppendLine(r.Verb == "model" ? ModelSection.EachPoint(r) : r.Verb == "kv" ? KvSection.EachPoint(r) : r.Verb == "udp"
             ? Inv($"- each point: {r.Config.DurationS:0.##} s of open-loop Poisson sending, first {r.Config.WarmupFraction:P0} not recorded; latency from the intended send time on the generator's clock; seed {r.Config.Seed}")
             : Inv($"- each point: {r.Config.DurationS:0.##} s, first {r.Config.WarmupFraction:P0} not recorded; IOKernel on core {r.Config.IOKernelCore}, workers on cores {cores}; idle: IOKernel {r.Config.IOKernelIdle}, carriers {r.Config.CarrierIdle}; seed {r.Config.Seed}"));
         if (r.Config.Placement is not null)
@@ -59,6 +59,7 @@ public static class MarkdownReport
         AppendNetworkCounts(sb, r);
         AppendStalls(sb, r);
         TheorySection.Append(sb, r);
+        KvSection.Append(sb, r);
         ModelSection.Append(sb, r);
         List<PointReport> withPreemption = r.Points.Where(p => p.PreemptionLatencyNs is { Count: > 0 }).ToList();
         if (withPreemption.Count > 0)

@@ -19,24 +19,26 @@ public sealed partial record UdpTarget(string System, string Policy, IPEndPoint 
     public string Label => Policy.Length == 0 || Policy == System ? System : $"{System}/{Policy}";
 
     /// <summary>Parses the comma list of <c>--target</c>; unlabelled targets are target1, target2, ... by position.</summary>
-    public static List<UdpTarget> ParseList(string text)
+    /// <param name="text">The list.</param>
+    /// <param name="verb">The verb, for messages.</param>
+    public static List<UdpTarget> ParseList(string text, string verb = "udp")
     {
         var targets = new List<UdpTarget>();
         string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
         for (int i = 0; i < parts.Length; i++)
         {
-            targets.Add(Parse(parts[i], "target" + (i + 1).ToString(CultureInfo.InvariantCulture)));
+            targets.Add(Parse(parts[i], "target" + (i + 1).ToString(CultureInfo.InvariantCulture), verb));
         }
         List<string> repeated = targets.GroupBy(t => t.Label).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (repeated.Count > 0)
         {
-            throw new UsageException($"udp: --target label '{repeated[0]}' is given twice; each target needs its own label ({Syntax})");
+            throw new UsageException($"{verb}: --target label '{repeated[0]}' is given twice; each target needs its own label ({Syntax})");
         }
         return targets;
     }
 
     /// <summary>One entry; <paramref name="defaultLabel"/> when it has no label.</summary>
-    public static UdpTarget Parse(string text, string defaultLabel)
+    public static UdpTarget Parse(string text, string defaultLabel, string verb = "udp")
     {
         string label = defaultLabel;
         string address = text;
@@ -47,7 +49,7 @@ public sealed partial record UdpTarget(string System, string Policy, IPEndPoint 
             address = text[(eq + 1)..].Trim();
             if (!LabelPattern().IsMatch(label))
             {
-                throw Bad(text, "a label is letters, digits, '-', '_' or '.', with an optional /POLICY");
+                throw Bad(verb, text, "a label is letters, digits, '-', '_' or '.', with an optional /POLICY");
             }
         }
         string system = label;
@@ -70,7 +72,7 @@ public sealed partial record UdpTarget(string System, string Policy, IPEndPoint 
         // No DNS: a benchmark should not depend on a resolver, and a literal says exactly where the load goes.
         if (!IPEndPoint.TryParse(address, out IPEndPoint? ep) || ep.Port == 0 || !HasPort(address))
         {
-            throw Bad(text, "expected HOST:PORT with HOST an IP address or localhost and PORT 1-65535");
+            throw Bad(verb, text, "expected HOST:PORT with HOST an IP address or localhost and PORT 1-65535");
         }
         return new UdpTarget(system, policy, ep);
     }
@@ -82,8 +84,8 @@ public sealed partial record UdpTarget(string System, string Policy, IPEndPoint 
         return colon > 0 && colon > bracket;
     }
 
-    private static UsageException Bad(string text, string why) =>
-        new($"udp: malformed --target '{text}': {why}; syntax: {Syntax}");
+    private static UsageException Bad(string verb, string text, string why) =>
+        new($"{verb}: malformed --target '{text}': {why}; syntax: {Syntax}");
 
     [GeneratedRegex(@"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)?$")]
     private static partial Regex LabelPattern();

@@ -125,6 +125,9 @@ public sealed class PointReport
         }
     }
 
+    /// <summary>The kv verb's loading, protocol and per-operation counts (kv points only).</summary>
+    public KvPointInfo? Kv { get; set; }
+
     /// <summary>A short label: "ps 5µs" (NetStack), "threadpool", or "model ps 5µs, 16 workers" (the
     /// model names its worker count: one model run may simulate several).</summary>
     public string Label => System switch

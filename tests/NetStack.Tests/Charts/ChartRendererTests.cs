@@ -65,6 +65,28 @@ public sealed class ChartRendererTests : IDisposable
     }
 
     [Fact]
+    public void WithoutSlowdownEachTypeGetsALatencyChartInstead()
+    {
+        // The kv verb: the client cannot know a request's service time, so there is no slowdown to chart.
+        RunReport report = SchedReport("get:p99-latency<=200");
+        report.Verb = "kv";
+        foreach (PointReport p in report.Points)
+        {
+            foreach (ClassReport c in p.Types.Append(p.All))
+            {
+                c.Slowdown = new Summary();
+            }
+            p.Types[0].Name = "get";
+            p.Types[1].Name = "multiget";
+        }
+
+        List<string> paths = RenderSaved(report, _dir);
+
+        Assert.Equal(["latency.png", "latency-get.png", "latency-multiget.png"], paths.Select(Path.GetFileName));
+        paths.ForEach(p => AssertPng(p, ChartStyle.WidthPx, ChartStyle.HeightPx));
+    }
+
+    [Fact]
     public void ReportWithSaturationPointsStillRendersFromTheLoadedPoints()
     {
         RunReport report = SchedReport("p99-latency<=200");

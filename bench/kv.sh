@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Reproduces docs/results.md's kv section (issue "kv"): kv on NetStack against memcached, side by side
+# in one run, on the same machine, with the same client on the same cores.
+# Usage: bench/kv.sh [OUT_DIR]   (about 6 minutes on 2 cores; nothing else should run meanwhile)
+# Needs Debian's memcached and libmemcached-tools (memcaslap). Ports: KV_PORT (11211, kv), MC1_PORT and
+# MC2_PORT (21211, 21212, memcached). QUICK=1 checks the script end to end in about a minute (the numbers
+# then mean nothing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-results/kv-$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+for tool in memcached memcaslap taskset python3; do
+  command -v "$tool" >/dev/null || { echo "bench/kv.sh needs $tool (apt-get install memcached libmemcached-tools)" >&2; exit 2; }
+done
+dotnet build -c Release loadgen >/dev/null
+dotnet build -c Release src/Apps >/dev/null
+L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
+APP="dotnet src/Apps/bin/Release/net10.0/netstack.dll"
+KV=${KV_PORT:-11211} MC1=${MC1_PORT:-21211} MC2=${MC2_PORT:-21212}
+quick=${QUICK:-0}
+# The same item memory for every server.
+MB=256
+user=""; [ "$(id -u)" = 0 ] && user="-u root"   # memcached refuses to run as root without -u
+
+echo "== machine noise and cross-core round trip"
+$L noise --duration-s "$([ "$quick" = 1 ] && echo 1 || echo 3)" | tee "$out/noise-before.txt"
+
+# Placement (as bench/run-all.sh places the udp generator): kv's IOKernel and the generator share core 0,
+# kv's worker has core 1; memcached -t 1 is pinned to that worker core, memcached -t 2 runs where the OS
+# puts its threads. Idle NetStack threads yield at once and park after 2 ms, so an idle server takes
+# nothing from the one being measured.
+idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+$APP serve --apps kv --kv-port $KV --kv-memory-mb $MB --policy ps --allocation static --batch false $idle > "$out/serve-kv.log" 2>&1 & kv_pid=$!
+taskset -c 1 memcached -p $MC1 -U 0 -l 127.0.0.1 -t 1 -m $MB $user > "$out/memcached-t1.log" 2>&1 & mc1_pid=$!
+memcached -p $MC2 -U 0 -l 127.0.0.1 -t 2 -m $MB $user > "$out/memcached-t2.log" 2>&1 & mc2_pid=$!
+stop_servers() { kill -TERM $kv_pid $mc1_pid $mc2_pid 2>/dev/null || true; wait $kv_pid $mc1_pid $mc2_pid 2>/dev/null || true; }
+trap stop_servers EXIT
+sleep 3
+
+targets="netstack/ps=127.0.0.1:$KV,memcached-t1=127.0.0.1:$MC1,memcached-t2=127.0.0.1:$MC2"
+# The generator shares core 0 with kv's IOKernel: "fell behind" at 50 µs of lateness p99, as for udp in run-all.sh.
+common="--receiver inline --cores 0 --connections 16 --duration-s 2 --behind-p99-us 50"
+rates=10000,20000,40000,60000,80000,100000,120000,150000
+keys=100000 slap=10s
+if [ "$quick" = 1 ]; then
+  common="--receiver inline --cores 0 --connections 16 --duration-s 0.3 --behind-p99-us 50"
+  rates=5000,10000 keys=2000 slap=1s alloc_rates=5000,5000
+fi
+
+echo "== 1. usr and etc: the highest load holding p99 <= 200 us and <= 1 ms (loads in M requests/s)"
+for w in usr etc; do
+  $L kv --target "$targets" --workload "$w" --keys "$keys" --rates "$rates" $common \
+    --slo "p99-latency<=200,p99-latency<=1000" --out "$out/kv-$w" >/dev/null
+done
+
+echo "== 2. GETs with 0.5 % long requests (100-key multigets): GET p99 at 0.5 and 0.7 load"
+# The load needs a capacity: kv's saturation on this mix, from a sweep (override with LONG_CAPACITY_RPS).
+# This run loads usr's keys again: etc's loading above rewrote the 19-byte ones with etc-sized values.
+$L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --rates "$rates" $common \
+  --out "$out/kv-long-sweep" >/dev/null
+capacity=${LONG_CAPACITY_RPS:-$(python3 - "$out/kv-long-sweep/report.json" <<'EOF'
+import json, sys
+points = json.load(open(sys.argv[1]))["points"]
+# Saturation: the highest rate kv served whole, with the generator on schedule (nothing lost or
+# rejected, 97 % of it achieved, p99 under 10 ms).
+ok = [p["offeredRps"] for p in points if p["system"] == "netstack" and p["lost"] == 0 and p["rejected"] == 0
+      and not p["generatorFellBehind"] and p["achievedRps"] >= 0.97 * p["offeredRps"] and p["all"]["latencyUs"]["p99"] < 10000]
+if not ok:
+    print("no point of the sweep was served whole; taking 10000 requests/s", file=sys.stderr)
+print(int(max(ok)) if ok else 10000)
+EOF
+)}
+echo "capacity for loads: $capacity requests/s" | tee "$out/kv-long-capacity.txt"
+$L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --capacity-rps "$capacity" \
+  --loads 0.5,0.7 $common --no-load --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long" >/dev/null
+$L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --capacity-rps "$capacity" \
+  --loads 0.5,0.7 $common --no-load --protocol binary --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long-binary" >/dev/null
+
+echo "== 3. memcaslap (closed loop, 9:1 GET:SET, 16 connections, 1 thread on core 0): operations per second"
+for round in 1 2; do
+  for t in netstack:$KV memcached-t1:$MC1 memcached-t2:$MC2; do
+    label=${t%%:*} port=${t##*:}
+    dir="$out/memcaslap-$label-$round"; mkdir -p "$dir"
+    taskset -c 0 memcaslap -s 127.0.0.1:$port -t "$slap" -T 1 -c 16 > "$dir/memcaslap.txt" 2>&1 || true
+    python3 - "$dir" "$label" "$port" "$slap" <<'EOF'
+import json, re, sys
+d, label, port, slap = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+text = open(d + "/memcaslap.txt").read()
+m = re.search(r"TPS:\s*(\d+)", text)
+json.dump({"tool": "memcaslap", "system": label,
+           "command": f"taskset -c 0 memcaslap -s 127.0.0.1:{port} -t {slap} -T 1 -c 16",
+           "opsPerSecond": int(m.group(1)) if m else None, "output": text}, open(d + "/report.json", "w"), indent=2)
+print(f"{label}: {m.group(1) if m else 'no TPS line'} ops/s")
+EOF
+  done
+done
+stop_servers
+trap - EXIT
+
+echo "== 4. bytes allocated per request on kv's data path (kv hosted by the verb: IOKernel core 0, worker core 1)"
+$L kv --target netstack/ps=inprocess --workload usr --keys "$keys" --rates "${alloc_rates:-20000,50000,50000}" $common \
+  --no-charts --out "$out/kv-alloc-usr" >/dev/null
+$L kv --target netstack/ps=inprocess --workload etc --keys "$keys" --long-fraction 0.005 --long-keys 100 --protocol binary \
+  --rates "${alloc_rates:-20000,50000,50000}" $common --no-charts --out "$out/kv-alloc-etc-long-binary" >/dev/null
+python3 - "$out" <<'EOF'
+import json, sys
+for name in ["kv-alloc-usr", "kv-alloc-etc-long-binary"]:
+    for p in json.load(open(f"{sys.argv[1]}/{name}/report.json"))["points"]:
+        print(f"{name}: {p['offeredRps']:.0f} req/s: data path {p.get('dataPathAllocatedBytesPerRequest')} B/req, "
+              f"generator {p.get('generatorAllocatedBytesPerRequest')} B/req")
+EOF
+
+echo "== machine noise after"
+$L noise --duration-s "$([ "$quick" = 1 ] && echo 1 || echo 3)" | tee "$out/noise-after.txt"
+echo "results in $out"

@@ -1,0 +1,448 @@
+// The `kv` verb: an open-loop memcached client (text or binary, TCP or UDP) with the literature's workloads, against one or more servers side by side.
+using System.Globalization;
+using System.Net;
+using NetStack.Measurement.Reports;
+using NetStack.LoadGen.Cli;
+using NetStack.LoadGen.Kv.Protocol;
+using NetStack.LoadGen.Reports;
+using NetStack.LoadGen.Sched;
+using NetStack.LoadGen.Udp;
+using NetStack.Runtime;
+
+namespace NetStack.LoadGen.Kv;
+
+/// <summary>
+/// <c>kv --target [LABEL=]HOST:PORT[,...] --workload usr|etc (--rates R,.. | --loads L,.. --capacity-rps C) ...</c>:
+/// loads the key space into every target, then at each rate runs every target in turn with the same
+/// schedule (rate by rate, target by target, as the udp verb does), and writes report.json, report.md and charts.
+/// </summary>
+public static class KvCommand
+{
+    /// <summary>Usage line.</summary>
+    public const string Usage =
+        "kv --target [LABEL[/POLICY]=]HOST:PORT|inprocess[,...] --workload usr|etc (--rates R1,R2,... | --loads L1,L2,... --capacity-rps C) " +
+        "[--keys 100000] [--popularity uniform|zipf] [--zipf-exponent 0.99] [--arrivals poisson|fb-ia] [--miss-fraction 0] " +
+        "[--long-fraction 0] [--long-keys 100] [--protocol text|binary] [--transport tcp|udp] [--udp-ports P1,...] [--connections 16] " +
+        "[--duration-s 2] [--warmup 0.1] [--receiver thread|inline] [--cores C1[,C2]] [--slo \"p99-latency<=200\"[,...]] " +
+        "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--inprocess-cores 0,1] [--inprocess-memory-mb 64] " +
+        "[--seed 42] [--out DIR] [--no-load] [--no-charts]";
+
+    /// <summary>Without --capacity-rps, a load is the rate in millions of requests/s (a nominal capacity of 1 M/s).</summary>
+    public const double NominalCapacityRps = 1_000_000;
+
+    private static readonly string[] s_options =
+    [
+        "target", "workload", "keys", "popularity", "zipf-exponent", "arrivals", "miss-fraction", "long-fraction", "long-keys",
+        "protocol", "transport", "udp-ports", "connections", "rates", "loads", "capacity-rps", "duration-s", "warmup", "receiver",
+        "cores", "slo", "behind-p99-us", "max-grace-s", "spin-below-us", "inprocess-cores", "inprocess-memory-mb", "seed", "out",
+    ];
+
+    private static readonly string[] s_protocols = ["text", "binary"];
+    private static readonly string[] s_transports = ["tcp", "udp"];
+
+    /// <summary>Parses, runs every point, writes the reports; returns the exit code (1 when a point could not run).</summary>
+    public static int Run(IReadOnlyList<string> args, string commandLine)
+    {
+        try
+        {
+            Execute(args, commandLine, Console.Out);
+            return 0;
+        }
+        catch (KvRunException e)
+        {
+            Console.Error.WriteLine($"netstack-loadgen: kv: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Runs the verb; writes the report (and unless --no-charts its charts) to its folder, and the
+    /// markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
+    {
+        KvRun run = Parse(args);
+        string dir = ReportFiles.OutputDirectory(run.Out, "kv");
+        RunReport report = ReportFiles.Begin("kv", commandLine, run.Mix.Workload.ToReportWorkload(), new RunConfig
+        {
+            DurationS = run.DurationS,
+            WarmupFraction = run.Warmup,
+            IOKernelCore = -1,
+            Seed = run.Seed,
+            Placement = run.Placement,
+        });
+        report.Config.Notes.AddRange(Notes(run));
+
+        var inProcess = new Dictionary<KvTarget, InProcessKv>();
+        try
+        {
+            foreach (KvTarget t in run.Targets.Where(t => t.InProcess))
+            {
+                InProcessKv kv = StartInProcess(run, t);
+                inProcess[t] = kv;
+                report.Config.Notes.Add($"{t.Label}: {kv.Description}");
+            }
+            Dictionary<KvTarget, KvLoadResult?> loaded = Load(run, inProcess, output);
+            RunPoints(run, report, inProcess, loaded);
+        }
+        finally
+        {
+            foreach (InProcessKv kv in inProcess.Values)
+            {
+                kv.Dispose();
+            }
+        }
+        ReportFiles.Finish(report, dir, run.Slos, output, charts: !run.NoCharts);
+        return (report, dir);
+    }
+
+    private static InProcessKv StartInProcess(KvRun run, KvTarget t)
+    {
+        string policy = t.Server.Policy is "" or "netstack" ? "ps" : t.Server.Policy;
+        try
+        {
+            return new InProcessKv(policy, run.InProcessCores, run.InProcessMemoryMegabytes);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"kv: in-process target {t.Label}: {e.Message}");
+        }
+    }
+
+    /// <summary>Loads the key space into every target (an in-process one through a kernel started for it).</summary>
+    private static Dictionary<KvTarget, KvLoadResult?> Load(KvRun run, Dictionary<KvTarget, InProcessKv> inProcess, TextWriter? output)
+    {
+        var loaded = new Dictionary<KvTarget, KvLoadResult?>();
+        foreach (KvTarget t in run.Targets)
+        {
+            if (run.NoLoad && !t.InProcess)
+            {
+                loaded[t] = null;
+                continue;
+            }
+            IPEndPoint endPoint = t.Server.EndPoint;
+            if (t.InProcess)
+            {
+                endPoint = inProcess[t].Start(long.MaxValue).Tcp;
+            }
+            try
+            {
+                // Generous: 1 M keys take a few seconds on loopback; a server that stops answering fails the run.
+                var timeout = TimeSpan.FromSeconds(30 + run.Keys.Count / 20_000.0);
+                KvLoadResult result = KvLoader.Load(endPoint, run.Protocol, run.Keys, run.Connections, timeout);
+                loaded[t] = result;
+                output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"loaded {result.Keys} keys ({result.Bytes / 1e6:0.##} MB of keys and values) into {t.Label} in {result.Seconds:0.##} s; {result.Errors} not stored"));
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                throw new KvRunException($"loading {t.Label} at {endPoint}: {e.Message}", e);
+            }
+            finally
+            {
+                if (t.InProcess)
+                {
+                    inProcess[t].Stop();
+                }
+            }
+        }
+        return loaded;
+    }
+
+    private static void RunPoints(KvRun run, RunReport report, Dictionary<KvTarget, InProcessKv> inProcess,
+        Dictionary<KvTarget, KvLoadResult?> loaded)
+    {
+        ValuePattern.Reserve(run.Mix.Workload.Values.MaxBytes);
+        var schedule = new KvSchedule();
+        var progress = new Progress(run.Points.Count * run.Targets.Count, run.DurationS + 0.3);
+        for (int r = 0; r < run.Points.Count; r++)
+        {
+            (double load, double rate) = run.Points[r];
+            // One seed per rate: every target at this rate meets the very same requests.
+            schedule.Fill(run.Mix, rate, run.DurationS, run.Seed + (ulong)r * 0x9E3779B97F4A7C15UL);
+            foreach (KvTarget t in run.Targets)
+            {
+                progress.Starting(string.Create(CultureInfo.InvariantCulture,
+                    $"{run.Mix.Workload.Name} {t.Label} load {load:0.###} ({rate / 1000:0.#} krps)"));
+                PointReport p = RunPoint(run, t, load, rate, schedule, inProcess.GetValueOrDefault(t));
+                if (loaded[t] is { } l)
+                {
+                    p.Kv!.KeysLoaded = l.Keys;
+                    p.Kv.BytesLoaded = l.Bytes;
+                    p.Kv.LoadSeconds = l.Seconds;
+                    p.Kv.LoadErrors = l.Errors;
+                }
+                report.Points.Add(p);
+                progress.Finished(UdpCommand.OneLine(p));
+            }
+        }
+    }
+
+    private static PointReport RunPoint(KvRun run, KvTarget t, double load, double rate, KvSchedule schedule, InProcessKv? kv)
+    {
+        var spec = new KvPointSpec
+        {
+            Target = t,
+            EndPoint = t.Server.EndPoint,
+            Mix = run.Mix,
+            Protocol = run.Protocol,
+            RatePerSecond = rate,
+            OfferedLoad = load,
+            DurationS = run.DurationS,
+            WarmupFraction = run.Warmup,
+            SenderCore = run.SenderCore,
+            ReceiverCore = run.ReceiverCore,
+            InlineReceive = run.Inline,
+            Limits = run.Limits,
+            Connections = run.Connections,
+        };
+        IPEndPoint udp = new(t.Server.EndPoint.Address, t.UdpPort);
+        if (kv is not null)
+        {
+            // The kernel counts allocations from the point's warm-up end, so it starts first, with time to spare.
+            long start = Clock.Now() + Clock.FromMicros(200_000);
+            (IPEndPoint tcp, udp) = kv.Start(spec.MeasureFrom(start));
+            spec = spec with { EndPoint = tcp, StartAtTicks = start };
+        }
+        try
+        {
+            PointReport p = run.Udp
+                ? new KvUdpPoint(spec with { EndPoint = udp }, schedule).Run()
+                : new KvTcpPoint(spec, schedule).Run();
+            if (kv is not null)
+            {
+                InProcessCounts counts = kv.Stop();
+                kv = null;
+                p.DataPathAllocatedBytesPerRequest = p.All.Count == 0 ? 0 : (double)counts.DataPathAllocatedBytes / p.All.Count;
+                p.Preemptions = counts.Preemptions;
+            }
+            return p;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new KvRunException(e.Message, e);
+        }
+        finally
+        {
+            kv?.Stop();
+        }
+    }
+
+    private static IEnumerable<string> Notes(KvRun run)
+    {
+        KvMix mix = run.Mix;
+        KvWorkload w = mix.Workload;
+        yield return $"workload {w.Name}: {w.Description}";
+        yield return Inv($"key space: {mix.Keys.Count} keys (longest {mix.Keys.MaxKeyBytes} bytes), loaded before the first point; popularity {mix.Popularity.Name}") +
+            (mix.Popularity.Exponent > 0 ? Inv($" (exponent {mix.Popularity.Exponent}, top key {mix.Popularity.TopKeyShare:P2} of requests)") : "");
+        if (mix.MissFraction > 0)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"{mix.MissFraction:P1} of the keys gets ask for were never stored (they miss)");
+        }
+        if (w.LongFraction > 0)
+        {
+            yield return Inv($"long request: {w.LongFraction:P2} of requests are multigets of {w.LongKeys} keys ") +
+                (run.Protocol == KvProtocolKind.Text ? "(one get line)" : "(GETKQ per key, then NOOP)");
+        }
+        yield return mix.Arrivals.Name == "poisson"
+            ? "arrivals: Poisson"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"arrivals: generalized Pareto gaps (mutilate's fb_ia: shape {Arrivals.FacebookShape}, measured scale {Arrivals.FacebookScaleMicros} µs), scaled to each offered rate");
+        yield return run.Udp
+            ? $"{(run.Protocol == KvProtocolKind.Text ? "text" : "binary")} protocol; gets over UDP with memcached's frame header (the workload's sets are not sent), loading over TCP ({run.Connections} connections)"
+            : $"{(run.Protocol == KvProtocolKind.Text ? "text" : "binary")} protocol over TCP: {run.Connections} connections per target, request i on connection i mod {run.Connections}, pipelined; replies matched in order per connection";
+        yield return "targets: " + string.Join(", ", run.Targets.Select(t => t.InProcess ? $"{t.Label} = in this process" : $"{t.Label} = {t.Server.EndPoint}"));
+        yield return run.CapacityRps is { } c
+            ? string.Create(CultureInfo.InvariantCulture, $"load = rate / {c:0} requests/s (--capacity-rps)")
+            : "no --capacity-rps: load = rate / 1 M requests/s (the load column reads in millions of requests/s)";
+        if (Environment.ProcessorCount <= 2)
+        {
+            yield return $"{Environment.ProcessorCount} cores for the generator and the server(s): they share cores, so the generator's lateness is part of every latency; see generatorLatenessUs";
+        }
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Everything a run needs, parsed and checked.</summary>
+    private sealed record KvRun
+    {
+        public required List<KvTarget> Targets { get; init; }
+        public required KvMix Mix { get; init; }
+        public required KeySpace Keys { get; init; }
+        public required KvProtocolKind Protocol { get; init; }
+        public required bool Udp { get; init; }
+        public required int Connections { get; init; }
+        public required List<(double Load, double Rate)> Points { get; init; }
+        public required double? CapacityRps { get; init; }
+        public required double DurationS { get; init; }
+        public required double Warmup { get; init; }
+        public required bool Inline { get; init; }
+        public required int SenderCore { get; init; }
+        public required int ReceiverCore { get; init; }
+        public required string Placement { get; init; }
+        public required GeneratorLimits Limits { get; init; }
+        public required List<Slo> Slos { get; init; }
+        public required ulong Seed { get; init; }
+        public required int[] InProcessCores { get; init; }
+        public required int InProcessMemoryMegabytes { get; init; }
+        public required string? Out { get; init; }
+        public required bool NoLoad { get; init; }
+        public required bool NoCharts { get; init; }
+    }
+
+    private static KvRun Parse(IReadOnlyList<string> args)
+    {
+        var a = new ArgParser("kv", args, s_options, ["no-charts", "no-load"]);
+        string workloadName = a.Require("workload");
+        KvWorkload workload = KvWorkload.Create(workloadName)
+            ?? throw new UsageException($"kv: unknown workload '{workloadName}'; valid: {string.Join(", ", KvWorkload.Names)}");
+        KvProtocolKind protocol = a.GetChoiceList("protocol", "text", s_protocols, "protocol") is ["binary"] ? KvProtocolKind.Binary : KvProtocolKind.Text;
+        bool udp = a.GetChoiceList("transport", "tcp", s_transports, "transport") is ["udp"];
+        List<int>? udpPorts = a.Get("udp-ports") is null ? null : a.GetDoubleList("udp-ports", [], 1, 65535)
+            .Select(p => p == Math.Floor(p) ? (int)p : throw new UsageException($"kv: --udp-ports takes port numbers, not '{p}'")).ToList();
+        if (udpPorts is not null && !udp)
+        {
+            throw new UsageException("kv: --udp-ports is for --transport udp");
+        }
+        List<KvTarget> targets = KvTarget.ParseList(a.Require("target"), udpPorts);
+        int keyCount = a.GetInt("keys", 100_000, 1, 50_000_000);
+        double missFraction = a.GetDouble("miss-fraction", 0, 0, 1);
+        double longFraction = a.GetDouble("long-fraction", 0, 0, 0.5);
+        int longKeys = a.GetInt("long-keys", 100, 1, 1024);
+        if (longFraction > 0)
+        {
+            if (udp)
+            {
+                throw new UsageException("kv: --long-fraction needs --transport tcp (over UDP the verb sends one-key gets only)");
+            }
+            workload = workload.WithLong(longFraction, longKeys);
+        }
+        if (udp)
+        {
+            workload = workload.GetsOnly();
+        }
+        string popularityName = a.GetChoiceList("popularity", "uniform", KeyPopularity.Names, "popularity") is [var p] ? p
+            : throw new UsageException($"kv: --popularity takes one of {string.Join(", ", KeyPopularity.Names)}");
+        double exponent = a.GetDouble("zipf-exponent", 0.99, 0.01, 0.999);
+        KeyPopularity popularity = popularityName == "zipf" ? KeyPopularity.Zipf(keyCount, exponent) : KeyPopularity.Uniform(keyCount);
+        string arrivalsName = (a.Get("arrivals") ?? "poisson").Replace('_', '-');
+        Arrivals arrivals = Arrivals.Create(arrivalsName)
+            ?? throw new UsageException($"kv: unknown arrivals '{a.Get("arrivals")}'; valid: {string.Join(", ", Arrivals.Names)}");
+        var keys = new KeySpace(workload, keyCount);
+
+        double? capacity = a.Get("capacity-rps") is null ? null : a.GetDouble("capacity-rps", 0, 1, 1e9);
+        List<(double Load, double Rate)> points = ParseRates(a, capacity);
+        double duration = a.GetDouble("duration-s", 2, 0.05, 3600);
+        foreach ((_, double rate) in points)
+        {
+            if (KvSchedule.ExpectedCount(rate, duration) > KvSchedule.MaxRequests)
+            {
+                throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                    $"kv: {rate:0} requests/s for {duration} s is more than {KvSchedule.MaxRequests} requests a point; shorten --duration-s"));
+            }
+        }
+        bool inline = a.GetChoiceList("receiver", "thread", ["thread", "inline"], "receiver") is ["inline"];
+        (int senderCore, int receiverCore, string placement) = ParseCores(a.Get("cores"), inline);
+        // Checked only when some target is hosted here: a client-only run may be confined to fewer cores.
+        int[] inProcessCores = targets.Any(t => t.InProcess) || a.Get("inprocess-cores") is not null
+            ? ParseCoreList(a.Get("inprocess-cores") ?? "0,1", "inprocess-cores")
+            : [0, 1];
+        if (inProcessCores.Length < 2)
+        {
+            throw new UsageException("kv: --inprocess-cores takes the IOKernel's core, then at least one worker core, e.g. 0,1");
+        }
+        return new KvRun
+        {
+            Targets = targets,
+            Mix = new KvMix(workload, keys, popularity, arrivals, missFraction),
+            Keys = keys,
+            Protocol = protocol,
+            Udp = udp,
+            Connections = a.GetInt("connections", 16, 1, 4096),
+            Points = points,
+            CapacityRps = capacity,
+            DurationS = duration,
+            Warmup = a.GetDouble("warmup", 0.1, 0, 0.9),
+            Inline = inline,
+            SenderCore = senderCore,
+            ReceiverCore = receiverCore,
+            Placement = placement,
+            Limits = new GeneratorLimits
+            {
+                BehindP99Micros = a.GetDouble("behind-p99-us", 20, 0.1, 1e6),
+                MaxGraceSeconds = a.GetDouble("max-grace-s", 2, 0.2, 60),
+                SpinBelowMicros = a.GetDouble("spin-below-us", 0, 0, 1e6),
+            },
+            Slos = SchedCommand.ParseSlos(a.Get("slo")),
+            Seed = (ulong)a.GetInt("seed", 42, 0),
+            InProcessCores = inProcessCores,
+            InProcessMemoryMegabytes = a.GetInt("inprocess-memory-mb", 64, 8, 65536),
+            Out = a.Get("out"),
+            NoLoad = a.Has("no-load"),
+            NoCharts = a.Has("no-charts"),
+        };
+    }
+
+    /// <summary>--rates (requests/s) or --loads (fractions of --capacity-rps), exactly one; each as (load, rate).</summary>
+    private static List<(double Load, double Rate)> ParseRates(ArgParser a, double? capacity)
+    {
+        bool rates = a.Get("rates") is not null;
+        bool loads = a.Get("loads") is not null;
+        if (rates == loads)
+        {
+            throw new UsageException("kv: give exactly one of --rates R1,R2,... (requests/s) or --loads L1,L2,... (fractions of --capacity-rps)");
+        }
+        if (loads)
+        {
+            if (capacity is not { } c)
+            {
+                throw new UsageException("kv: --loads needs --capacity-rps (a kv request's service time is the server's, so the capacity must be stated); or use --rates");
+            }
+            return a.GetDoubleList("loads", [], 0.001, 10).Select(l => (l, l * c)).ToList();
+        }
+        double per = capacity ?? NominalCapacityRps;
+        return a.GetDoubleList("rates", [], 1, 1e8).Select(r => (r / per, r)).ToList();
+    }
+
+    /// <summary>--cores C1[,C2]: the sender on C1, the receiver thread on C2 (or C1). Without it the OS places them.</summary>
+    private static (int Sender, int Receiver, string Placement) ParseCores(string? text, bool inline)
+    {
+        if (text is null)
+        {
+            return (-1, -1, inline
+                ? "1 thread sending and receiving (--receiver inline), unpinned: the OS placed it (no --cores)"
+                : "1 sender and 1 receiver thread, unpinned: the OS placed them (no --cores)");
+        }
+        int[] cores = ParseCoreList(text, "cores");
+        if (inline)
+        {
+            return (cores[0], -1, $"pinned (--cores {text}): 1 thread sending and receiving (--receiver inline) on core {cores[0]}");
+        }
+        int receiver = cores.Length > 1 ? cores[1] : cores[0];
+        string placement = $"pinned (--cores {text}): sender on core {cores[0]}, receiver on core {receiver}";
+        return (cores[0], receiver, receiver == cores[0] ? placement + "; they share a core, so they yield to each other when idle" : placement);
+    }
+
+    private static int[] ParseCoreList(string text, string option)
+    {
+        int[] cores = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 0
+                ? c
+                : throw new UsageException($"kv: --{option}: '{s}' is not a core number; valid cores: {Affinity.Describe(Affinity.AvailableCores())}"))
+            .ToArray();
+        if (cores.Length == 0)
+        {
+            throw new UsageException($"kv: --{option} is empty");
+        }
+        try
+        {
+            Affinity.Validate(cores);
+        }
+        catch (CoreNotAvailableException e)
+        {
+            throw new UsageException($"kv: --{option}: " + e.Message);
+        }
+        return cores;
+    }
+}
+
+/// <summary>A run that started but could not finish (a target unreachable, a point that failed); exit code 1.</summary>
+public sealed class KvRunException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,60 @@
+// report.md's kv section: what was loaded into each target, and hits, misses and errors per operation.
+using System.Globalization;
+using System.Text;
+using NetStack.Measurement.Reports;
+
+namespace NetStack.LoadGen.Reports;
+
+/// <summary>What report.md says about points with a <see cref="PointReport.Kv"/> part.</summary>
+public static class KvSection
+{
+    /// <summary>The header line of a kv run: what each point is.</summary>
+    public static string EachPoint(RunReport r) => Inv(
+        $"- each point: {r.Config.DurationS:0.##} s of open-loop memcached requests, first {r.Config.WarmupFraction:P0} not recorded; latency from the intended send time on the generator's clock; seed {r.Config.Seed}");
+
+    /// <summary>Appends the loading per target and the per-operation counts per point.</summary>
+    public static void Append(StringBuilder sb, RunReport r)
+    {
+        List<PointReport> kv = r.Points.Where(p => p.Kv is not null).ToList();
+        if (kv.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Key space loaded");
+        sb.AppendLine();
+        sb.AppendLine("| system | keys | MB of keys and values | seconds | not stored |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (PointReport p in kv.GroupBy(p => p.Label).Select(g => g.First()))
+        {
+            KvPointInfo k = p.Kv!;
+            sb.AppendLine(k.KeysLoaded == 0
+                ? Inv($"| {p.Label} | not loaded by this run (--no-load) | | | |")
+                : Inv($"| {p.Label} | {k.KeysLoaded} | {k.BytesLoaded / 1e6:0.##} | {k.LoadSeconds:0.##} | {k.LoadErrors} |"));
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Operations (whole point, warm-up included)");
+        sb.AppendLine();
+        sb.AppendLine("A multiget counts each of its keys as a hit or a miss. Failed: an error reply, or a reply that did not parse " +
+            "(protocol errors; the connection was dropped and opened again).");
+        sb.AppendLine();
+        sb.AppendLine("| system | load | protocol | operation | ok | hits | misses | hit ratio | failed | rejected | protocol errors | reconnects |");
+        sb.AppendLine("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (PointReport p in kv)
+        {
+            KvPointInfo k = p.Kv!;
+            bool first = true;
+            foreach (KvOperationCounts op in k.Operations)
+            {
+                string head = first ? Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {k.Protocol} ") : "| | | ";
+                long keys = op.Hits + op.Misses;
+                string ratio = keys == 0 ? "–" : Inv($"{(double)op.Hits / keys:P1}");
+                string tail = first ? Inv($"| {k.ProtocolErrors} | {k.Reconnects} |") : "| | |";
+                sb.AppendLine(head + Inv($"| {op.Name} | {op.Ok} | {op.Hits} | {op.Misses} | {ratio} | {op.Failed} | {op.Rejected} ") + tail);
+                first = false;
+            }
+        }
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
