@@ -31,9 +31,6 @@ internal static class Fuzz
     private static readonly string? s_log = Environment.GetEnvironmentVariable("NETSTACK_FUZZ_LOG") is { Length: > 0 } l ? l : null;
     private static readonly object s_logGate = new();
 
-    /// <summary>True when bench asked for a longer run (scale or seconds).</summary>
-    public static bool Long => s_seconds > 0 || s_scale > 1;
-
     /// <summary>The iterations a property of <paramref name="ciIterations"/> gets in this run.</summary>
     public static long Iterations(long ciIterations) => Math.Max(1, (long)(ciIterations * s_scale));
 
@@ -113,6 +110,42 @@ internal static class Fuzz
         {
             string seed = failure.Message.Split('\n')[0];
             throw new Xunit.Sdk.XunitException($"fuzz {name} failed after {tried} inputs: {smallestError}\n{seed}\nsmallest failing input: {smallest}");
+        }
+        return tried;
+    }
+
+    /// <summary>
+    /// As <see cref="Check"/> for properties against a live host, where shrinking would replay
+    /// failing cases (each bounded by network deadlines) for minutes: inputs are drawn one after
+    /// another from a seed, and the first failure reports the seed, the case and its input.
+    /// </summary>
+    /// <returns>How many inputs were tried.</returns>
+    public static long Run<T>(string name, Gen<T> gen, Action<T> property, long ciIterations, Func<T, string>? print = null)
+    {
+        ulong seed = s_seed is not null && ulong.TryParse(s_seed, NumberStyles.None, CultureInfo.InvariantCulture, out ulong s) ? s : (ulong)Random.Shared.NextInt64();
+        var pcg = new PCG(1, seed);
+        long deadline = s_seconds > 0 ? Environment.TickCount64 + (long)(s_seconds * 1000) : long.MaxValue;
+        long iterations = s_seconds > 0 ? long.MaxValue : Iterations(ciIterations);
+        long tried = 0;
+        try
+        {
+            for (; tried < iterations && Environment.TickCount64 < deadline; tried++)
+            {
+                T input = gen.Generate(pcg, null, out _);
+                try
+                {
+                    property(input);
+                }
+                catch (Exception e)
+                {
+                    throw new Xunit.Sdk.XunitException($"fuzz {name} failed on case {tried} (NETSTACK_FUZZ_SEED={seed} replays it): " +
+                        $"{e.GetType().Name}: {e.Message}\ninput: {(print ?? Describe)(input)}");
+                }
+            }
+        }
+        finally
+        {
+            Record(name, tried);
         }
         return tried;
     }
