@@ -31,7 +31,8 @@ public static class Program
                 "noise" => Noise.NoiseCommand.Run(args[1..]),
                 "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
                 "model" => Model.ModelCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, echo, colocate, noise, model"),
+                "soak" => Soak.SoakCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, echo, colocate, noise, model, soak"),
             };
         }
         catch (UsageException e)
@@ -56,6 +57,7 @@ public static class Program
         w.WriteLine("  " + UdpCommand.Usage);
         w.WriteLine("  " + EchoCommand.Usage);
         w.WriteLine("  " + Model.ModelCommand.Usage);
+        w.WriteLine("  " + Soak.SoakCommand.Usage);
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) || s.Contains('<', StringComparison.Ordinal) ? $"\"{s}\"" : s;
