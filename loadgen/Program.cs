@@ -32,7 +32,8 @@ public static class Program
                 "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
                 "model" => Model.ModelCommand.Run(args[1..], commandLine),
                 "kv" => Kv.KvCommand.Run(args[1..], commandLine),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, kv, echo, colocate, noise, model"),
+                "soak" => Soak.SoakCommand.Run(args[1..]),
+                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, kv, echo, colocate, noise, model, soak"),
             };
         }
         catch (UsageException e)
@@ -58,6 +59,7 @@ public static class Program
         w.WriteLine("  " + Kv.KvCommand.Usage);
         w.WriteLine("  " + EchoCommand.Usage);
         w.WriteLine("  " + Model.ModelCommand.Usage);
+        w.WriteLine("  " + Soak.SoakCommand.Usage);
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) || s.Contains('<', StringComparison.Ordinal) ? $"\"{s}\"" : s;

@@ -25,6 +25,9 @@ public sealed class NetStackService(
     NetStackMetrics? metrics = null,
     IOptions<NicOptions>? nicOptions = null) : IHostedService
 {
+    /// <summary>Seconds of start-up (JIT, pools growing to their working size) before the pinned threads' allocations are counted.</summary>
+    private const int AllocationWarmupSeconds = 10;
+
     private IOKernel.IOKernel? _kernel;
     private NetworkNics? _network;
     private IDisposable? _metricsRegistration;
@@ -82,6 +85,8 @@ public sealed class NetStackService(
             // With metrics, each carrier counts its completions' latency in buckets (one increment each).
             _kernel = new IOKernel.IOKernel(options, nics, registrations,
                 metrics is null ? null : LatencyBucketRecorder.Factory(registrations.Count));
+            // What the pinned threads allocate once warm: the figure that says whether the data path can cause a collection.
+            _kernel.MeasureAllocationsFrom = Clock.Now() + Clock.FromNs(AllocationWarmupSeconds * 1_000_000_000L);
             _kernel.Start();
             _metricsRegistration = metrics?.Register(_kernel, _network?.Udp?.Counters);
         }
@@ -129,6 +134,7 @@ public sealed class NetStackService(
             Summary += "; stuck carriers (inside a handler or batch job that never reached a checkpoint): " +
                 string.Join(", ", _kernel.StuckCarriers.Select(k => $"core {k.Worker.Core}"));
         }
+        Summary += $"; data path allocated {_kernel.DataPathAllocatedBytes} bytes after the first {AllocationWarmupSeconds} s; {GcMetrics.Describe()}";
         if (_network is { } network)
         {
             foreach ((string name, object counters) in network.CountersByBinding())

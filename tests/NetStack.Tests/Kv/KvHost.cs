@@ -39,6 +39,7 @@ internal sealed class KvHost : IDisposable
     public int Port => _host.Nics.TcpPortOf(0);
     public int UdpPort => _host.Nics.UdpPortOf(0);
     public Kernel Kernel => _host.Kernel;
+    public NetStack.IOKernel.Nic.NetworkNics Nics => _host.Nics;
 
     /// <summary>Exceptions the handler threw (the engine must never throw).</summary>
     public IReadOnlyList<Exception> Errors => _handler.Errors;

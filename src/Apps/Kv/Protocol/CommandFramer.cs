@@ -51,7 +51,7 @@ internal static class CommandFramer
     {
         frame = default;
         return kind == WireKind.Binary
-            ? FrameBinary(buffered, options, out frame)
+            ? FrameBinary(buffered, options, maxRequestBytes, out frame)
             : FrameText(buffered, options, clock, maxRequestBytes, out frame);
     }
 
@@ -71,6 +71,14 @@ internal static class CommandFramer
                 return FrameStatus.Drop;
             }
             return FrameStatus.Incomplete;
+        }
+        if (consumed > maxRequestBytes)
+        {
+            // The rules above for a line that arrived whole: a stream that showed maxRequestBytes bytes
+            // without a newline was dropped, so one that shows them with the newline after is too,
+            // however the reads were cut (and no request is ever longer than maxRequestBytes).
+            frame.Error = TextParser.MayGrowPastLineLimit(buffered) ? FrameErrors.RequestTooLarge : FrameErrors.LineTooLong;
+            return FrameStatus.Drop;
         }
         frame.Length = consumed;
         TextParser.Tokenize(line, out TokenizedLine tokens);
@@ -128,7 +136,7 @@ internal static class CommandFramer
         return FrameStatus.Request;
     }
 
-    private static FrameStatus FrameBinary(ReadOnlySpan<byte> buffered, KvOptions options, out CommandFrame frame)
+    private static FrameStatus FrameBinary(ReadOnlySpan<byte> buffered, KvOptions options, int maxRequestBytes, out CommandFrame frame)
     {
         frame = default;
         if (buffered.Length < BinaryHeader.Size)
@@ -145,6 +153,13 @@ internal static class CommandFramer
         }
         frame.Opcode = header.Opcode;
         frame.Opaque = header.Opaque;
+        if (header.DispatchBytes > maxRequestBytes)
+        {
+            // Extras and a key longer than a stream may buffer (a small item limit): the stream could
+            // never show them, so refuse from the header, as a split stream would.
+            frame.Error = FrameErrors.RequestTooLarge;
+            return FrameStatus.Drop;
+        }
         if (buffered.Length < header.DispatchBytes)
         {
             frame.Length = header.DispatchBytes;
@@ -164,6 +179,10 @@ internal static class CommandFramer
         }
         return FrameStatus.Request;
     }
+
+    /// <summary>The longest run of quiet gets: the protocol's MaxRequestBytes less one header, so a
+    /// run and the header that decides where it ends fit what a stream may buffer.</summary>
+    private static long MaxRunBytes(KvOptions options) => (long)options.ItemSizeMaxBytes + KvProtocol.ReadBufferBytes - BinaryHeader.Size;
 
     /// <summary>The request type of a binary opcode.</summary>
     public static KvRequestType TypeOf(byte opcode) => Opcode.Loud(opcode, out _) switch
@@ -202,7 +221,13 @@ internal static class CommandFramer
             {
                 break;
             }
-            FrameStatus next = FrameBinary(rest, options, out CommandFrame frame);
+            if (rest.Length >= BinaryHeader.Size && length + BinaryHeader.Read(rest).DispatchBytes > MaxRunBytes(options))
+            {
+                // No request may be longer than a stream may buffer: the run ends before the get that
+                // would pass it, decided from that get's header so a stream never waits for more.
+                break;
+            }
+            FrameStatus next = FrameBinary(rest, options, int.MaxValue, out CommandFrame frame);
             if (next == FrameStatus.Incomplete)
             {
                 if (atEnd)

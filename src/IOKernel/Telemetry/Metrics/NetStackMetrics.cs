@@ -82,6 +82,7 @@ public sealed class NetStackMetrics : IDisposable
         Gauge(Names.InFlight, "{request}", "Requests admitted and not yet answered (IOKernel.InFlight).", static (s, add) => s.InFlight(add));
         _meter.CreateObservableGauge(Names.Latency, ObserveLatency, "us",
             "Request latency quantiles (0.5, 0.99, 0.999), µs, over the completions since the previous collection, by app.");
+        GcMetrics.CreateInstruments(_meter);
     }
 
     /// <summary>The Meter (for listeners that want it directly).</summary>
@@ -263,6 +264,10 @@ public sealed class NetStackMetrics : IDisposable
         public const string UdpSendFailures = "netstack.udp.send_failures";
         /// <summary>UDP receive failures.</summary>
         public const string UdpReceiveFailures = "netstack.udp.receive_failures";
+        /// <summary>Garbage collections by generation.</summary>
+        public const string GcCollections = "netstack.gc.collections";
+        /// <summary>Time paused for garbage collection.</summary>
+        public const string GcPauseTime = "netstack.gc.pause_time";
     }
 
     /// <summary>One time series: an instrument and up to two tags.</summary>
