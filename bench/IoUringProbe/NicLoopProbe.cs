@@ -153,7 +153,7 @@ internal static class NicLoopProbe
     {
         using var nic = new Fixture(setup, backend);
         var options = Options(IdleStrategyKind.Spin);
-        var kernel = new NetStack.IOKernel.IOKernel(options, [nic.Counting], [App()]);
+        var kernel = new NetStack.IOKernel.Kernel(options, [nic.Counting], [App()]);
         kernel.Start();
         try
         {
@@ -177,7 +177,7 @@ internal static class NicLoopProbe
     private static double Share(Setup setup, NicBackend backend, double seconds)
     {
         using var nic = new Fixture(setup, backend);
-        var kernel = new NetStack.IOKernel.IOKernel(Options(IdleStrategyKind.SpinYield), [nic.Counting], [App()]);
+        var kernel = new NetStack.IOKernel.Kernel(Options(IdleStrategyKind.SpinYield), [nic.Counting], [App()]);
         kernel.Start();
         try
         {

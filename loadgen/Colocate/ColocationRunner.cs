@@ -147,7 +147,7 @@ public static class ColocationRunner
         double expected = spec.Phases.Sum(p => p.Load * 1e9 / spec.Workload.MeanServiceNs * (p.EndS - p.StartS));
         int logCapacity = RequestLog.CapacityFor(expected, workers);
         int made = 0;
-        var kernel = new IOKernel.IOKernel(options, nic, apps,
+        var kernel = new IOKernel.Kernel(options, nic, apps,
             () => new PhasedRecorder(types, phaseStarts, slot, names.Count, measureFrom, end, made++ < workers ? logCapacity : 0))
         {
             StopWhenExhausted = true,

@@ -114,7 +114,7 @@ public static class DemoCommand
             IdleParkMicros = 200,
         };
         using var nic = UdpNic.Open(new UdpNicOptions { Port = 0 }, SpinApp.TypeCount);
-        var kernel = new IOKernel.IOKernel(options, nic, new SpinApp());
+        var kernel = new IOKernel.Kernel(options, nic, new SpinApp());
         using var pool = new ThreadPoolServer(new UdpNicOptions { Port = 0 }, new SpinApp(), SpinApp.TypeCount);
         kernel.Start();
         pool.Start();

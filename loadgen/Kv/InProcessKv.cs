@@ -26,7 +26,7 @@ public sealed class InProcessKv : IDisposable
     private readonly KvEngine _engine;
     private readonly KernelOptions _options;
     private NetworkNics? _nics;
-    private IOKernel.IOKernel? _kernel;
+    private IOKernel.Kernel? _kernel;
 
     /// <param name="policy">cfcfs, ps or dfcfs.</param>
     /// <param name="cores">The IOKernel's core, then one worker per further core.</param>
@@ -76,7 +76,7 @@ public sealed class InProcessKv : IDisposable
         _nics = NetworkNics.Open(apps, new UdpNicOptions(), new TcpNicOptions());
         try
         {
-            _kernel = new IOKernel.IOKernel(_options, _nics.All, apps) { MeasureAllocationsFrom = measureAllocationsFromTicks };
+            _kernel = new IOKernel.Kernel(_options, _nics.All, apps) { MeasureAllocationsFrom = measureAllocationsFromTicks };
             _kernel.Start();
         }
         catch
@@ -92,7 +92,7 @@ public sealed class InProcessKv : IDisposable
     /// <summary>Stops the kernel (drains it) and returns what it counted.</summary>
     public InProcessCounts Stop()
     {
-        IOKernel.IOKernel kernel = _kernel ?? throw new InvalidOperationException("the in-process kv is not running");
+        IOKernel.Kernel kernel = _kernel ?? throw new InvalidOperationException("the in-process kv is not running");
         kernel.Stop();
         _nics?.Dispose();
         _nics = null;

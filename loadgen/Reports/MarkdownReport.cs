@@ -56,6 +56,7 @@ public static class MarkdownReport
                 first = false;
             }
         }
+        AppendCeilings(sb, r);
         AppendNetworkCounts(sb, r);
         AppendStalls(sb, r);
         TheorySection.Append(sb, r);
@@ -203,6 +204,28 @@ public static class MarkdownReport
 
     private static string Pair(double all, double? untouched, UntouchedClass? u) =>
         u is { Count: > 0 } && untouched is { } v ? Inv($"{all:0.#} / {v:0.#}") : Inv($"{all:0.#} / –");
+
+    // Saturation points: the ceiling in requests/s and in requests per cross-core round trip.
+    private static void AppendCeilings(StringBuilder sb, RunReport r)
+    {
+        List<PointReport> ceilings = r.Points.Where(p => p.RequestsPerRoundTrip is not null).ToList();
+        if (ceilings.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Ceiling per cross-core round trip");
+        sb.AppendLine();
+        sb.AppendLine("Requests completed per IOKernel-to-worker cache-line round trip (measured just before each point): the");
+        sb.AppendLine("dispatcher's ceiling without the machine's round trip in it.");
+        sb.AppendLine();
+        sb.AppendLine("| system | JBSQ k | achieved M/s | round trip ns | requests per round trip |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (PointReport p in ceilings)
+        {
+            sb.AppendLine(Inv($"| {p.Label} | {p.MailboxDepth} | {p.AchievedRps / 1e6:0.###} | {p.CrossCoreRoundTripNs:0} | {p.RequestsPerRoundTrip:0.##} |"));
+        }
+    }
 
     private static string LoadText(PointReport p) => double.IsNaN(p.OfferedLoad) ? "max" : Inv($"{p.OfferedLoad:0.###}");
 

@@ -52,7 +52,7 @@ public sealed record SchedPoint
 }
 
 /// <summary>The outcome of a point: its report row, and the stopped kernel for anything else.</summary>
-public sealed record SchedPointResult(PointReport Report, IOKernel.IOKernel Kernel, long OriginTicks);
+public sealed record SchedPointResult(PointReport Report, IOKernel.Kernel Kernel, long OriginTicks);
 
 /// <summary>Runs NetStack in this process over the synthetic NIC and measures one point.</summary>
 public static class InProcessRun
@@ -92,7 +92,7 @@ public static class InProcessRun
         int made = 0;
         Func<CompletionRecorder> recorders = () => new LatencyRecorder(workload.Types.Count, measureFrom, measureUntil,
             made++ < workers ? logCapacity : Math.Min(logCapacity, DetachedLogCapacity));
-        var kernel = new IOKernel.IOKernel(options, nic, p.Handler ?? new Apps.Spin.SpinApp(),
+        var kernel = new IOKernel.Kernel(options, nic, p.Handler ?? new Apps.Spin.SpinApp(),
             p.Metrics is null ? recorders : LatencyBucketRecorder.Factory(1, recorders))
         {
             StopWhenExhausted = true,
@@ -160,7 +160,7 @@ public static class InProcessRun
 
     /// <summary>An accounting of an in-process kernel's stalls, its watched cores declared: the
     /// IOKernel's and each carrier's (the spin handler's clock reads land on its carrier's core).</summary>
-    public static StallAccounting Stalls(IOKernel.IOKernel kernel, int ioKernelCore, int types)
+    public static StallAccounting Stalls(IOKernel.Kernel kernel, int ioKernelCore, int types)
     {
         var stalls = new StallAccounting(types, kernel.Stalls.ThresholdMicros, StallAccounting.SeenInProcess);
         stalls.Watched(ioKernelCore, "iokernel");

@@ -105,6 +105,9 @@ public static class SchedCommand
             {
                 string loadText = double.IsPositiveInfinity(load) ? "max" : load.ToString("0.###", CultureInfo.InvariantCulture);
                 progress.Starting($"{workload.Name} {policy} load {loadText}");
+                // A ceiling is bound by the cross-core round trip, which moves during a day on a VM:
+                // measured just before the point, so requests per round trip travels between machines.
+                double? roundTripNs = double.IsPositiveInfinity(load) ? Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]) : null;
                 SchedPointResult result = InProcessRun.Run(new SchedPoint
                 {
                     Workload = workload,
@@ -122,6 +125,11 @@ public static class SchedCommand
                     Metrics = metrics?.Metrics,
                     StallThresholdMicros = stallThreshold,
                 });
+                if (roundTripNs is { } rt && !double.IsNaN(rt))
+                {
+                    result.Report.CrossCoreRoundTripNs = rt;
+                    result.Report.RequestsPerRoundTrip = result.Report.AchievedRps * rt / 1e9;
+                }
                 report.Points.Add(result.Report);
                 if (result.Kernel.Trace is { } t)
                 {
@@ -149,8 +157,11 @@ public static class SchedCommand
     {
         string types = string.Join("; ", (p.Types.Count > 1 ? p.Types : [p.All]).Select(c =>
             string.Create(CultureInfo.InvariantCulture, $"{c.Name} p99.9 {c.LatencyUs.P999:0.#} µs, slowdown {c.Slowdown.P999:0.#}")));
+        string perRoundTrip = p.RequestsPerRoundTrip is { } rpr
+            ? string.Create(CultureInfo.InvariantCulture, $" ({rpr:0.##} per {p.CrossCoreRoundTripNs:0} ns round trip)")
+            : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{p.AchievedRps / 1000:0.#} krps done, {p.Dropped} dropped, {p.Preemptions} preemptions; {types}");
+            $"{p.AchievedRps / 1000:0.#} krps done{perRoundTrip}, {p.Dropped} dropped, {p.Preemptions} preemptions; {types}");
     }
 
     /// <summary>A workload by name, or a usage error listing them.</summary>

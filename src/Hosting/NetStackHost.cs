@@ -19,14 +19,14 @@ public sealed class NetStackConfigurationException(string message, Exception? in
 /// its carriers, and logs what it serves; while it runs it logs the watchdog's events; on Ctrl+C or
 /// SIGTERM (the host's stop) it refuses new requests, drains the admitted ones for
 /// <see cref="KernelOptions.DrainTimeoutMillis"/>, refuses the rest, and logs its counts, all within
-/// a bounded time (<see cref="IOKernel.IOKernel.StopBound"/>).
+/// a bounded time (<see cref="IOKernel.Kernel.StopBound"/>).
 /// </summary>
 public sealed class NetStackHost : IHostedService, IDisposable
 {
     private readonly NetStackDefinition _definition;
     private readonly IServiceProvider _services;
     private readonly ILogger<NetStackHost> _log;
-    private IOKernel.IOKernel? _kernel;
+    private IOKernel.Kernel? _kernel;
     private NetworkNics? _network;
     private IReadOnlyList<INicQueue>? _customNics;
     private IDisposable? _metricsRegistration;
@@ -40,7 +40,7 @@ public sealed class NetStackHost : IHostedService, IDisposable
     }
 
     /// <summary>The running kernel (null before start).</summary>
-    public IOKernel.IOKernel? Kernel => _kernel;
+    public IOKernel.Kernel? Kernel => _kernel;
 
     /// <summary>The apps' ports, once started (null with user-supplied NICs).</summary>
     public NetworkNics? Network => _network;
@@ -63,7 +63,7 @@ public sealed class NetStackHost : IHostedService, IDisposable
         NetStackMetrics? metrics = _definition.Metrics ? _services.GetService<NetStackMetrics>() : null;
         try
         {
-            _kernel = new IOKernel.IOKernel(options, nics, registrations,
+            _kernel = new IOKernel.Kernel(options, nics, registrations,
                 metrics is null ? null : LatencyBucketRecorder.Factory(registrations.Count));
             _kernel.Start();
             _metricsRegistration = metrics?.Register(_kernel, _network?.Udp?.Counters);

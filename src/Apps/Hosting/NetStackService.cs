@@ -28,13 +28,13 @@ public sealed class NetStackService(
     /// <summary>Seconds of start-up (JIT, pools growing to their working size) before the pinned threads' allocations are counted.</summary>
     private const int AllocationWarmupSeconds = 10;
 
-    private IOKernel.IOKernel? _kernel;
+    private IOKernel.Kernel? _kernel;
     private NetworkNics? _network;
     private IDisposable? _metricsRegistration;
     private Timer? _watchdogLog;
 
     /// <summary>The running kernel (null before start).</summary>
-    public IOKernel.IOKernel? Kernel => _kernel;
+    public IOKernel.Kernel? Kernel => _kernel;
 
     /// <summary>The UDP NIC, when some app is served on UDP and the service started.</summary>
     public UdpNic? UdpNic => _network?.Udp;
@@ -83,7 +83,7 @@ public sealed class NetStackService(
         try
         {
             // With metrics, each carrier counts its completions' latency in buckets (one increment each).
-            _kernel = new IOKernel.IOKernel(options, nics, registrations,
+            _kernel = new IOKernel.Kernel(options, nics, registrations,
                 metrics is null ? null : LatencyBucketRecorder.Factory(registrations.Count));
             // What the pinned threads allocate once warm: the figure that says whether the data path can cause a collection.
             _kernel.MeasureAllocationsFrom = Clock.Now() + Clock.FromNs(AllocationWarmupSeconds * 1_000_000_000L);

@@ -78,8 +78,8 @@ public sealed class LatencyRecorder : CompletionRecorder
     public long CompletedInWindow { get; private set; }
 
     /// <inheritdoc />
-    public override void RecordCompletion(GreenThread ctx) =>
-        RecordRequest(ctx.Type, ctx.ArrivalTicks, ctx.CompletionTicks, ctx.ServiceNs, ctx.Preemptions, ctx.Status == RequestStatus.Error);
+    public override void RecordCompletion(in CompletionStamps r) =>
+        RecordRequest(r.Type, r.ArrivalTicks, r.CompletionTicks, r.ServiceNs, r.Preemptions, r.Error);
 
     /// <summary>Records one request by its stamps: logged if there is a log, counted as the window's
     /// completion if it completed inside it, and recorded if it arrived inside it.</summary>

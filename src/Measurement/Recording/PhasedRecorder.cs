@@ -37,9 +37,9 @@ public sealed class PhasedRecorder : CompletionRecorder
     public LatencyRecorder Whole { get; }
 
     /// <inheritdoc />
-    public override void RecordCompletion(GreenThread ctx)
+    public override void RecordCompletion(in CompletionStamps ctx)
     {
-        Whole.RecordCompletion(ctx);
+        Whole.RecordCompletion(in ctx);
         if (ctx.ArrivalTicks < _measureFrom)
         {
             return;
@@ -51,7 +51,7 @@ public sealed class PhasedRecorder : CompletionRecorder
         }
         if (i >= 0)
         {
-            Phases[_phaseSlot[i]].RecordCompletion(ctx);
+            Phases[_phaseSlot[i]].RecordCompletion(in ctx);
         }
     }
 

@@ -22,6 +22,11 @@ public sealed class PointReport
     public double OfferedRps { get; set; }
     /// <summary>Requests/s completed over the measured window.</summary>
     public double AchievedRps { get; set; }
+    /// <summary>Saturation points: the IOKernel-to-worker cache-line round trip (ns), measured just before the point.</summary>
+    public double? CrossCoreRoundTripNs { get; set; }
+    /// <summary>Saturation points: <see cref="AchievedRps"/> × <see cref="CrossCoreRoundTripNs"/>: requests
+    /// completed per cross-core round trip, a ceiling that does not depend on the machine's round trip.</summary>
+    public double? RequestsPerRoundTrip { get; set; }
     /// <summary>Requests completed (whole point, warm-up included).</summary>
     public long Completed { get; set; }
     /// <summary>Requests turned away (queue full), whole point.</summary>

@@ -266,6 +266,7 @@ public sealed class Carrier
         BusyTicks += end - start;
         BusyTicksInWindow += InWindow(start, end);
         GreenThread toIOKernel = ctx;
+        CompletionStamps completed = default;
         switch (outcome)
         {
             case SliceOutcome.Completed:
@@ -274,7 +275,11 @@ public sealed class Carrier
                 // The header (timings, status) is written here, in parallel across workers, not on the IOKernel.
                 ctx.FinishReply();
                 Completed++;
-                _recorder?.RecordCompletion(ctx);
+                if (_recorder is not null)
+                {
+                    // Copied now: once pushed, the IOKernel owns the request and may recycle it.
+                    completed = CompletionStamps.Of(ctx);
+                }
                 break;
             case SliceOutcome.Yielded:
                 ctx.ServiceTicks += end - start;
@@ -294,6 +299,11 @@ public sealed class Carrier
             ctx.Outcome = outcome;
         }
         Push(toIOKernel);
+        if (outcome == SliceOutcome.Completed)
+        {
+            // After the push: the histograms' cache misses no longer delay the reply.
+            _recorder?.RecordCompletion(in completed);
+        }
     }
 
     private void RunBatch(IBatchJob job, long epoch)

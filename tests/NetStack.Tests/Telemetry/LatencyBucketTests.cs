@@ -76,7 +76,7 @@ public class LatencyBucketTests
     {
         public int Completions;
         public int PreemptionLatencies;
-        public override void RecordCompletion(GreenThread request) => Completions++;
+        public override void RecordCompletion(in CompletionStamps request) => Completions++;
         public override void RecordPreemptionLatency(long ticks) => PreemptionLatencies++;
     }
 }

@@ -128,7 +128,7 @@ public sealed class LatencyBucketRecorder : CompletionRecorder
         () => new LatencyBucketRecorder(inner?.Invoke(), apps);
 
     /// <inheritdoc />
-    public override void RecordCompletion(GreenThread ctx)
+    public override void RecordCompletion(in CompletionStamps ctx)
     {
         int app = ctx.AppId;
         int bucket = LatencyBuckets.IndexOf(Clock.ToNs(ctx.CompletionTicks - ctx.ArrivalTicks));
@@ -136,7 +136,7 @@ public sealed class LatencyBucketRecorder : CompletionRecorder
         // Single writer (this carrier's thread): no Interlocked. The reader's Volatile.Read of an
         // aligned long is never torn on a 64-bit runtime, so at worst it sees the count one behind.
         _counts[slot]++;
-        Inner?.RecordCompletion(ctx);
+        Inner?.RecordCompletion(in ctx);
     }
 
     /// <inheritdoc />

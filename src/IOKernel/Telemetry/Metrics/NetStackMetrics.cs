@@ -94,7 +94,7 @@ public sealed class NetStackMetrics : IDisposable
     /// <see cref="LatencyBucketRecorder.Factory"/>; without it they report nothing for this kernel.
     /// Dispose the result after the kernel has stopped: its final counts stay in the counters.
     /// </summary>
-    public IDisposable Register(IOKernel kernel, UdpCounters? udp = null)
+    public IDisposable Register(Kernel kernel, UdpCounters? udp = null)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         lock (_gate)
@@ -282,7 +282,7 @@ public sealed class NetStackMetrics : IDisposable
     }
 
     /// <summary>One registered kernel: how its counters become series.</summary>
-    private sealed class KernelSource(NetStackMetrics owner, IOKernel kernel, UdpCounters? udp) : IDisposable
+    private sealed class KernelSource(NetStackMetrics owner, Kernel kernel, UdpCounters? udp) : IDisposable
     {
         private readonly LatencyBucketRecorder[] _buckets = kernel.Recorders.OfType<LatencyBucketRecorder>().ToArray();
         private readonly long[][] _lastLatency = kernel.Apps.Select(_ => new long[LatencyBuckets.Count]).ToArray();

@@ -50,7 +50,7 @@ public readonly record struct WatchdogEvent(WatchdogEventKind Kind, int Worker, 
     }
 }
 
-public sealed partial class IOKernel
+public sealed partial class Kernel
 {
     private readonly SliceWatchdog _watch;
     private readonly ConcurrentQueue<WatchdogEvent> _watchdogEvents = new();

@@ -14,17 +14,17 @@ namespace NetStack.IOKernel;
 /// The dispatcher core. One dedicated thread, pinned to its core, polls the NIC queues and moves
 /// requests through six stages, each in its own file:
 /// <list type="number">
-/// <item><see cref="RxBurst"/> (IOKernel.Rx.cs): takes a burst of requests from each NIC queue;</item>
-/// <item><see cref="Steer"/> (IOKernel.Steer.cs): gives each a green thread and queues it with its app's policy;</item>
-/// <item><see cref="Dispatch"/> (IOKernel.Dispatch.cs): hands queued green threads to the mailboxes of the app's workers (JBSQ);</item>
-/// <item><see cref="Preempt"/> (IOKernel.Preempt.cs): writes the preemption word of workers whose slice ran past the quantum;</item>
-/// <item><see cref="Complete"/> (IOKernel.Complete.cs): takes back completed or yielded green threads, answers and requeues;</item>
-/// <item><see cref="AdjustCores"/> (IOKernel.AdjustCores.cs): every 5 µs, grants cores to congested apps and lends idle ones to batch.</item>
+/// <item><see cref="RxBurst"/> (Kernel.Rx.cs): takes a burst of requests from each NIC queue;</item>
+/// <item><see cref="Steer"/> (Kernel.Steer.cs): gives each a green thread and queues it with its app's policy;</item>
+/// <item><see cref="Dispatch"/> (Kernel.Dispatch.cs): hands queued green threads to the mailboxes of the app's workers (JBSQ);</item>
+/// <item><see cref="Preempt"/> (Kernel.Preempt.cs): writes the preemption word of workers whose slice ran past the quantum;</item>
+/// <item><see cref="Complete"/> (Kernel.Complete.cs): takes back completed or yielded green threads, answers and requeues;</item>
+/// <item><see cref="AdjustCores"/> (Kernel.AdjustCores.cs): every 5 µs, grants cores to congested apps and lends idle ones to batch.</item>
 /// </list>
 /// then sends what was answered (<see cref="INicQueue.TxBurst"/>). It never runs app code, and it
 /// backs off through its idle strategy when a whole loop found nothing.
 /// </summary>
-public sealed partial class IOKernel : INicHost
+public sealed partial class Kernel : INicHost
 {
     private readonly KernelOptions _options;
     private readonly INicQueue[] _nics;
@@ -55,7 +55,7 @@ public sealed partial class IOKernel : INicHost
     /// <param name="recorderFactory">Makes one recorder per carrier and one for the IOKernel's own
     /// (detached) completions; null: nothing is measured.</param>
     /// <param name="time">The loop's clock (tests may drive it).</param>
-    public IOKernel(KernelOptions options, INicQueue nic, IRequestHandler handler,
+    public Kernel(KernelOptions options, INicQueue nic, IRequestHandler handler,
         Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
         : this(WithStaticAllocation(options), nic,
             [AppRegistration.LatencyCritical(new AppOptions
@@ -69,7 +69,7 @@ public sealed partial class IOKernel : INicHost
     }
 
     /// <summary>Several apps sharing the worker cores, fed by one NIC queue.</summary>
-    public IOKernel(KernelOptions options, INicQueue nic, IReadOnlyList<AppRegistration> apps,
+    public Kernel(KernelOptions options, INicQueue nic, IReadOnlyList<AppRegistration> apps,
         Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
         : this(options, [nic], apps, recorderFactory, time)
     {
@@ -81,7 +81,7 @@ public sealed partial class IOKernel : INicHost
     /// <param name="apps">The apps; their index is their id.</param>
     /// <param name="recorderFactory">As above.</param>
     /// <param name="time">The loop's clock.</param>
-    public IOKernel(KernelOptions options, IReadOnlyList<INicQueue> nics, IReadOnlyList<AppRegistration> apps,
+    public Kernel(KernelOptions options, IReadOnlyList<INicQueue> nics, IReadOnlyList<AppRegistration> apps,
         Func<CompletionRecorder>? recorderFactory = null, TimeSource? time = null)
     {
         options.Validate();
