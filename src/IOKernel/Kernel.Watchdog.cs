@@ -67,7 +67,7 @@ public sealed partial class Kernel
     /// allocator may grant another); a core granted away from a batch app whose job has not let go
     /// within the bound is reported the same way. .NET cannot abort a thread, so this is all a
     /// scheduler can do: stop feeding the core, give the app another, say so, and take the core back
-    /// when the code returns (<see cref="Retire"/>, <see cref="AcknowledgeMoves"/>).
+    /// when the code returns (<see cref="RetireFromWorker"/>, <see cref="AcknowledgeMoves"/>).
     /// </summary>
     private bool Watch(long now)
     {

@@ -23,6 +23,10 @@ public enum AllocationReason
 }
 
 /// <summary>One decision: core <see cref="Worker"/> goes from app <see cref="From"/> to app <see cref="To"/> (-1: none).</summary>
+/// <param name="Worker">The worker whose core moves.</param>
+/// <param name="From">The app that held it (-1: none).</param>
+/// <param name="To">The app that gets it (-1: none).</param>
+/// <param name="Reason">Why.</param>
 /// <param name="SeenTicks">When the check that saw the need for it ran. For a congestion grant, the
 /// check that first saw the congestion it answers: under a standing queue, the check before the one
 /// that decided (it saw the request that then stood), and the first of several checks that found the

@@ -24,7 +24,7 @@ public enum ResponseStatus : byte
 }
 
 /// <summary>
-/// Why <see cref="WireProtocol.TryParseRequest"/> refused a datagram. <see cref="None"/> means it
+/// Why <see cref="WireProtocol.TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/> refused a datagram. <see cref="None"/> means it
 /// parsed. The values are dense from 0 so they can index a per-core counter array of length
 /// <see cref="WireProtocol.ParseErrorCount"/>.
 /// </summary>
@@ -248,10 +248,10 @@ public static class WireProtocol
     /// datagram. False for <see cref="ParseError.TooShort"/> (nothing to echo, and the reply would be
     /// larger than the request, an amplifier), for <see cref="ParseError.BadMagic"/> (not our
     /// protocol, possibly a spoofed source) and for <see cref="ParseError.None"/> (not an error).
-    /// True for <see cref="ParseError.Oversized"/>, which <see cref="TryParseRequest"/> reports only
+    /// True for <see cref="ParseError.Oversized"/>, which <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/> reports only
     /// when the magic matched.
     /// </summary>
-    /// <param name="error">The result of <see cref="TryParseRequest"/>.</param>
+    /// <param name="error">The result of <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/>.</param>
     /// <returns>True when a bad-request reply should be sent.</returns>
     public static bool CanAnswer(ParseError error) =>
         error is not (ParseError.None or ParseError.TooShort or ParseError.BadMagic);
@@ -292,7 +292,7 @@ public static class WireProtocol
     /// A response header that echoes a request's type, id and intended send time, with the given
     /// status and zero timings; the server fills in the timings it measured.
     /// </summary>
-    /// <param name="request">The request being answered (as filled by <see cref="TryParseRequest"/>, even on error).</param>
+    /// <param name="request">The request being answered (as filled by <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/>, even on error).</param>
     /// <param name="status">What became of it.</param>
     /// <returns>The response header.</returns>
     public static ResponseHeader ReplyTo(in RequestHeader request, ResponseStatus status) => new()
