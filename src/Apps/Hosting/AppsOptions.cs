@@ -1,8 +1,5 @@
-// Configuration of the apps the host runs side by side: which ones, their ports, their cores.
+// Configuration of the apps serve runs side by side: which ones, their ports, their cores (registered by BuiltInApps).
 using NetStack.Apps.Kv;
-using NetStack.Apps.Spin;
-using NetStack.IOKernel;
-using NetStack.Runtime.Protocol;
 
 namespace NetStack.Apps.Hosting;
 
@@ -45,58 +42,6 @@ public sealed class AppsOptions
             throw new ConfigurationException($"--apps '{Run}' names no latency-critical app; valid: {string.Join(", ", Names.Where(n => n != "batch"))}, with or without batch");
         }
         return list;
-    }
-
-    /// <summary>The registrations, validated against the kernel's options.</summary>
-    public IReadOnlyList<AppRegistration> Registrations(KernelOptions kernel)
-    {
-        IReadOnlyList<string> run = RunList();
-        bool batch = run.Contains("batch");
-        int workers = kernel.WorkerCores.Length;
-        var apps = new List<AppRegistration>();
-        if (run.Contains("spin"))
-        {
-            var spin = new AppOptions
-            {
-                Name = "spin",
-                MaxCores = Math.Min(Spin.MaxCores ?? workers, workers),
-                GuaranteedCores = Spin.GuaranteedCores ?? (kernel.CoreAllocation == "static" ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
-                SpinningCores = Spin.SpinningCores,
-                Address = Spin.Address,
-                UdpPort = Spin.Udp ? Spin.Port : null,
-                TcpPort = Spin.Tcp ? Spin.Port : null,
-            };
-            apps.Add(AppRegistration.LatencyCritical(spin, new SpinApp(), new SpinProtocol(SpinApp.TypeCount)));
-        }
-        if (run.Contains("kv"))
-        {
-            Kv.Validate();
-            var store = new Kv.Store.KvStore(Kv.Store());
-            var engine = new KvEngine(store);
-            var kv = new AppOptions
-            {
-                Name = "kv",
-                MaxCores = Math.Min(Kv.MaxCores ?? workers, workers),
-                GuaranteedCores = Kv.GuaranteedCores ?? (kernel.CoreAllocation == "static" && !run.Contains("spin") ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
-                SpinningCores = Kv.SpinningCores,
-                Address = Kv.Address,
-                TcpPort = Kv.Port,
-                // memcached's UDP is off unless a port is given (the 2018 amplification attacks).
-                UdpPort = Kv.UdpPort == 0 ? null : Kv.UdpPort,
-                MaxReplyBytes = Kv.MaxReplyBytes,
-            };
-            apps.Add(AppRegistration.LatencyCritical(kv, new KvApp(engine), engine.Protocol));
-        }
-        if (batch)
-        {
-            apps.Add(AppRegistration.Batch(new AppOptions { Name = "batch", MaxCores = Math.Min(Batch.MaxCores ?? workers, workers) },
-                new Batch.HashChainJob(workers)));
-        }
-        foreach (AppRegistration app in apps)
-        {
-            app.Options.Validate();
-        }
-        return apps;
     }
 }
 

@@ -199,7 +199,7 @@ public sealed class NetworkNics : IDisposable
         catch (SocketException e)
         {
             string where = string.Join(", ", bindings.Select(b => $"{transport}://{Format(new IPEndPoint(b.Address, b.Port))}"));
-            throw new ListenException($"cannot listen on {where}: {e.Message}; choose another --port or --address", e);
+            throw new ListenException($"cannot listen on {where}: {e.Message}; choose another port or address", e);
         }
     }
 

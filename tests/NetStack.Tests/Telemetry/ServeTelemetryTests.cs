@@ -2,11 +2,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
-using NetStack.Apps.Hosting;
-using NetStack.IOKernel.Nic;
 using NetStack.Tests.Support;
 using Xunit;
 
@@ -18,16 +14,8 @@ public class ServeTelemetryTests
     public async Task HostWithPrometheusExporterServesTheRunningKernelsCounters()
     {
         int port = FreeLoopbackPort();
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
-        builder.AddNetStackTelemetry(new TelemetryOptions { Exporters = ["prometheus"], PrometheusPort = port });
-        builder.Services.AddSingleton(Options.Create(TestKernel.Options("ps", mailboxDepth: 2)));
-        builder.Services.AddSingleton(Options.Create(new SyntheticOptions { Workload = "exp-10", Load = 0.2 }));
-        builder.Services.AddSingleton(Options.Create(new ServerOptions { Nic = "synthetic" }));
-        builder.Services.AddSingleton(Options.Create(new UdpNicOptions()));
-        builder.Services.AddSingleton(Options.Create(new AppsOptions()));
-        builder.Services.AddSingleton<NetStackService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<NetStackService>());
-        using IHost host = builder.Build();
+        using IHost host = ServeTestHost.Build("--nic", "synthetic", "--workload", "exp-10", "--load", "0.2", "--apps", "spin",
+            "--metrics", "prometheus", "--Telemetry:PrometheusPort", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await host.StartAsync();
         try
         {
@@ -48,7 +36,7 @@ public class ServeTelemetryTests
             }
             Assert.True(completed > 0, text);
             Assert.Contains("netstack_cores{", text);
-            Assert.NotNull(host.Services.GetRequiredService<NetStackService>().Kernel);
+            Assert.NotNull(host.NetStack().Kernel);
         }
         finally
         {
