@@ -2,8 +2,8 @@
 # The BenchmarkDotNet micro-benchmarks (bench/MicroBenchmarks): SPSC ring, mailbox round trip, checkpoint
 # not taken and taken, migration across cores, each against its conventional .NET baseline.
 # Usage: bench/micro.sh [--quick] [--in-process] [FILTER...]
-#   --quick       BenchmarkDotNet's short job (3 iterations): a look in about 10 minutes; the numbers mean little
-#   (default)     the default job, for the figures: about 20-30 minutes for everything on 2 cores
+#   --quick       BenchmarkDotNet's short job (3 iterations): a look in about 4 minutes; the numbers mean little
+#   (default)     the default job, for the figures: 44 minutes for everything on a busy 2-core VM
 #   --in-process  run in this process instead of one process per benchmark (skips the ~40 s build)
 #   FILTER        BenchmarkDotNet globs, e.g. '*Checkpoint*' '*Mailbox*' (default: all)
 # Writes results/micro-<time>/ (BenchmarkDotNet's log and reports) and prints the summary tables.

@@ -11,8 +11,10 @@ namespace NetStack.MicroBenchmarks;
 /// step, run as one slice by <see cref="GreenThread.RunSlice"/> with a preemption word that names
 /// another slice, so no checkpoint yields. The README promises "a few ns" per checkpoint: this is
 /// the figure (the variant's time less the baseline's). The step keeps the loop from being optimized
-/// away and is so short that the checkpoint's cost stands out; a real handler checkpoints every
-/// microsecond or so. Variants against the same loop without checkpoints (Baseline): an
+/// away and is a few cycles long, so the checkpoint's cost stands out as far as it can; its loads and
+/// compare do not depend on the step, so an out-of-order core runs them in the shadow of the step's
+/// multiply, as it would in a handler's own work (which checkpoints every microsecond or so, not
+/// every few cycles). Variants against the same loop without checkpoints (Baseline): an
 /// <c>await ValueTask.CompletedTask</c> per step, the conventional no-op await, and
 /// <c>await Task.Yield()</c> per step, the conventional preemption point, which always yields.
 /// The slice's own start and finish are amortized over the steps.
