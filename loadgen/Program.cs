@@ -8,7 +8,7 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen;
 
 /// <summary>Entry point: a verb, then its options. Exit code 2 for a command line that cannot run.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Runs a verb.</summary>
     public static int Main(string[] args)

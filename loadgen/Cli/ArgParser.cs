@@ -4,10 +4,10 @@ using System.Globalization;
 namespace NetStack.LoadGen.Cli;
 
 /// <summary>A command line that cannot run; the message is the whole story (exit code 2).</summary>
-public sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>Parses "--name value" options and "--flag" switches of one verb.</summary>
-public sealed class ArgParser
+internal sealed class ArgParser
 {
     private readonly string _verb;
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);

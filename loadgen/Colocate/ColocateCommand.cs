@@ -17,7 +17,7 @@ namespace NetStack.LoadGen.Colocate;
 /// cores per app over time, grant latency and CPU efficiency. "alone" is the LC app without batch.
 /// LC loads are fractions of one core.
 /// </summary>
-public static class ColocateCommand
+internal static class ColocateCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage =

@@ -24,7 +24,7 @@ namespace NetStack.LoadGen.Demo;
 /// every report and chart under one folder, and a summary (report.md) with the SLO table: the
 /// highest load each system held and the ratios.
 /// </summary>
-public static class DemoCommand
+internal static class DemoCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage = "demo [--quick] [--out DIR] [--no-charts]";

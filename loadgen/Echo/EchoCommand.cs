@@ -11,7 +11,7 @@ namespace NetStack.LoadGen.Echo;
 /// <c>echo [--port 9100] [--address 127.0.0.1] [--duration-s S] [--core N]</c>: answers every valid
 /// request ok at once until Ctrl+C (or SIGTERM) or the duration, then prints its counts.
 /// </summary>
-public static class EchoCommand
+internal static class EchoCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage = "echo [--port 9100] [--address 127.0.0.1] [--duration-s S] [--core N]";

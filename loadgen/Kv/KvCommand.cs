@@ -16,7 +16,7 @@ namespace NetStack.LoadGen.Kv;
 /// loads the key space into every target, then at each rate runs every target in turn with the same
 /// schedule (rate by rate, target by target, as the udp verb does), and writes report.json, report.md and charts.
 /// </summary>
-public static class KvCommand
+internal static class KvCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage =
@@ -445,4 +445,4 @@ public static class KvCommand
 }
 
 /// <summary>A run that started but could not finish (a target unreachable, a point that failed); exit code 1.</summary>
-public sealed class KvRunException(string message, Exception inner) : Exception(message, inner);
+internal sealed class KvRunException(string message, Exception inner) : Exception(message, inner);

@@ -15,7 +15,7 @@ namespace NetStack.LoadGen.Model;
 /// worker count, load and policy and writes report.json (compact: model runs have many points),
 /// report.md and charts, as the measuring verbs do, with System = "model".
 /// </summary>
-public static class ModelCommand
+internal static class ModelCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage =

@@ -11,10 +11,10 @@ namespace NetStack.LoadGen.Model;
 /// <summary>The overheads the model is to use: each given on the command line, or null to measure it.</summary>
 /// <param name="DispatchNs">--dispatch-ns, or null: 1 / the dispatcher ceiling, probed after the run.</param>
 /// <param name="PreemptNs">--preempt-ns, or null: the median of the ps points' measured p50 preemption cost.</param>
-public sealed record ModelCosts(double? DispatchNs, double? PreemptNs);
+internal sealed record ModelCosts(double? DispatchNs, double? PreemptNs);
 
 /// <summary>Adds a model point beside every measured point of a sched run.</summary>
-public static class SchedModel
+internal static class SchedModel
 {
     /// <summary>The options sched takes for the model.</summary>
     public static readonly string[] Options = ["dispatch-ns", "preempt-ns"];

@@ -16,7 +16,7 @@ namespace NetStack.LoadGen.Sched;
 /// load, policy by policy), so they meet the same machine conditions, and writes report.json and report.md;
 /// with --model, the queueing model's points beside the measured ones.
 /// </summary>
-public static class SchedCommand
+internal static class SchedCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage =

@@ -17,7 +17,7 @@ namespace NetStack.LoadGen.Soak;
 /// At the end (or on Ctrl+C / SIGTERM) every class waits, bounded, for the replies it is owed, and one
 /// line per class says what it sent and what came back; bench/soak.sh checks them against the host's counts.
 /// </summary>
-public static class SoakCommand
+internal static class SoakCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage = "soak --spin HOST:PORT --kv HOST:PORT [--kv-udp HOST:PORT] [--duration-s 600] [--seed 1] [--progress-s 30]";

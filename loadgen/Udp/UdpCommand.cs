@@ -18,7 +18,7 @@ namespace NetStack.LoadGen.Udp;
 /// <c>tcp</c> is the same verb over TCP: the schedule spread over <c>--connections</c> connections,
 /// pipelined, replies checked for order on each.
 /// </summary>
-public static class UdpCommand
+internal static class UdpCommand
 {
     /// <summary>Usage line.</summary>
     public const string Usage =

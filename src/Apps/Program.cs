@@ -8,7 +8,7 @@ using NetStack.Runtime;
 namespace NetStack.Apps;
 
 /// <summary>Entry point.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Runs the command line. Exit code 2 for bad input or a bad configuration value, 1 for a failure.</summary>
     public static int Main(string[] args)

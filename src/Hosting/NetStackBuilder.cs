@@ -10,6 +10,7 @@ using NetStack.IOKernel.Nic;
 using NetStack.IOKernel.Telemetry.Metrics;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
+using OpenTelemetry.Metrics;
 
 namespace NetStack.Hosting;
 
@@ -106,19 +107,26 @@ public sealed class NetStackBuilder
     /// <summary>
     /// A latency-critical app: requests arriving on <paramref name="ports"/>, framed by
     /// <paramref name="protocol"/>, served by a <typeparamref name="THandler"/> (made from the host's
-    /// services, once). <paramref name="configure"/> sets its policy, quantum and cores from code;
-    /// <c>Apps:NAME</c> in configuration overrides them.
+    /// services, once), under the kernel's policy and quantum, on any worker core; <c>Apps:NAME</c> in
+    /// configuration may set its own (the keys of <see cref="AppOptions"/>).
     /// </summary>
-    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol, Action<AppOptions>? configure = null)
+    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol)
+        where THandler : class, IRequestHandler =>
+        AddLatencyCriticalApp<THandler>(name, ports, protocol, null);
+
+    /// <summary>As above; <paramref name="configure"/> sets the app's policy, quantum and cores from code
+    /// (<c>Apps:NAME</c> in configuration still overrides them).</summary>
+    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol, Action<AppOptions>? configure)
         where THandler : class, IRequestHandler
     {
         ArgumentNullException.ThrowIfNull(protocol);
-        return AddLatencyCriticalApp(name, ports, _ => protocol, sp => ActivatorUtilities.GetServiceOrCreateInstance<THandler>(sp), configure);
+        return AddLatencyCriticalApp(name, ports, _ => protocol, static sp => ActivatorUtilities.GetServiceOrCreateInstance<THandler>(sp), configure);
     }
 
-    /// <summary>As above, with the handler and protocol made by factories (they may share state, as kv's engine does).</summary>
+    /// <summary>As above, with the handler and protocol made by factories (they may share state, as kv's engine does);
+    /// <paramref name="configure"/> may be null.</summary>
     public NetStackBuilder AddLatencyCriticalApp(string name, NetStackPorts ports, Func<IServiceProvider, AppProtocol> protocol,
-        Func<IServiceProvider, IRequestHandler> handler, Action<AppOptions>? configure = null)
+        Func<IServiceProvider, IRequestHandler> handler, Action<AppOptions>? configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(protocol);
@@ -129,11 +137,14 @@ public sealed class NetStackBuilder
 
     /// <summary>A batch app: <typeparamref name="TJob"/> (made from the host's services) runs on every core
     /// the latency-critical apps leave idle.</summary>
-    public NetStackBuilder AddBatchJob<TJob>(string name, Action<AppOptions>? configure = null) where TJob : class, IBatchJob =>
-        AddBatchJob(name, sp => ActivatorUtilities.GetServiceOrCreateInstance<TJob>(sp), configure);
+    public NetStackBuilder AddBatchJob<TJob>(string name) where TJob : class, IBatchJob => AddBatchJob<TJob>(name, null);
 
-    /// <summary>As above, with the job made by a factory.</summary>
-    public NetStackBuilder AddBatchJob(string name, Func<IServiceProvider, IBatchJob> job, Action<AppOptions>? configure = null)
+    /// <summary>As above; <paramref name="configure"/> bounds its cores from code (<c>Apps:NAME:MaxCores</c> overrides it).</summary>
+    public NetStackBuilder AddBatchJob<TJob>(string name, Action<AppOptions>? configure) where TJob : class, IBatchJob =>
+        AddBatchJob(name, static sp => ActivatorUtilities.GetServiceOrCreateInstance<TJob>(sp), configure);
+
+    /// <summary>As above, with the job made by a factory; <paramref name="configure"/> may be null.</summary>
+    public NetStackBuilder AddBatchJob(string name, Func<IServiceProvider, IBatchJob> job, Action<AppOptions>? configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(job);
@@ -159,14 +170,19 @@ public sealed class NetStackBuilder
         return this;
     }
 
-    /// <summary>Reports the kernel's counters, cores and latency on the <c>NetStack</c> Meter
-    /// (<see cref="NetStackMetrics.MeterName"/>; docs/metrics.md lists the instruments): add that meter
-    /// to your OpenTelemetry metrics pipeline (<c>.WithMetrics(m => m.AddMeter(NetStackMetrics.MeterName))</c>),
-    /// or read it with <c>dotnet-counters</c>. Each completion then also counts into a latency bucket.</summary>
+    /// <summary>
+    /// Reports the kernel's counters, cores and latency on the <c>NetStack</c> Meter
+    /// (<see cref="NetStackMetrics.MeterName"/>; docs/metrics.md lists the instruments) and adds that
+    /// Meter to the host's OpenTelemetry metrics pipeline, so an exporter the application configures
+    /// (<c>services.AddOpenTelemetry().WithMetrics(m => m.AddPrometheusHttpListener())</c>, OTLP, console)
+    /// exports it; without a pipeline the Meter is still there for <c>dotnet-counters</c>. Each
+    /// completion then also counts into a latency bucket (one increment on the carrier).
+    /// </summary>
     public NetStackBuilder AddMetrics()
     {
         Definition.Metrics = true;
-        Services.TryAddSingleton<NetStackMetrics>();
+        Services.TryAddSingleton(_ => new NetStackMetrics());
+        Services.ConfigureOpenTelemetryMeterProvider(m => m.AddMeter(NetStackMetrics.MeterName));
         return this;
     }
 }

@@ -24,7 +24,7 @@ namespace NetStack.IOKernel;
 /// then sends what was answered (<see cref="INicQueue.TxBurst"/>). It never runs app code, and it
 /// backs off through its idle strategy when a whole loop found nothing.
 /// </summary>
-public sealed partial class Kernel : INicHost
+internal sealed partial class Kernel : INicHost
 {
     private readonly KernelOptions _options;
     private readonly INicQueue[] _nics;
@@ -594,7 +594,7 @@ public sealed partial class Kernel : INicHost
 }
 
 /// <summary>The IOKernel's counts: plain fields written by its thread alone.</summary>
-public sealed class KernelCounters
+internal sealed class KernelCounters
 {
     /// <summary>Requests received from the NIC queue.</summary>
     public long Received;

@@ -5,7 +5,7 @@ using System.CommandLine.Parsing;
 namespace NetStack.Apps.Cli;
 
 /// <summary>Bad command-line input, found after parsing (a value the options types refuse, an unknown key).</summary>
-public sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// Parses and invokes a <see cref="RootCommand"/> with NetStack's conventions: <c>--help</c> on every
@@ -13,7 +13,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <c>TOOL: what is wrong; see TOOL COMMAND --help</c>, with exit code 2; so is a
 /// <see cref="UsageException"/> thrown by an action. Other exceptions propagate to the caller.
 /// </summary>
-public static class OneLineErrors
+internal static class OneLineErrors
 {
     /// <summary>The exit code for bad input.</summary>
     public const int BadInput = 2;

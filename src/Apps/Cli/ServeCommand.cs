@@ -17,7 +17,7 @@ namespace NetStack.Apps.Cli;
 /// default. Values are not parsed here: a bad one is refused by its options type in one line that
 /// names the key and the valid choices.
 /// </summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     /// <summary>The options: name, key, the value's shape in help, meaning.</summary>
     private static readonly (string Name, string Key, string Value, string Meaning)[] s_options =

@@ -4,7 +4,7 @@ using NetStack.Apps.Kv;
 namespace NetStack.Apps.Hosting;
 
 /// <summary>Section "Apps": what the host registers with the IOKernel.</summary>
-public sealed class AppsOptions
+internal sealed class AppsOptions
 {
     /// <summary>The app names <see cref="Run"/> accepts.</summary>
     public static readonly string[] Names = ["spin", "kv", "batch"];
@@ -46,7 +46,7 @@ public sealed class AppsOptions
 }
 
 /// <summary>The spin app: where it listens and its cores.</summary>
-public sealed class SpinAppOptions
+internal sealed class SpinAppOptions
 {
     /// <summary>Its port, on UDP and on TCP (<c>--port</c>); 0: any free port (tests).</summary>
     public int Port { get; set; } = 9000;
@@ -88,7 +88,7 @@ public sealed class SpinAppOptions
 }
 
 /// <summary>kv, the memcached-compatible cache (docs/kv.md): where it listens, its store, its cores.</summary>
-public sealed class KvAppOptions
+internal sealed class KvAppOptions
 {
     /// <summary>Its TCP port (<c>--kv-port</c>), memcached's.</summary>
     public int Port { get; set; } = 11211;
@@ -155,7 +155,7 @@ public sealed class KvAppOptions
 }
 
 /// <summary>The batch app (a SHA-256 hash chain: CPU-bound work in ~1 µs units).</summary>
-public sealed class BatchAppOptions
+internal sealed class BatchAppOptions
 {
     /// <summary>Run it beside the latency-critical apps when <c>--apps</c> names it (<c>--batch false</c> drops it).</summary>
     public bool Enabled { get; set; } = true;

@@ -11,7 +11,7 @@ using NetStack.Runtime.Protocol;
 namespace NetStack.Apps.Hosting;
 
 /// <summary>Turns section "Apps" into registrations on <see cref="NetStackBuilder"/>.</summary>
-public static class BuiltInApps
+internal static class BuiltInApps
 {
     /// <summary>
     /// Registers the apps <see cref="AppsOptions.Run"/> names, in the order spin, kv, batch, each with

@@ -16,7 +16,7 @@ namespace NetStack.Apps.Hosting;
 /// <see cref="NetStackServiceCollectionExtensions.AddNetStack"/> as one <c>NetStack</c> section, the
 /// layout a user's appsettings.json has, and are checked when the host starts.
 /// </summary>
-public static class ServeHost
+internal static class ServeHost
 {
     /// <summary>The sections NetStack.Hosting reads; serve keeps them at the root of its configuration.</summary>
     private static readonly string[] s_kernelSections = ["NetStack", "Udp", "Tcp", "Nic"];

@@ -17,7 +17,7 @@ namespace NetStack.Apps.Hosting;
 /// SIGTERM stops taking requests, lets in-flight ones finish and prints the same counts as
 /// NetStack.Hosting's host.
 /// </summary>
-public sealed class ThreadPoolService(
+internal sealed class ThreadPoolService(
     IOptions<KernelOptions> kernelOptions,
     IOptions<ServerOptions> serverOptions,
     IOptions<UdpNicOptions> udpOptions,

@@ -4,7 +4,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel.Allocation;
 
 /// <summary>Why a core moved.</summary>
-public enum AllocationReason
+internal enum AllocationReason
 {
     /// <summary>The partition at start.</summary>
     Initial,
@@ -35,7 +35,7 @@ public enum AllocationReason
 /// that decided (it saw the request that then stood), and the first of several checks that found the
 /// app congested while no core could be had; otherwise the decision itself. A grant's latency runs
 /// from here, so it counts the detection as well as the move.</param>
-public readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason, long SeenTicks = 0);
+internal readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason, long SeenTicks = 0);
 
 /// <summary>
 /// The allocation rules, apart from the mechanism that moves cores (the IOKernel's AdjustCores
@@ -57,7 +57,7 @@ public readonly record struct CoreMove(int Worker, int From, int To, AllocationR
 /// </list>
 /// It never allocates.
 /// </summary>
-public sealed class CoreAllocator
+internal sealed class CoreAllocator
 {
     private const long NotCongested = long.MinValue;
 

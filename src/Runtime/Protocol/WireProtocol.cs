@@ -134,7 +134,7 @@ public static class WireProtocol
     public const byte MaxRequestType = 254;
 
     /// <summary>Number of <see cref="ParseError"/> values, <see cref="ParseError.None"/> included; sizes counter arrays.</summary>
-    public const int ParseErrorCount = (int)ParseError.NegativeServiceTime + 1;
+    internal const int ParseErrorCount = (int)ParseError.NegativeServiceTime + 1;
 
     private const int MagicOffset = 0;
     private const int VersionOffset = 4;
@@ -179,15 +179,15 @@ public static class WireProtocol
     /// taken from a stream (its length is <see cref="HeaderSize"/> plus the payload length its header
     /// states), which may be as long as <see cref="HeaderSize"/> + <see cref="MaxStreamPayloadBytes"/>.
     /// </summary>
-    public static ParseError TryParseStreamFrame(ReadOnlySpan<byte> frame, int typeCount, out RequestHeader header) =>
+    internal static ParseError TryParseStreamFrame(ReadOnlySpan<byte> frame, int typeCount, out RequestHeader header) =>
         TryParseRequest(frame, typeCount, HeaderSize + MaxStreamPayloadBytes, out header);
 
     /// <summary>The payload length a request header states (its bytes 32..35), for framing a stream.</summary>
-    public static uint StatedPayloadLength(ReadOnlySpan<byte> header) =>
+    internal static uint StatedPayloadLength(ReadOnlySpan<byte> header) =>
         BinaryPrimitives.ReadUInt32LittleEndian(header[RequestPayloadLengthOffset..]);
 
     /// <summary>True when <paramref name="bytes"/> begin with the magic (at least 4 bytes).</summary>
-    public static bool HasMagic(ReadOnlySpan<byte> bytes) =>
+    internal static bool HasMagic(ReadOnlySpan<byte> bytes) =>
         bytes.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(bytes) == Magic;
 
     private static ParseError TryParseRequest(ReadOnlySpan<byte> datagram, int typeCount, int maxLength, out RequestHeader header)
@@ -253,7 +253,7 @@ public static class WireProtocol
     /// </summary>
     /// <param name="error">The result of <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/>.</param>
     /// <returns>True when a bad-request reply should be sent.</returns>
-    public static bool CanAnswer(ParseError error) =>
+    internal static bool CanAnswer(ParseError error) =>
         error is not (ParseError.None or ParseError.TooShort or ParseError.BadMagic);
 
     /// <summary>
@@ -414,7 +414,7 @@ public static class WireProtocol
     /// <param name="ns">A duration in ns.</param>
     /// <returns>The duration clamped to <c>0 .. uint.MaxValue</c>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Saturate(long ns) => (uint)Math.Clamp(ns, 0L, uint.MaxValue);
+    internal static uint Saturate(long ns) => (uint)Math.Clamp(ns, 0L, uint.MaxValue);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowDestinationTooShort(int length) =>

@@ -7,7 +7,7 @@ using NetStack.Hosting;
 namespace NetStack.Tests.Support;
 
 /// <summary>Builds serve's host (not started) and finds its NetStack hosted service.</summary>
-public static class ServeTestHost
+internal static class ServeTestHost
 {
     /// <summary>IOKernel on core 0, one worker on core 1, ps, JBSQ(2), spin on a kernel-chosen port; <paramref name="args"/> after these.</summary>
     public static IHost Build(params string[] args) => ServeCommand.BuildHost(
