@@ -4,7 +4,12 @@ using Microsoft.Extensions.Hosting;
 using NetStack.Hosting;
 using NetStack.Runtime.Protocol;
 
-HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+// Settings from the appsettings.json beside the executable, wherever it is started from, then the command line.
+HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args,
+    ContentRootPath = AppContext.BaseDirectory,
+});
 builder.Services.AddNetStack(builder.Configuration.GetSection("NetStack"))
     // 16 request types, as netstack-loadgen's workloads use; the type only labels a request here.
     .AddLatencyCriticalApp<EchoHandler>("echo", NetStackPorts.Both(9000), new SpinProtocol(typeCount: 16));

@@ -5,7 +5,12 @@ using Microsoft.Extensions.Hosting;
 using NetStack.Hosting;
 using NetStack.Runtime.Protocol;
 
-HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+// Settings from the appsettings.json beside the executable, wherever it is started from, then the command line.
+HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args,
+    ContentRootPath = AppContext.BaseDirectory,
+});
 // The table is an ordinary service: NetStack makes the handler from the host's services.
 builder.Services.AddSingleton(new PriceTable(rows: 1 << 20));
 builder.Services.AddNetStack(builder.Configuration.GetSection("NetStack"))
