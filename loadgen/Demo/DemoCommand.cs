@@ -1,4 +1,5 @@
 // The `demo` verb: the first five minutes: every comparison NetStack offers, in one process, on loopback.
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using NetStack.Apps.Baseline;
@@ -26,9 +27,6 @@ namespace NetStack.LoadGen.Demo;
 /// </summary>
 public static class DemoCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage = "demo [--quick] [--out DIR] [--no-charts]";
-
     /// <summary>The synthetic part's SLOs: the papers' p99.9 bound, and the same bound at p99, which a
     /// VM whose cores stall for milliseconds a few times a second can still show.</summary>
     public const string SloText = "p99.9-slowdown<=50,p99-slowdown<=50";
@@ -36,12 +34,22 @@ public static class DemoCommand
     /// <summary>The UDP part's SLOs: a loopback round trip costs several µs, so looser bounds too.</summary>
     public const string UdpSlos = "p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-latency<=500,p99-latency<=1000";
 
-    /// <summary>Runs the demo; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, string commandLine)
+    /// <summary>The verb, for the program's root command.</summary>
+    public static Command Create(string commandLine)
     {
-        var a = new ArgParser("demo", args, ["out"], ["quick", "no-charts"]);
-        bool quick = a.Has("quick");
-        string dir = ReportFiles.OutputDirectory(a.Get("out"), "demo");
+        Option<bool> quickOption = CliOption.Flag("quick", "shorten every point: seconds in all, and the numbers then mean little");
+        Option<string?> outOption = CommonOptions.Out("demo");
+        Option<bool> noChartsOption = CommonOptions.NoCharts();
+        Command command = CliOption.Command("demo",
+            "the first five minutes: every comparison NetStack offers, in one process, on loopback, with no set-up",
+            [quickOption, outOption, noChartsOption]);
+        return VerbParser.WithAction(command, result => Run(result.GetValue(quickOption), result.GetValue(outOption), result.GetValue(noChartsOption), commandLine));
+    }
+
+    /// <summary>Runs the demo.</summary>
+    public static void Run(bool quick, string? outDir, bool noCharts, string commandLine)
+    {
+        string dir = ReportFiles.OutputDirectory(outDir, "demo");
         IReadOnlyList<int> cores = Affinity.AvailableCores();
         if (cores.Count < 2)
         {
@@ -50,7 +58,7 @@ public static class DemoCommand
         string ioCore = cores[0].ToString(CultureInfo.InvariantCulture);
         string workerCore = cores[1].ToString(CultureInfo.InvariantCulture);
         string duration = quick ? "0.2" : "2";
-        string[] charts = a.Has("no-charts") ? ["--no-charts"] : [];
+        string[] charts = noCharts ? ["--no-charts"] : [];
         TextWriter log = Console.Out;
         var started = DateTime.UtcNow;
 
@@ -82,7 +90,7 @@ public static class DemoCommand
         log.WriteLine();
         log.WriteLine(summary);
         log.WriteLine($"reports: {Path.Combine(schedDir, "report.md")}, {Path.Combine(udpDir, "report.md")}, {Path.Combine(colocDir, "report.md")}");
-        if (!a.Has("no-charts"))
+        if (!noCharts)
         {
             foreach (string png in Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Order())
             {
@@ -90,7 +98,6 @@ public static class DemoCommand
             }
         }
         log.WriteLine($"summary: {Path.Combine(dir, "report.md")}");
-        return 0;
     }
 
     /// <summary>Starts both servers in this process on free loopback ports, measures them side by side, stops them.</summary>
