@@ -113,7 +113,7 @@ public sealed partial class Kernel : INicHost
         _stallWatch = Stalls.Watch(options.IOKernelCore, StallSource.IOKernel);
         _intervalTicks = Clock.FromMicros(options.CongestionIntervalMicros);
         _allocator = new CoreAllocator(AllocationCatalog.Create(options.CoreAllocation, options.QueueDelayMicros, apps.Count),
-            Clock.FromMicros(options.ReleaseIdleMicros), apps.Count);
+            Clock.FromMicros(options.ReleaseIdleMicros), apps.Count, Clock.FromMicros(options.ShareMicros));
         _appViews = new AppView[_apps.Length];
         _workerViews = new WorkerView[workers];
         _moves = new CoreMove[2 * workers + _apps.Length];

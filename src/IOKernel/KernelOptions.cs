@@ -78,6 +78,14 @@ public sealed class KernelOptions
     /// shorter is better until those transfers dominate.</summary>
     public double ReleaseIdleMicros { get; set; } = 2;
 
+    /// <summary>A congested latency-critical app that has found no idle or batch core for this long
+    /// takes one from a latency-critical app holding more cores than it (0: never). Without it, an app
+    /// whose only core another app's standing queue keeps busy waits as long as that queue stands;
+    /// with it, two overloaded apps on one core take turns of about this length. 1 ms: 200 congestion
+    /// intervals, so a congested app keeps a core long enough to drain a burst, short enough that
+    /// the other's wait stays in the millisecond range.</summary>
+    public double ShareMicros { get; set; } = 1000;
+
     /// <summary>Each green thread's inline reply buffer: a whole datagram (1472 B) and its header fit,
     /// so a UDP reply never needs a segment.</summary>
     public int InlineReplyBytes { get; set; } = 2048;
@@ -147,9 +155,9 @@ public sealed class KernelOptions
         {
             throw new ArgumentException($"unknown core allocation '{CoreAllocation}'; valid: {Allocation.AllocationCatalog.Names}");
         }
-        if (CongestionIntervalMicros <= 0 || QueueDelayMicros <= 0 || ReleaseIdleMicros < 0)
+        if (CongestionIntervalMicros <= 0 || QueueDelayMicros <= 0 || ReleaseIdleMicros < 0 || ShareMicros < 0)
         {
-            throw new ArgumentException("congestion interval and queue delay must be positive, release time not negative");
+            throw new ArgumentException("congestion interval and queue delay must be positive, release and share times not negative");
         }
         Affinity.Validate([IOKernelCore, .. WorkerCores]);
     }

@@ -14,6 +14,9 @@ public enum AllocationReason
     Congestion,
     /// <summary>The oldest queued request waited too long (Caladan).</summary>
     QueueDelay,
+    /// <summary>A congested latency-critical app that no idle or batch core could answer for the
+    /// share time took a core from a latency-critical app holding more cores than it.</summary>
+    Share,
     /// <summary>The carrier found no work for its latency-critical app for long enough.</summary>
     IdleRelease,
     /// <summary>An idle core went to the batch app.</summary>
@@ -40,7 +43,10 @@ public readonly record struct CoreMove(int Worker, int From, int To, AllocationR
 /// <item>a latency-critical app with work and fewer cores than guaranteed (or fewer than its
 /// spinning cores) gets one, even from another latency-critical app above its own guarantee;</item>
 /// <item>a congested latency-critical app below its maximum gets one core: an idle one, else one
-/// taken from a batch app;</item>
+/// taken from a batch app; and when neither has been found for the share time since its congestion
+/// was first seen, one taken from the latency-critical app with the most cores above its guarantee,
+/// if that app holds more cores than it (so two congested apps on too few cores take turns, each
+/// at least every share time, and none waits for ever behind another's standing queue);</item>
 /// <item>a core whose carrier found no work for its latency-critical app for the release time,
 /// with nothing queued for that app, goes to a batch app that wants it (else it idles);</item>
 /// <item>idle cores go to a batch app below its maximum.</item>
@@ -60,10 +66,13 @@ public sealed class CoreAllocator
     /// <param name="policy">The congestion test.</param>
     /// <param name="releaseIdleTicks">How long a carrier must have found nothing before its core is released.</param>
     /// <param name="maxApps">Apps the allocator keeps congestion state for.</param>
-    public CoreAllocator(ICoreAllocationPolicy policy, long releaseIdleTicks, int maxApps = 64)
+    /// <param name="shareTicks">How long a congested latency-critical app waits, with no idle or batch
+    /// core to be had, before it takes one from a latency-critical app that holds more (0: never).</param>
+    public CoreAllocator(ICoreAllocationPolicy policy, long releaseIdleTicks, int maxApps = 64, long shareTicks = 0)
     {
         Policy = policy;
         ReleaseIdleTicks = releaseIdleTicks;
+        ShareTicks = shareTicks;
         _congestedSince = new long[maxApps];
         Array.Fill(_congestedSince, NotCongested);
     }
@@ -73,6 +82,10 @@ public sealed class CoreAllocator
 
     /// <summary>How long a carrier must have found nothing before its core is released.</summary>
     public long ReleaseIdleTicks { get; }
+
+    /// <summary>How long a congested latency-critical app waits for an idle or batch core before it
+    /// takes one from a latency-critical app holding more cores (0: never).</summary>
+    public long ShareTicks { get; }
 
     /// <summary>
     /// The partition at start. Static: every latency-critical app its guaranteed cores. Otherwise:
@@ -147,13 +160,26 @@ public sealed class CoreAllocator
                 continue;
             }
             int w = FindCore(apps, workers, a, allowLatencyCritical: underGuarantee);
+            bool share = false;
+            if (w < 0 && !underGuarantee && ShareTicks > 0 && now - _congestedSince[a] >= ShareTicks)
+            {
+                w = FindSharedCore(apps, workers, a);
+                share = w >= 0;
+            }
             if (w < 0)
             {
                 continue;
             }
             AllocationReason reason = underGuarantee ? AllocationReason.Guaranteed
+                : share ? AllocationReason.Share
                 : signal == CongestionSignal.QueueDelay ? AllocationReason.QueueDelay : AllocationReason.Congestion;
+            int from = workers[w].Owner;
             Move(apps, workers, moves, ref n, w, a, reason, underGuarantee || _congestedSince[a] == NotCongested ? now : _congestedSince[a]);
+            if (share)
+            {
+                // The giver's turn ends here: if it is still congested, its wait for the next turn starts now.
+                _congestedSince[from] = now;
+            }
             // Answered: if the queue still stands at the next check, that is congestion seen anew.
             _congestedSince[a] = NotCongested;
         }
@@ -234,6 +260,32 @@ public sealed class CoreAllocator
             }
         }
         return batchCore >= 0 ? batchCore : lcCore;
+    }
+
+    /// <summary>
+    /// A core of the latency-critical app with the most cores above its guarantee, if it holds more
+    /// than <paramref name="forApp"/> does (busy or not: what the core ran comes back to its app's
+    /// queue, and a running slice ends first); -1 when there is none.
+    /// </summary>
+    private static int FindSharedCore(ReadOnlySpan<AppView> apps, ReadOnlySpan<WorkerView> workers, int forApp)
+    {
+        int best = -1;
+        for (int w = 0; w < workers.Length; w++)
+        {
+            int owner = workers[w].Owner;
+            if (owner < 0 || owner == forApp || workers[w].GrantPending || apps[owner].Priority != AppPriority.LatencyCritical
+                || apps[owner].Cores <= apps[owner].GuaranteedCores || apps[owner].Cores <= apps[forApp].Cores)
+            {
+                continue;
+            }
+            // The app with the most cores gives; among its cores, the least loaded.
+            if (best < 0 || apps[owner].Cores > apps[workers[best].Owner].Cores
+                || (owner == workers[best].Owner && workers[w].Occupancy < workers[best].Occupancy))
+            {
+                best = w;
+            }
+        }
+        return best;
     }
 
     private static int BatchWanting(ReadOnlySpan<AppView> apps)

@@ -211,4 +211,92 @@ public class CoreAllocationTests
         new CoreAllocator(new StandingQueueAllocation(), s_release).InitialAssignment(apps, owners);
         Assert.Equal([Lc, Batch, Batch], owners);
     }
+
+    // Two latency-critical apps, both overloaded, one core: each check sees both queues standing.
+    private static List<CoreMove> RunTwoCongestedApps(CoreAllocator allocator, int checks, out List<int> ownerAtCheck)
+    {
+        int owner = 0;
+        var moves = new List<CoreMove>();
+        ownerAtCheck = [];
+        for (int k = 1; k <= checks; k++)
+        {
+            long queued = 10L * k;
+            AppView[] apps =
+            [
+                LcApp(owner == 0 ? 1 : 0, queued: 15, totalQueued: queued, totalTaken: queued - 15),
+                LcApp(owner == 1 ? 1 : 0, queued: 15, totalQueued: queued, totalTaken: queued - 15),
+            ];
+            (int n, CoreMove[] decided) = Decide(allocator, Clock.FromMicros(5 * k), apps, Owned(owner));
+            for (int i = 0; i < n; i++)
+            {
+                moves.Add(decided[i]);
+                owner = decided[i].To;
+            }
+            ownerAtCheck.Add(owner);
+        }
+        return moves;
+    }
+
+    [Fact]
+    public void WithoutSharingACongestedAppWaitsAsLongAsAnotherAppsQueueStands()
+    {
+        var allocator = new CoreAllocator(new StandingQueueAllocation(), s_release, shareTicks: 0);
+        Assert.Empty(RunTwoCongestedApps(allocator, checks: 2_000, out _)); // 10 ms: app 1 never runs
+    }
+
+    [Fact]
+    public void TwoCongestedAppsOnOneCoreTakeTurnsOfTheShareTime()
+    {
+        var allocator = new CoreAllocator(new StandingQueueAllocation(), s_release, shareTicks: Clock.FromMicros(1000));
+        List<CoreMove> moves = RunTwoCongestedApps(allocator, checks: 2_000, out List<int> owners); // 10 ms
+        // Turns alternate, each taken from the app holding the core, as a share.
+        Assert.InRange(moves.Count, 8, 10);
+        Assert.All(moves, m => Assert.Equal(AllocationReason.Share, m.Reason));
+        Assert.All(moves.Select((m, i) => (m, i)), x => Assert.Equal((x.i % 2, 1 - x.i % 2), (x.m.From, x.m.To)));
+        // App 1 first waited about the share time from the check that first saw its queue stand.
+        Assert.Equal(Clock.FromMicros(5), moves[0].SeenTicks);
+        int firstTurn = owners.IndexOf(1);
+        Assert.InRange(5 * (firstTurn + 1), 1000, 1010);
+        // Neither app ever goes longer than the share time (and one interval) without the core.
+        foreach (int app in new[] { 0, 1 })
+        {
+            int longest = 0, run = 0;
+            foreach (int o in owners.Skip(firstTurn))
+            {
+                run = o == app ? 0 : run + 1;
+                longest = Math.Max(longest, run);
+            }
+            Assert.InRange(5 * longest, 0, 1010);
+        }
+    }
+
+    [Fact]
+    public void SharingNeverTakesAGuaranteedCoreNorOneFromAnAppWithNoMoreCoresThanTheTaker()
+    {
+        var allocator = new CoreAllocator(new StandingQueueAllocation(), s_release, shareTicks: Clock.FromMicros(10));
+        for (int k = 1; k <= 100; k++)
+        {
+            long queued = 10L * k;
+            // Three overloaded apps on three cores, one each; app 0's is guaranteed. Nobody may give.
+            AppView[] apps =
+            [
+                LcApp(1, queued: 15, totalQueued: queued, totalTaken: queued - 15, guaranteed: 1),
+                LcApp(1, queued: 15, totalQueued: queued, totalTaken: queued - 15),
+                LcApp(1, queued: 15, totalQueued: queued, totalTaken: queued - 15),
+            ];
+            Assert.Equal(0, Decide(allocator, Clock.FromMicros(5 * k), apps, Owned(0, 1, 2)).N);
+        }
+        // An app without a core may not take app 0's guaranteed one either.
+        var taker = new CoreAllocator(new StandingQueueAllocation(), s_release, shareTicks: Clock.FromMicros(10));
+        for (int k = 1; k <= 100; k++)
+        {
+            long queued = 10L * k;
+            AppView[] apps =
+            [
+                LcApp(1, queued: 15, totalQueued: queued, totalTaken: queued - 15, guaranteed: 1),
+                LcApp(0, queued: 15, totalQueued: queued, totalTaken: queued - 15),
+            ];
+            Assert.Equal(0, Decide(taker, Clock.FromMicros(5 * k), apps, Owned(0)).N);
+        }
+    }
 }

@@ -486,6 +486,7 @@ public sealed class NetStackMetrics : IDisposable
             AllocationReason.Guaranteed => "guaranteed",
             AllocationReason.Congestion => "congestion",
             AllocationReason.QueueDelay => "queue-delay",
+            AllocationReason.Share => "share",
             AllocationReason.IdleRelease => "idle-release",
             AllocationReason.BatchFill => "batch-fill",
             AllocationReason.Shutdown => "shutdown",
