@@ -1,65 +1,79 @@
-// `netstack-loadgen`: the verbs that measure NetStack (sched in-process, udp over the network, kv against memcached-compatible servers, echo as its trivial peer; more as they land).
+// `netstack-loadgen`: the verbs that measure NetStack (demo, sched in-process, udp and tcp over the network, kv against memcached-compatible servers, echo as their trivial peer, and more), on System.CommandLine.
+using System.CommandLine;
 using NetStack.LoadGen.Cli;
-using NetStack.LoadGen.Echo;
-using NetStack.LoadGen.Sched;
-using NetStack.LoadGen.Udp;
 using NetStack.Runtime;
 
 namespace NetStack.LoadGen;
 
-/// <summary>Entry point: a verb, then its options. Exit code 2 for a command line that cannot run.</summary>
+/// <summary>Entry point: a verb, then its options. <c>--help</c> on any verb; exit code 2, with one line, for a command line that cannot run.</summary>
 internal static class Program
 {
+    /// <summary>What the program is, for help.</summary>
+    public const string Description = "netstack-loadgen: measures NetStack: its policies in-process (sched, colocate, demo), servers over UDP, TCP " +
+        "and memcached's protocols (udp, tcp, kv, soak), the machine's own floor (noise) and the queueing model (model)";
+
     /// <summary>Runs a verb.</summary>
     public static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        // "help" and "help VERB", as before, are --help.
+        if (args is ["help", .. var rest])
         {
-            PrintUsage(Console.Out);
-            return args.Length == 0 ? 2 : 0;
+            args = [.. rest, "--help"];
         }
         string commandLine = "netstack-loadgen " + string.Join(' ', args.Select(Quote));
-        try
+        RootCommand root = Root(commandLine);
+        if (args.Length > 0 && root.Subcommands.FirstOrDefault(c => c.Name == args[0]) is { } verb)
         {
-            return args[0] switch
-            {
-                "sched" => SchedCommand.Run(args[1..], commandLine),
-                "udp" => UdpCommand.Run(args[1..], commandLine),
-                "tcp" => UdpCommand.Run(args[1..], commandLine, "tcp"),
-                "echo" => EchoCommand.Run(args[1..]),
-                "colocate" => Colocate.ColocateCommand.Run(args[1..], commandLine),
-                "noise" => Noise.NoiseCommand.Run(args[1..]),
-                "demo" => Demo.DemoCommand.Run(args[1..], commandLine),
-                "model" => Model.ModelCommand.Run(args[1..], commandLine),
-                "kv" => Kv.KvCommand.Run(args[1..], commandLine),
-                "soak" => Soak.SoakCommand.Run(args[1..]),
-                _ => throw new UsageException($"unknown verb '{args[0]}'; valid: demo, sched, udp, tcp, kv, echo, colocate, noise, model, soak"),
-            };
+            args = [args[0], .. VerbParser.LastWins(verb, args[1..])];
         }
-        catch (UsageException e)
+        ParseResult result = root.Parse(args, VerbParser.Configuration);
+        // --help (and --version) answer whatever else the line holds.
+        if (result.Action is not { ClearsParseErrors: true } && VerbParser.FirstError(result) is { } error)
         {
-            Console.Error.WriteLine($"netstack-loadgen: {e.Message}");
+            if (args.Length == 0)
+            {
+                root.Parse(["--help"], VerbParser.Configuration).Invoke();
+            }
+            else
+            {
+                Console.Error.WriteLine($"netstack-loadgen: {error}");
+            }
             return 2;
         }
-        catch (CoreNotAvailableException e)
+        try
         {
-            Console.Error.WriteLine($"netstack-loadgen: {e.Message}");
+            // Exceptions reach the handlers below; each verb that must stop in order on Ctrl+C registers for it.
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+        }
+        catch (Exception e) when (e is UsageException or CoreNotAvailableException)
+        {
+            Console.Error.WriteLine($"netstack-loadgen: {VerbParser.Named(result.CommandResult.Command.Name, e.Message)}");
             return 2;
         }
     }
 
-    private static void PrintUsage(TextWriter w)
+    /// <summary>The root command: every verb, each writing its report for <paramref name="commandLine"/>.</summary>
+    public static RootCommand Root(string commandLine)
     {
-        w.WriteLine("usage: netstack-loadgen VERB [options]");
-        w.WriteLine("  " + Demo.DemoCommand.Usage);
-        w.WriteLine("  " + SchedCommand.Usage);
-        w.WriteLine("  " + Colocate.ColocateCommand.Usage);
-        w.WriteLine("  " + Noise.NoiseCommand.Usage);
-        w.WriteLine("  " + UdpCommand.Usage);
-        w.WriteLine("  " + Kv.KvCommand.Usage);
-        w.WriteLine("  " + EchoCommand.Usage);
-        w.WriteLine("  " + Model.ModelCommand.Usage);
-        w.WriteLine("  " + Soak.SoakCommand.Usage);
+        var root = new RootCommand(Description);
+        Command[] verbs =
+        [
+            Demo.DemoCommand.Create(commandLine),
+            Sched.SchedCommand.Create(commandLine),
+            Udp.UdpCommand.Create(commandLine, "udp"),
+            Udp.UdpCommand.Create(commandLine, "tcp"),
+            Kv.KvCommand.Create(commandLine),
+            Echo.EchoCommand.Create(),
+            Colocate.ColocateCommand.Create(commandLine),
+            Noise.NoiseCommand.Create(),
+            Model.ModelCommand.Create(commandLine),
+            Soak.SoakCommand.Create(),
+        ];
+        foreach (Command verb in verbs)
+        {
+            root.Subcommands.Add(verb);
+        }
+        return root;
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) || s.Contains('<', StringComparison.Ordinal) ? $"\"{s}\"" : s;

@@ -1,4 +1,5 @@
 // The `colocate` verb: an LC spin app and the batch app on the same cores, under each core-allocation policy.
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using NetStack.IOKernel.Allocation;
@@ -19,71 +20,65 @@ namespace NetStack.LoadGen.Colocate;
 /// </summary>
 internal static class ColocateCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage =
-        "colocate --workload NAME [--lc-load 0.5] [--lc-low 0.1] [--pattern steady|step|bursts] [--burst-ms 50] " +
-        "[--allocation standing-queue,queue-delay,static,alone] [--duration-s 3] [--rounds 3] [--warmup 0.1] [--policy ps] [--quantum-us 5] " +
-        "[--mailbox-depth 2] [--interval-us 5] [--queue-delay-us 10] [--release-idle-us 2] [--static-lc-cores 1] " +
-        "[--iokernel-core 0] [--worker-cores 1,..|--workers N] [--idle spin|spin-yield|spin-park] [--seed 42] [--stall-threshold-us 20] [--out DIR] [--no-charts]";
-
-    private static readonly string[] s_options =
-    [
-        "workload", "lc-load", "lc-low", "pattern", "burst-ms", "allocation", "duration-s", "rounds", "warmup", "policy", "quantum-us",
-        "mailbox-depth", "interval-us", "queue-delay-us", "release-idle-us", "static-lc-cores", "iokernel-core",
-        "worker-cores", "workers", "idle", "seed", "out", "stall-threshold-us",
-    ];
-
-    private static readonly string[] s_configs = ["standing-queue", "queue-delay", "static", "alone"];
-
-    /// <summary>Parses, runs each configuration, writes the reports; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, string commandLine)
+    /// <summary>The verb, for the program's root command: runs and writes the report to the console.</summary>
+    public static Command Create(string commandLine)
     {
-        Execute(args, commandLine, Console.Out);
-        return 0;
+        var options = new ColocateOptions();
+        return VerbParser.WithAction(options.Command(), result => Execute(options, result, commandLine, Console.Out));
+    }
+
+    /// <summary>Runs the verb from its arguments (as the demo runs it); see the other overload.</summary>
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
+    {
+        var options = new ColocateOptions();
+        return Execute(options, VerbParser.Parse(options.Command(), args), commandLine, output);
     }
 
     /// <summary>Runs the verb; writes the report and (unless --no-charts) its charts to its folder,
     /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
-    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
+    public static (RunReport Report, string Dir) Execute(ColocateOptions o, ParseResult a, string commandLine, TextWriter? output)
     {
-        var a = new ArgParser("colocate", args, s_options, ["no-charts"]);
-        Workload workload = SchedCommand.ParseWorkload(a.Get("workload", "exp-10")!);
+        Workload workload = CommonOptions.WorkloadOf(a.GetRequiredValue(o.Workload));
         if (workload.MeanServiceNs <= 0)
         {
             throw new UsageException($"colocate: workload {workload.Name} has no service time to load a core with");
         }
-        double high = a.GetDouble("lc-load", 0.5, 0, 0.99);
-        double low = a.GetDouble("lc-low", 0.1, 0, 0.99);
-        string pattern = a.Get("pattern", "steady")!;
-        double duration = a.GetDouble("duration-s", 3, 0.1, 3600);
-        double burstS = a.GetDouble("burst-ms", 50, 1, 60_000) / 1000;
-        int rounds = a.GetInt("rounds", 3, 1, 1000);
+        double high = a.GetValue(o.LcLoad);
+        double low = a.GetValue(o.LcLow);
+        string pattern = a.GetRequiredValue(o.Pattern);
+        double duration = a.GetValue(o.DurationS);
+        double burstS = a.GetValue(o.BurstMs) / 1000;
+        int rounds = a.GetValue(o.Rounds);
         // Each round runs the whole pattern, compressed to its share of the duration, and the
         // configurations take turns round by round: a stall of the machine lands on all of them alike.
         List<PatternPhase> phases = LoadPattern.Build(pattern, duration / rounds, high, low, burstS);
-        List<string> configs = a.GetChoiceList("allocation", "standing-queue,static,alone", s_configs, "allocation");
-        List<string> policies = a.GetChoiceList("policy", "ps", ["cfcfs", "ps"], "policy");
-        (int ioCore, int[] workerCores) = SchedCommand.ParseCores(a);
+        IReadOnlyList<string> configs = a.GetRequiredValue(o.Allocation).Names;
+        (int ioCore, int[] workerCores) = o.Cores.Resolve(a);
+        int staticLcCores = a.GetValue(o.StaticLcCores) ?? Math.Max(1, workerCores.Length / 2);
+        if (staticLcCores > workerCores.Length)
+        {
+            throw new UsageException($"colocate: --static-lc-cores must be an integer from 1 to {workerCores.Length} (the worker cores), not '{staticLcCores}'");
+        }
         var spec = new ColocateSpec
         {
             Workload = workload,
             Phases = phases,
             Pattern = LoadPattern.Describe(pattern, high, low),
-            WarmupFraction = a.GetDouble("warmup", 0.1, 0, 0.9),
+            WarmupFraction = a.GetValue(o.Warmup),
             IOKernelCore = ioCore,
             WorkerCores = workerCores,
-            Policy = policies[0],
-            QuantumUs = a.GetDouble("quantum-us", 5, IOKernel.KernelOptions.MinQuantumMicros, IOKernel.KernelOptions.MaxQuantumMicros),
-            MailboxDepth = a.GetInt("mailbox-depth", 2, 1, IOKernel.KernelOptions.MaxMailboxDepth),
-            IntervalUs = a.GetDouble("interval-us", 5, 0.5, 10_000),
-            QueueDelayUs = a.GetDouble("queue-delay-us", 10, 0.5, 1_000_000),
-            ReleaseIdleUs = a.GetDouble("release-idle-us", 2, 0, 1_000_000),
-            StaticLcCores = a.GetInt("static-lc-cores", Math.Max(1, workerCores.Length / 2), 1, workerCores.Length),
-            CarrierIdle = SchedCommand.ParseIdle(a.Get("idle", "spin")!),
-            Seed = (ulong)a.GetInt("seed", 42, 0),
-            StallThresholdMicros = SchedCommand.ParseStallThreshold(a),
+            Policy = a.GetRequiredValue(o.Policy),
+            QuantumUs = a.GetValue(o.QuantumUs),
+            MailboxDepth = a.GetValue(o.MailboxDepth),
+            IntervalUs = a.GetValue(o.IntervalUs),
+            QueueDelayUs = a.GetValue(o.QueueDelayUs),
+            ReleaseIdleUs = a.GetValue(o.ReleaseIdleUs),
+            StaticLcCores = staticLcCores,
+            CarrierIdle = CommonOptions.IdleOf(a.GetRequiredValue(o.Idle)),
+            Seed = (ulong)a.GetValue(o.Seed),
+            StallThresholdMicros = a.GetValue(o.StallThreshold),
         };
-        string dir = ReportFiles.OutputDirectory(a.Get("out"), "colocate");
+        string dir = ReportFiles.OutputDirectory(a.GetValue(o.Out), "colocate");
 
         var report = ReportFiles.Begin("colocate", commandLine, workload, new RunConfig
         {
@@ -138,7 +133,7 @@ internal static class ColocateCommand
         File.WriteAllText(Path.Combine(dir, "report.md"), markdown);
         output?.WriteLine(markdown);
         output?.WriteLine($"wrote {Path.Combine(dir, "report.json")} and report.md");
-        if (!a.Has("no-charts"))
+        if (!a.GetValue(o.NoCharts))
         {
             NetStack.Charts.ChartRenderer.RenderAndList(report, dir, output ?? TextWriter.Null);
         }

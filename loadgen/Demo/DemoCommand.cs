@@ -1,4 +1,5 @@
 // The `demo` verb: the first five minutes: every comparison NetStack offers, in one process, on loopback.
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using NetStack.Apps.Baseline;
@@ -17,18 +18,18 @@ using NetStack.Runtime.Threading;
 namespace NetStack.LoadGen.Demo;
 
 /// <summary>
-/// <c>demo [--quick] [--out DIR] [--no-charts]</c>: with no set-up, runs (1) extreme-bimodal under
-/// c-FCFS, processor sharing and d-FCFS over the synthetic NIC, (2) the spin app over UDP on
-/// loopback, NetStack against the conventional ThreadPool server, both started in this process,
-/// and (3) the spin app colocated with the batch app under each core-allocation policy. Writes
-/// every report and chart under one folder, and a summary (report.md) with the SLO table: the
-/// highest load each system held and the ratios.
+/// <c>demo [--quick] [--quiet-wait-s 30] [--out DIR] [--no-charts]</c>: with no set-up, (0) waits for
+/// the machine to be quiet and measures its floor (each core's stalls, as <c>noise</c> does), then runs
+/// (1) extreme-bimodal under c-FCFS, processor sharing and d-FCFS over the synthetic NIC with the
+/// queueing model beside each point, (2) the spin app over UDP on loopback, NetStack against the
+/// conventional ThreadPool server, both started in this process, and (3) the spin app colocated
+/// with the batch app under each core-allocation policy. Writes every report and chart under one
+/// folder, and a summary (report.md): the floor, the policies compared on what the machine lets one
+/// see (short requests' p50, p90, untouched p99, with ratios and the model's figures), what a
+/// quiet machine would show, and the SLO tables.
 /// </summary>
 internal static class DemoCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage = "demo [--quick] [--out DIR] [--no-charts]";
-
     /// <summary>The synthetic part's SLOs: the papers' p99.9 bound, and the same bound at p99, which a
     /// VM whose cores stall for milliseconds a few times a second can still show.</summary>
     public const string SloText = "p99.9-slowdown<=50,p99-slowdown<=50";
@@ -36,12 +37,28 @@ internal static class DemoCommand
     /// <summary>The UDP part's SLOs: a loopback round trip costs several µs, so looser bounds too.</summary>
     public const string UdpSlos = "p99.9-slowdown<=50,p99.9-slowdown<=100,p99.9-slowdown<=200,p99-latency<=500,p99-latency<=1000";
 
-    /// <summary>Runs the demo; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, string commandLine)
+    /// <summary>The verb, for the program's root command.</summary>
+    public static Command Create(string commandLine)
     {
-        var a = new ArgParser("demo", args, ["out"], ["quick", "no-charts"]);
-        bool quick = a.Has("quick");
-        string dir = ReportFiles.OutputDirectory(a.Get("out"), "demo");
+        Option<bool> quickOption = CliOption.Flag("quick", "shorten every point and the floor's probe, and do not wait for a quiet machine: " +
+            "seconds in all, and the numbers then mean little");
+        Option<double> quietWaitOption = CliOption.Number("quiet-wait-s", 30, 0, 3600,
+            Inv($"before measuring, wait at most this long for the machine to be quiet (no core losing more than {DemoFloor.QuietLostFraction:P0} ") +
+            "of its time to stalls, as when a process that started the demo is still busy); 0: do not wait", "S");
+        Option<string?> outOption = CommonOptions.Out("demo");
+        Option<bool> noChartsOption = CommonOptions.NoCharts();
+        Command command = CliOption.Command("demo",
+            "the first five minutes: this machine's floor, then every comparison NetStack offers (the policies beside the queueing " +
+            "model, NetStack against the ThreadPool server over UDP, colocation with a batch app), in one process, on loopback, with no set-up",
+            [quickOption, quietWaitOption, outOption, noChartsOption]);
+        return VerbParser.WithAction(command, result => Run(result.GetValue(quickOption), result.GetValue(quietWaitOption), result.GetValue(outOption),
+            result.GetValue(noChartsOption), commandLine));
+    }
+
+    /// <summary>Runs the demo.</summary>
+    public static void Run(bool quick, double quietWaitS, string? outDir, bool noCharts, string commandLine)
+    {
+        string dir = ReportFiles.OutputDirectory(outDir, "demo");
         IReadOnlyList<int> cores = Affinity.AvailableCores();
         if (cores.Count < 2)
         {
@@ -50,20 +67,35 @@ internal static class DemoCommand
         string ioCore = cores[0].ToString(CultureInfo.InvariantCulture);
         string workerCore = cores[1].ToString(CultureInfo.InvariantCulture);
         string duration = quick ? "0.2" : "2";
-        string[] charts = a.Has("no-charts") ? ["--no-charts"] : [];
+        string[] charts = noCharts ? ["--no-charts"] : [];
         TextWriter log = Console.Out;
         var started = DateTime.UtcNow;
 
         log.WriteLine($"netstack demo: results in {dir}{(quick ? " (quick mode: every point shortened)" : "")}");
 
-        log.WriteLine("[1/3] extreme-bimodal over the synthetic NIC: c-FCFS, processor sharing (5 µs), d-FCFS");
+        log.WriteLine("[0/3] this machine's floor: how often each core is taken away from a pinned spinning thread (what `noise` measures)");
+        DemoFloor floor = DemoFloor.Measure([cores[0], cores[1]], quick ? 0.3 : 3, quick ? 0 : quietWaitS, log);
+        foreach (Noise.CoreNoise core in floor.Cores)
+        {
+            log.WriteLine($"      {core}");
+        }
+        if (!floor.Quiet)
+        {
+            log.WriteLine(Inv($"      the machine is still busy (core {floor.Busiest.Core} lost {floor.Busiest.StolenFraction:P0}): measuring anyway; every figure carries that load"));
+        }
+
+        log.WriteLine("[1/3] extreme-bimodal over the synthetic NIC: c-FCFS, processor sharing (5 µs), d-FCFS, each beside the queueing model");
         (RunReport sched, string schedDir) = SchedCommand.Execute(
         [
             "--workload", "extreme-bimodal", "--policy", "cfcfs,ps,dfcfs",
             "--loads", quick ? "0.3,0.7" : "0.1,0.3,0.5,0.6,0.7,0.8,0.9", "--duration-s", duration,
-            "--iokernel-core", ioCore, "--worker-cores", workerCore,
+            "--iokernel-core", ioCore, "--worker-cores", workerCore, "--model",
             "--slo", SloText, "--out", Path.Combine(dir, "sched"), .. charts,
         ], commandLine + " (part 1)", null);
+        if (DemoPolicies.Headline(sched) is { } headline)
+        {
+            log.WriteLine($"      {headline.Replace("**", "", StringComparison.Ordinal)}");
+        }
 
         log.WriteLine("[2/3] the spin app over UDP on loopback: NetStack (ps) against the ThreadPool server");
         (RunReport udp, string udpDir) = RunUdp(dir, quick, duration, cores, charts, commandLine);
@@ -77,12 +109,12 @@ internal static class DemoCommand
             "--out", Path.Combine(dir, "colocate"), .. charts,
         ], commandLine + " (part 3)", null);
 
-        string summary = Summary(sched, udp, coloc, started, quick);
+        string summary = Summary(floor, sched, udp, coloc, started, quick);
         File.WriteAllText(Path.Combine(dir, "report.md"), summary);
         log.WriteLine();
         log.WriteLine(summary);
         log.WriteLine($"reports: {Path.Combine(schedDir, "report.md")}, {Path.Combine(udpDir, "report.md")}, {Path.Combine(colocDir, "report.md")}");
-        if (!a.Has("no-charts"))
+        if (!noCharts)
         {
             foreach (string png in Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Order())
             {
@@ -90,7 +122,6 @@ internal static class DemoCommand
             }
         }
         log.WriteLine($"summary: {Path.Combine(dir, "report.md")}");
-        return 0;
     }
 
     /// <summary>Starts both servers in this process on free loopback ports, measures them side by side, stops them.</summary>
@@ -138,8 +169,9 @@ internal static class DemoCommand
         }
     }
 
-    /// <summary>The demo's report.md: one SLO table per part, with ratios against the baseline of each.</summary>
-    public static string Summary(RunReport sched, RunReport udp, RunReport coloc, DateTime started, bool quick)
+    /// <summary>The demo's report.md: the floor, the policies compared with ratios and the model beside them, then one SLO
+    /// table per part, with ratios against the baseline of each.</summary>
+    public static string Summary(DemoFloor floor, RunReport sched, RunReport udp, RunReport coloc, DateTime started, bool quick)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# NetStack demo");
@@ -151,9 +183,11 @@ internal static class DemoCommand
             sb.AppendLine($"- note: {note}");
         }
         sb.AppendLine();
+        floor.AppendTo(sb);
+        DemoPolicies.AppendTo(sb, sched);
         foreach (SloReport slo in sched.Slos ?? (sched.Slo is null ? [] : [sched.Slo]))
         {
-            sb.AppendLine(Inv($"## 1. extreme-bimodal, 1 worker, synthetic NIC: SLO {slo.Slo}"));
+            sb.AppendLine(Inv($"## 1. extreme-bimodal, 1 worker, synthetic NIC: SLO {slo.Slo} (the model's rows: a quiet machine)"));
             sb.AppendLine();
             AppendSloTable(sb, slo, baseline: "cfcfs");
         }

@@ -1,4 +1,5 @@
 // The `echo` verb: a trivial UDP echo server for measuring the load generator's own ceiling.
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
@@ -13,23 +14,24 @@ namespace NetStack.LoadGen.Echo;
 /// </summary>
 internal static class EchoCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage = "echo [--port 9100] [--address 127.0.0.1] [--duration-s S] [--core N]";
-
-    private static readonly string[] s_options = ["port", "address", "duration-s", "core"];
-
-    /// <summary>Parses, serves until stopped, prints the counts; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The verb, for the program's root command.</summary>
+    public static Command Create()
     {
-        var a = new ArgParser("echo", args, s_options);
-        int port = a.GetInt("port", 9100, 0, 65535);
-        string addressText = a.Get("address", "127.0.0.1")!;
-        if (!IPAddress.TryParse(addressText, out IPAddress? address))
-        {
-            throw new UsageException($"echo: --address must be an IP address such as 127.0.0.1 or ::1, not '{addressText}'");
-        }
-        double? duration = a.Get("duration-s") is null ? null : a.GetDouble("duration-s", 0, 0.01, 86_400);
-        int core = a.GetInt("core", -1, 0);
+        Option<int> port = CliOption.Integer("port", 9100, 0, 65535, "the UDP port to listen on (0: any free port)", "PORT");
+        Option<IPAddress?> address = CliOption.Parsed("address", "IP", "the address to listen on, an IP literal such as 127.0.0.1 or ::1 [default: 127.0.0.1]",
+            text => IPAddress.TryParse(text, out IPAddress? a) ? a : throw new UsageException($"echo: --address must be an IP address such as 127.0.0.1 or ::1, not '{text}'"));
+        Option<double?> duration = CliOption.OptionalNumber("duration-s", 0.01, 86_400, "stop after this many seconds [default: run until Ctrl+C or SIGTERM]", "S");
+        Option<int?> core = CliOption.OptionalInteger("core", 0, int.MaxValue, "pin the server's thread to this core [default: unpinned]", "C");
+        Command command = CliOption.Command("echo",
+            "a trivial UDP server that answers every valid request ok at once, for measuring the load generator's own ceiling; prints its counts at the end",
+            [port, address, duration, core]);
+        command.SetAction(result => Run(result.GetValue(port), result.GetValue(address) ?? IPAddress.Loopback, result.GetValue(duration), result.GetValue(core) ?? -1));
+        return command;
+    }
+
+    /// <summary>Serves until stopped, prints the counts; returns the exit code.</summary>
+    public static int Run(int port, IPAddress address, double? duration, int core)
+    {
         if (core >= 0)
         {
             try

@@ -1,4 +1,5 @@
 // The `kv` verb: an open-loop memcached client (text or binary, TCP or UDP) with the literature's workloads, against one or more servers side by side.
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using NetStack.Measurement.Reports;
@@ -18,34 +19,24 @@ namespace NetStack.LoadGen.Kv;
 /// </summary>
 internal static class KvCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage =
-        "kv --target [LABEL[/POLICY]=]HOST:PORT|inprocess[,...] --workload usr|etc (--rates R1,R2,... | --loads L1,L2,... --capacity-rps C) " +
-        "[--keys 100000] [--popularity uniform|zipf] [--zipf-exponent 0.99] [--arrivals poisson|fb-ia] [--miss-fraction 0] " +
-        "[--long-fraction 0] [--long-keys 100] [--protocol text|binary] [--transport tcp|udp] [--udp-ports P1,...] [--connections 16] " +
-        "[--duration-s 2] [--warmup 0.1] [--receiver thread|inline] [--cores C1[,C2]] [--slo \"p99-latency<=200\"[,...]] " +
-        "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--inprocess-cores 0,1] [--inprocess-memory-mb 64] " +
-        "[--seed 42] [--out DIR] [--no-load] [--no-charts]";
-
     /// <summary>Without --capacity-rps, a load is the rate in millions of requests/s (a nominal capacity of 1 M/s).</summary>
     public const double NominalCapacityRps = 1_000_000;
 
-    private static readonly string[] s_options =
-    [
-        "target", "workload", "keys", "popularity", "zipf-exponent", "arrivals", "miss-fraction", "long-fraction", "long-keys",
-        "protocol", "transport", "udp-ports", "connections", "rates", "loads", "capacity-rps", "duration-s", "warmup", "receiver",
-        "cores", "slo", "behind-p99-us", "max-grace-s", "spin-below-us", "inprocess-cores", "inprocess-memory-mb", "seed", "out",
-    ];
-
-    private static readonly string[] s_protocols = ["text", "binary"];
-    private static readonly string[] s_transports = ["tcp", "udp"];
+    /// <summary>The verb, for the program's root command: exit code 1 when a point could not run.</summary>
+    public static Command Create(string commandLine)
+    {
+        var options = new KvClientOptions();
+        Command command = options.Command();
+        command.SetAction(result => Run(options, result, commandLine));
+        return command;
+    }
 
     /// <summary>Parses, runs every point, writes the reports; returns the exit code (1 when a point could not run).</summary>
-    public static int Run(IReadOnlyList<string> args, string commandLine)
+    public static int Run(KvClientOptions options, ParseResult result, string commandLine)
     {
         try
         {
-            Execute(args, commandLine, Console.Out);
+            Execute(options, result, commandLine, Console.Out);
             return 0;
         }
         catch (KvRunException e)
@@ -57,9 +48,9 @@ internal static class KvCommand
 
     /// <summary>Runs the verb; writes the report (and unless --no-charts its charts) to its folder, and the
     /// markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
-    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output)
+    public static (RunReport Report, string Dir) Execute(KvClientOptions options, ParseResult result, string commandLine, TextWriter? output)
     {
-        KvRun run = Parse(args);
+        KvRun run = Parse(options, result);
         string dir = ReportFiles.OutputDirectory(run.Out, "kv");
         RunReport report = ReportFiles.Begin("kv", commandLine, run.Mix.Workload.ToReportWorkload(), new RunConfig
         {
@@ -288,25 +279,22 @@ internal static class KvCommand
         public required bool NoCharts { get; init; }
     }
 
-    private static KvRun Parse(IReadOnlyList<string> args)
+    private static KvRun Parse(KvClientOptions o, ParseResult a)
     {
-        var a = new ArgParser("kv", args, s_options, ["no-charts", "no-load"]);
-        string workloadName = a.Require("workload");
-        KvWorkload workload = KvWorkload.Create(workloadName)
-            ?? throw new UsageException($"kv: unknown workload '{workloadName}'; valid: {string.Join(", ", KvWorkload.Names)}");
-        KvProtocolKind protocol = a.GetChoiceList("protocol", "text", s_protocols, "protocol") is ["binary"] ? KvProtocolKind.Binary : KvProtocolKind.Text;
-        bool udp = a.GetChoiceList("transport", "tcp", s_transports, "transport") is ["udp"];
-        List<int>? udpPorts = a.Get("udp-ports") is null ? null : a.GetDoubleList("udp-ports", [], 1, 65535)
+        KvWorkload workload = KvWorkload.Create(a.GetRequiredValue(o.Workload))!;
+        KvProtocolKind protocol = a.GetValue(o.Protocol) == "binary" ? KvProtocolKind.Binary : KvProtocolKind.Text;
+        bool udp = a.GetValue(o.Transport) == "udp";
+        List<int>? udpPorts = a.GetValue(o.UdpPorts)?.Values
             .Select(p => p == Math.Floor(p) ? (int)p : throw new UsageException($"kv: --udp-ports takes port numbers, not '{p}'")).ToList();
         if (udpPorts is not null && !udp)
         {
             throw new UsageException("kv: --udp-ports is for --transport udp");
         }
-        List<KvTarget> targets = KvTarget.ParseList(a.Require("target"), udpPorts);
-        int keyCount = a.GetInt("keys", 100_000, 1, 50_000_000);
-        double missFraction = a.GetDouble("miss-fraction", 0, 0, 1);
-        double longFraction = a.GetDouble("long-fraction", 0, 0, 0.5);
-        int longKeys = a.GetInt("long-keys", 100, 1, 1024);
+        List<KvTarget> targets = KvTarget.ParseList(a.GetRequiredValue(o.Target)!, udpPorts);
+        int keyCount = a.GetValue(o.Keys);
+        double missFraction = a.GetValue(o.MissFraction);
+        double longFraction = a.GetValue(o.LongFraction);
+        int longKeys = a.GetValue(o.LongKeys);
         if (longFraction > 0)
         {
             if (udp)
@@ -319,18 +307,14 @@ internal static class KvCommand
         {
             workload = workload.GetsOnly();
         }
-        string popularityName = a.GetChoiceList("popularity", "uniform", KeyPopularity.Names, "popularity") is [var p] ? p
-            : throw new UsageException($"kv: --popularity takes one of {string.Join(", ", KeyPopularity.Names)}");
-        double exponent = a.GetDouble("zipf-exponent", 0.99, 0.01, 0.999);
-        KeyPopularity popularity = popularityName == "zipf" ? KeyPopularity.Zipf(keyCount, exponent) : KeyPopularity.Uniform(keyCount);
-        string arrivalsName = (a.Get("arrivals") ?? "poisson").Replace('_', '-');
-        Arrivals arrivals = Arrivals.Create(arrivalsName)
-            ?? throw new UsageException($"kv: unknown arrivals '{a.Get("arrivals")}'; valid: {string.Join(", ", Arrivals.Names)}");
+        double exponent = a.GetValue(o.ZipfExponent);
+        KeyPopularity popularity = a.GetValue(o.Popularity) == "zipf" ? KeyPopularity.Zipf(keyCount, exponent) : KeyPopularity.Uniform(keyCount);
+        Arrivals arrivals = Arrivals.Create(a.GetValue(o.Arrivals)!)!;
         var keys = new KeySpace(workload, keyCount);
 
-        double? capacity = a.Get("capacity-rps") is null ? null : a.GetDouble("capacity-rps", 0, 1, 1e9);
-        List<(double Load, double Rate)> points = ParseRates(a, capacity);
-        double duration = a.GetDouble("duration-s", 2, 0.05, 3600);
+        double? capacity = a.GetValue(o.CapacityRps);
+        List<(double Load, double Rate)> points = ParseRates(a.GetValue(o.Rates), a.GetValue(o.Loads), capacity);
+        double duration = a.GetValue(o.DurationS);
         foreach ((_, double rate) in points)
         {
             if (KvSchedule.ExpectedCount(rate, duration) > KvSchedule.MaxRequests)
@@ -339,11 +323,12 @@ internal static class KvCommand
                     $"kv: {rate:0} requests/s for {duration} s is more than {KvSchedule.MaxRequests} requests a point; shorten --duration-s"));
             }
         }
-        bool inline = a.GetChoiceList("receiver", "thread", ["thread", "inline"], "receiver") is ["inline"];
-        (int senderCore, int receiverCore, string placement) = ParseCores(a.Get("cores"), inline);
+        bool inline = o.Generator.Inline(a);
+        (int senderCore, int receiverCore, string placement) = ParseCores(a.GetValue(o.Cores), inline);
         // Checked only when some target is hosted here: a client-only run may be confined to fewer cores.
-        int[] inProcessCores = targets.Any(t => t.InProcess) || a.Get("inprocess-cores") is not null
-            ? ParseCoreList(a.Get("inprocess-cores") ?? "0,1", "inprocess-cores")
+        string? inProcessText = a.GetValue(o.InProcessCores);
+        int[] inProcessCores = targets.Any(t => t.InProcess) || inProcessText is not null
+            ? ParseCoreList(inProcessText ?? "0,1", "inprocess-cores")
             : [0, 1];
         if (inProcessCores.Length < 2)
         {
@@ -356,50 +341,43 @@ internal static class KvCommand
             Keys = keys,
             Protocol = protocol,
             Udp = udp,
-            Connections = a.GetInt("connections", 16, 1, 4096),
+            Connections = a.GetValue(o.Connections),
             Points = points,
             CapacityRps = capacity,
             DurationS = duration,
-            Warmup = a.GetDouble("warmup", 0.1, 0, 0.9),
+            Warmup = a.GetValue(o.Warmup),
             Inline = inline,
             SenderCore = senderCore,
             ReceiverCore = receiverCore,
             Placement = placement,
-            Limits = new GeneratorLimits
-            {
-                BehindP99Micros = a.GetDouble("behind-p99-us", 20, 0.1, 1e6),
-                MaxGraceSeconds = a.GetDouble("max-grace-s", 2, 0.2, 60),
-                SpinBelowMicros = a.GetDouble("spin-below-us", 0, 0, 1e6),
-            },
-            Slos = SchedCommand.ParseSlos(a.Get("slo")),
-            Seed = (ulong)a.GetInt("seed", 42, 0),
+            Limits = o.Generator.Limits(a),
+            Slos = a.GetValue(o.Slos) ?? [],
+            Seed = (ulong)a.GetValue(o.Seed),
             InProcessCores = inProcessCores,
-            InProcessMemoryMegabytes = a.GetInt("inprocess-memory-mb", 64, 8, 65536),
-            Out = a.Get("out"),
-            NoLoad = a.Has("no-load"),
-            NoCharts = a.Has("no-charts"),
+            InProcessMemoryMegabytes = a.GetValue(o.InProcessMemoryMb),
+            Out = a.GetValue(o.Out),
+            NoLoad = a.GetValue(o.NoLoad),
+            NoCharts = a.GetValue(o.NoCharts),
         };
     }
 
     /// <summary>--rates (requests/s) or --loads (fractions of --capacity-rps), exactly one; each as (load, rate).</summary>
-    private static List<(double Load, double Rate)> ParseRates(ArgParser a, double? capacity)
+    private static List<(double Load, double Rate)> ParseRates(NumberList? rates, NumberList? loads, double? capacity)
     {
-        bool rates = a.Get("rates") is not null;
-        bool loads = a.Get("loads") is not null;
-        if (rates == loads)
+        if ((rates is null) == (loads is null))
         {
             throw new UsageException("kv: give exactly one of --rates R1,R2,... (requests/s) or --loads L1,L2,... (fractions of --capacity-rps)");
         }
-        if (loads)
+        if (loads is not null)
         {
             if (capacity is not { } c)
             {
                 throw new UsageException("kv: --loads needs --capacity-rps (a kv request's service time is the server's, so the capacity must be stated); or use --rates");
             }
-            return a.GetDoubleList("loads", [], 0.001, 10).Select(l => (l, l * c)).ToList();
+            return loads.Values.Select(l => (l, l * c)).ToList();
         }
         double per = capacity ?? NominalCapacityRps;
-        return a.GetDoubleList("rates", [], 1, 1e8).Select(r => (r / per, r)).ToList();
+        return rates!.Values.Select(r => (r / per, r)).ToList();
     }
 
     /// <summary>--cores C1[,C2]: the sender on C1, the receiver thread on C2 (or C1). Without it the OS places them.</summary>

@@ -1,4 +1,5 @@
 // The `noise` verb: how often this machine takes a core away from a pinned spinning thread, and for how long.
+using System.CommandLine;
 using System.Globalization;
 using NetStack.LoadGen.Cli;
 using NetStack.Runtime;
@@ -22,17 +23,27 @@ internal sealed record CoreNoise(int Core, double Seconds, long Over10Us, long O
 /// </summary>
 internal static class NoiseCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage = "noise [--cores 0,1] [--duration-s 2]";
+    /// <summary>What the verb does, for help.</summary>
+    public const string Description = "this machine's own floor: how often the OS or the hypervisor takes each core away from a pinned " +
+        "spinning thread, and for how long, then the cross-core cache-line round trip; no scheduler beats it here";
 
-    /// <summary>Runs the probe.</summary>
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The verb, for the program's root command.</summary>
+    public static Command Create()
     {
-        var a = new ArgParser("noise", args, ["cores", "duration-s"]);
-        double seconds = a.GetDouble("duration-s", 2, 0.1, 600);
-        int[] cores = a.Get("cores") is { } list
-            ? list.Split(',').Select(c => int.TryParse(c, CultureInfo.InvariantCulture, out int v) ? v : throw new UsageException($"noise: '{c}' is not a core")).ToArray()
-            : [.. Affinity.AvailableCores()];
+        Option<int[]?> coresOption = CliOption.Parsed("cores", "C1,C2,...", "the cores to watch, all at once [default: every core this process may use]",
+            text => text.Split(',').Select(c => int.TryParse(c, CultureInfo.InvariantCulture, out int v) ? v : throw new UsageException($"noise: '{c}' is not a core")).ToArray());
+        Option<double> durationOption = CommonOptions.DurationS(2, 0.1, 600, "seconds to watch the cores");
+        return VerbParser.WithAction(CliOption.Command("noise", Description, [coresOption, durationOption]), result =>
+        {
+            // An absent array-typed option reads as an empty array, not null; a given one is never empty.
+            int[] cores = result.GetValue(coresOption) is { Length: > 0 } given ? given : [.. Affinity.AvailableCores()];
+            Print(cores, result.GetValue(durationOption), Console.Out);
+        });
+    }
+
+    /// <summary>Measures <paramref name="cores"/> for <paramref name="seconds"/> and writes one line per core, then each round trip from the first.</summary>
+    public static void Print(IReadOnlyList<int> cores, double seconds, TextWriter output)
+    {
         try
         {
             Affinity.Validate(cores);
@@ -43,14 +54,13 @@ internal static class NoiseCommand
         }
         foreach (CoreNoise n in Measure(cores, seconds))
         {
-            Console.WriteLine(n);
+            output.WriteLine(n);
         }
-        for (int i = 1; i < cores.Length; i++)
+        for (int i = 1; i < cores.Count; i++)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cores {cores[0]}<->{cores[i]}: cache-line round trip {CrossCoreProbe.RoundTripNs(cores[0], cores[i]):0} ns (median of 5 × 100k)"));
         }
-        return 0;
     }
 
     /// <summary>Measures every core at once for <paramref name="seconds"/>.</summary>

@@ -1,4 +1,5 @@
 // The `soak` verb: mixed good and bad traffic against a running host for a long time, counted per class (bench/soak.sh).
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
@@ -19,22 +20,27 @@ namespace NetStack.LoadGen.Soak;
 /// </summary>
 internal static class SoakCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage = "soak --spin HOST:PORT --kv HOST:PORT [--kv-udp HOST:PORT] [--duration-s 600] [--seed 1] [--progress-s 30]";
-
-    private static readonly string[] s_options = ["spin", "kv", "kv-udp", "duration-s", "seed", "progress-s"];
-
-    /// <summary>Parses, drives the traffic for the duration, prints each class's counts; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args)
+    /// <summary>The verb, for the program's root command.</summary>
+    public static Command Create()
     {
-        var a = new ArgParser("soak", args, s_options);
-        IPEndPoint spin = Endpoint(a.Require("spin"), "spin");
-        IPEndPoint kv = Endpoint(a.Require("kv"), "kv");
-        IPEndPoint? kvUdp = a.Get("kv-udp") is { } u ? Endpoint(u, "kv-udp") : null;
-        double duration = a.GetDouble("duration-s", 600, 1, 7 * 86_400);
-        int seed = a.GetInt("seed", 1);
-        double progress = a.GetDouble("progress-s", 30, 1, 86_400);
+        Option<IPEndPoint?> spinOption = Endpoint("spin", "the host's spin app: UDP and TCP on this port").Required();
+        Option<IPEndPoint?> kvOption = Endpoint("kv", "the host's kv app over TCP").Required();
+        Option<IPEndPoint?> kvUdpOption = Endpoint("kv-udp", "the host's kv app over UDP [default: no kv UDP traffic]");
+        Option<double> durationOption = CommonOptions.DurationS(600, 1, 7 * 86_400, "seconds of traffic; Ctrl+C or SIGTERM ends it sooner, in order");
+        Option<int> seedOption = CliOption.Integer("seed", 1, int.MinValue, int.MaxValue, "random seed of every traffic class");
+        Option<double> progressOption = CliOption.Number("progress-s", 30, 1, 86_400, "seconds between progress lines on stderr", "S");
+        Command command = CliOption.Command("soak",
+            "mixed good and bad traffic against a running host (spin over UDP and TCP, kv over TCP and UDP) for a long time, each class " +
+            "counted; exit code 1 when a request went unanswered or an answer was unexpected (bench/soak.sh)",
+            [spinOption, kvOption, kvUdpOption, durationOption, seedOption, progressOption]);
+        command.SetAction(result => Run(result.GetValue(spinOption)!, result.GetValue(kvOption)!, result.GetValue(kvUdpOption),
+            result.GetValue(durationOption), result.GetValue(seedOption), result.GetValue(progressOption)));
+        return command;
+    }
 
+    /// <summary>Drives the traffic for the duration, prints each class's counts; returns the exit code.</summary>
+    public static int Run(IPEndPoint spin, IPEndPoint kv, IPEndPoint? kvUdp, double duration, int seed, double progress)
+    {
         var classes = new List<(SoakCounts Counts, Action<CancellationToken, int> Run)>();
         void Add(string name, Func<SoakCounts, Action<CancellationToken, int>> make)
         {
@@ -99,8 +105,8 @@ internal static class SoakCommand
         }
     }
 
-    private static IPEndPoint Endpoint(string text, string option) =>
-        IPEndPoint.TryParse(text, out IPEndPoint? e) && e.Port > 0
+    private static Option<IPEndPoint?> Endpoint(string name, string description) => CliOption.Parsed(name, "HOST:PORT", description,
+        text => IPEndPoint.TryParse(text, out IPEndPoint? e) && e.Port > 0
             ? e
-            : throw new UsageException($"soak: --{option} must be HOST:PORT such as 127.0.0.1:9000, not '{text}'");
+            : throw new UsageException($"soak: --{name} must be HOST:PORT such as 127.0.0.1:9000, not '{text}'"));
 }

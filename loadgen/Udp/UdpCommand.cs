@@ -1,4 +1,5 @@
 // The `udp` verb: open-loop Poisson load over UDP against one or more servers, side by side at each rate, with SLO reports.
+using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
 using NetStack.LoadGen.Cli;
@@ -20,67 +21,49 @@ namespace NetStack.LoadGen.Udp;
 /// </summary>
 internal static class UdpCommand
 {
-    /// <summary>Usage line.</summary>
-    public const string Usage =
-        "udp|tcp --target [LABEL[/POLICY]=]HOST:PORT[,...] --workload NAME (--rates R1,R2,... | --loads L1,L2,... [--workers 1]) " +
-        "[--duration-s 2] [--warmup 0.1] [--senders 1] [--receiver thread|inline] [--cores C1,C2,...] [--slo \"p99.9-slowdown<=50\"[,...]] " +
-        "[--payload-bytes 0] [--connections 16 (tcp)] " +
-        "[--behind-p99-us 20] [--max-grace-s 2] [--spin-below-us 0] [--stall-threshold-us 20] [--seed 42] [--out DIR] [--no-charts]";
-
-    private static readonly string[] s_options =
-    [
-        "target", "workload", "rates", "loads", "workers", "duration-s", "warmup", "senders", "receiver", "cores", "slo",
-        "behind-p99-us", "max-grace-s", "spin-below-us", "seed", "out", "payload-bytes", "connections", "stall-threshold-us",
-    ];
-
-    /// <summary>Parses, runs every point, writes the reports; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, string commandLine, string transport = "udp")
+    /// <summary>The verb ("udp" or "tcp"), for the program's root command: runs and writes the report to the console.</summary>
+    public static Command Create(string commandLine, string transport)
     {
-        Execute(args, commandLine, Console.Out, transport);
-        return 0;
+        var options = new UdpOptions(transport);
+        return VerbParser.WithAction(options.Command(), result => Execute(options, result, commandLine, Console.Out));
+    }
+
+    /// <summary>Runs the verb from its arguments (as the demo runs it); see the other overload.</summary>
+    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output, string transport = "udp")
+    {
+        var options = new UdpOptions(transport);
+        return Execute(options, VerbParser.Parse(options.Command(), args), commandLine, output);
     }
 
     /// <summary>Runs the verb; writes the report and (unless --no-charts) its charts to its folder,
     /// and the markdown and file paths to <paramref name="output"/> when given. Returns the report and the folder.</summary>
-    public static (RunReport Report, string Dir) Execute(IReadOnlyList<string> args, string commandLine, TextWriter? output,
-        string transport = "udp")
+    public static (RunReport Report, string Dir) Execute(UdpOptions o, ParseResult a, string commandLine, TextWriter? output)
     {
-        bool tcp = transport == "tcp";
-        var a = new ArgParser(transport, args, s_options, ["no-charts"]);
-        List<UdpTarget> targets = UdpTarget.ParseList(a.Require("target"));
-        Workload workload = SchedCommand.ParseWorkload(a.Require("workload"));
-        int workers = a.GetInt("workers", 1, 1, 1024);
-        List<(double Load, double Rate)> points = ParseRates(a, workload, workers);
-        double duration = a.GetDouble("duration-s", 2, 0.05, 3600);
-        double warmup = a.GetDouble("warmup", 0.1, 0, 0.9);
-        int senders = a.GetInt("senders", 1, 1, 64);
-        int payload = a.GetInt("payload-bytes", 0, 0, tcp ? WireProtocol.MaxStreamPayloadBytes : WireProtocol.MaxDatagramSize - WireProtocol.HeaderSize);
-        int connections = tcp ? a.GetInt("connections", 16, 1, 4096) : 1;
+        string transport = o.Transport;
+        bool tcp = o.Tcp;
+        List<UdpTarget> targets = a.GetRequiredValue(o.Target)!;
+        Workload workload = CommonOptions.WorkloadOf(a.GetRequiredValue(o.Workload));
+        int workers = a.GetValue(o.Workers);
+        List<(double Load, double Rate)> points = ParseRates(o, a, workload, workers);
+        double duration = a.GetValue(o.DurationS);
+        double warmup = a.GetValue(o.Warmup);
+        int senders = a.GetValue(o.Senders);
+        int payload = a.GetValue(o.PayloadBytes);
+        int connections = tcp ? a.GetValue(o.Connections) : 1;
         if (tcp && senders != 1)
         {
             throw new UsageException("tcp: replies are checked for order per connection, which needs one sender: --senders 1");
         }
-        if (!tcp && a.Get("connections") is not null)
-        {
-            throw new UsageException("udp: --connections is for tcp (udp has no connections)");
-        }
-        bool inline = a.GetChoiceList("receiver", "thread", ["thread", "inline"], "receiver") is ["inline"];
+        bool inline = o.Generator.Inline(a);
         if (inline && senders != 1)
         {
-            throw new UsageException("udp: --receiver inline makes the one sender thread receive too; it needs --senders 1");
+            throw new UsageException($"{transport}: --receiver inline makes the one sender thread receive too; it needs --senders 1");
         }
-        ulong seed = (ulong)a.GetInt("seed", 42, 0);
-        double stallThreshold = SchedCommand.ParseStallThreshold(a);
-        var limits = new GeneratorLimits
-        {
-            BehindP99Micros = a.GetDouble("behind-p99-us", 20, 0.1, 1e6),
-            MaxGraceSeconds = a.GetDouble("max-grace-s", 2, 0.2, 60),
-            SpinBelowMicros = a.GetDouble("spin-below-us", 0, 0, 1e6),
-        };
-        List<Slo> slos = a.Get("slo") is { } sloText
-            ? sloText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(SchedCommand.ParseSlo).ToList()
-            : [];
-        (int[] senderCores, int receiverCore, string placement) = ParseCores(a.Get("cores"), senders, inline);
+        ulong seed = (ulong)a.GetValue(o.Seed);
+        double stallThreshold = a.GetValue(o.StallThreshold);
+        GeneratorLimits limits = o.Generator.Limits(a);
+        List<Slo> slos = a.GetValue(o.Slos) ?? [];
+        (int[] senderCores, int receiverCore, string placement) = ParseCores(a.GetValue(o.Cores), senders, inline);
         foreach ((_, double rate) in points)
         {
             if (OpenLoopSchedule.ExpectedCount(rate, duration) > OpenLoopSchedule.MaxRequests)
@@ -89,7 +72,7 @@ internal static class UdpCommand
                     $"udp: {rate:0} requests/s for {duration} s is more than {OpenLoopSchedule.MaxRequests} requests a point; shorten --duration-s"));
             }
         }
-        string dir = ReportFiles.OutputDirectory(a.Get("out"), transport);
+        string dir = ReportFiles.OutputDirectory(a.GetValue(o.Out), transport);
 
         var report = ReportFiles.Begin(transport, commandLine, workload, new RunConfig
         {
@@ -168,7 +151,7 @@ internal static class UdpCommand
             }
         }
 
-        ReportFiles.Finish(report, dir, slos, output, charts: !a.Has("no-charts"));
+        ReportFiles.Finish(report, dir, slos, output, charts: !a.GetValue(o.NoCharts));
         return (report, dir);
     }
 
@@ -184,25 +167,25 @@ internal static class UdpCommand
     }
 
     /// <summary>--rates (requests/s) or --loads (fractions of the capacity of --workers), exactly one; each as (load, rate).</summary>
-    private static List<(double Load, double Rate)> ParseRates(ArgParser a, Workload workload, int workers)
+    private static List<(double Load, double Rate)> ParseRates(UdpOptions o, ParseResult a, Workload workload, int workers)
     {
-        bool rates = a.Get("rates") is not null;
-        bool loads = a.Get("loads") is not null;
-        if (rates == loads)
+        NumberList? rates = a.GetValue(o.Rates);
+        NumberList? loads = a.GetValue(o.Loads);
+        if ((rates is null) == (loads is null))
         {
-            throw new UsageException("udp: give exactly one of --rates R1,R2,... (requests/s) or --loads L1,L2,... (fractions of the capacity of --workers N)");
+            throw new UsageException($"{o.Transport}: give exactly one of --rates R1,R2,... (requests/s) or --loads L1,L2,... (fractions of the capacity of --workers N)");
         }
         double meanNs = workload.MeanServiceNs;
-        if (loads)
+        if (loads is not null)
         {
             if (meanNs <= 0)
             {
-                throw new UsageException($"udp: workload {workload.Name} has no service time to take a capacity from; use --rates");
+                throw new UsageException($"{o.Transport}: workload {workload.Name} has no service time to take a capacity from; use --rates");
             }
-            return a.GetDoubleList("loads", [], 0.001, 10).Select(l => (l, workload.RateFor(l, workers))).ToList();
+            return loads.Values.Select(l => (l, workload.RateFor(l, workers))).ToList();
         }
         // A rate is also stated as a load of --workers cores, so SLO rows compare alike (NaN-free) figures.
-        return a.GetDoubleList("rates", [], 1, 1e8).Select(r => (meanNs <= 0 ? 0 : r * meanNs / (workers * 1e9), r)).ToList();
+        return rates!.Values.Select(r => (meanNs <= 0 ? 0 : r * meanNs / (workers * 1e9), r)).ToList();
     }
 
     /// <summary>
