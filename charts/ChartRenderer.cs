@@ -4,7 +4,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.Charts;
 
 /// <summary>Renders report.json files to PNG charts written next to them.</summary>
-public static class ChartRenderer
+internal static class ChartRenderer
 {
     /// <summary>The file name every loadgen verb gives its report.</summary>
     public const string ReportFileName = "report.json";

@@ -8,7 +8,7 @@ using SkiaSharp;
 namespace NetStack.Charts;
 
 /// <summary>Size and look shared by every chart, so charts of different runs line up side by side.</summary>
-public static class ChartStyle
+internal static class ChartStyle
 {
     /// <summary>Width of every PNG, pixels.</summary>
     public const int WidthPx = 900;

@@ -5,7 +5,7 @@ using ScottPlot;
 namespace NetStack.Charts;
 
 /// <summary>cores-&lt;label&gt;.png per colocated run and batch.png across them.</summary>
-public static class ColocationCharts
+internal static class ColocationCharts
 {
     /// <summary>Renders cores-&lt;label&gt;.png for every run with a timeline; labels that repeat get a numeric suffix.</summary>
     public static List<string> RenderCores(RunReport report, string dir)

@@ -7,7 +7,7 @@ using ScottPlot;
 namespace NetStack.Charts;
 
 /// <summary>latency.png and slowdown-&lt;type&gt;.png: percentiles against offered load, one colour per system.</summary>
-public static class LoadCharts
+internal static class LoadCharts
 {
     /// <summary>The class that stands for all requests, in reports and in file names.</summary>
     public const string AllRequests = "all";

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace NetStack.Charts;
 
 /// <summary>Command-line entry: <c>dotnet run --project charts -- DIR</c>, on System.CommandLine.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>Exit code when the charts were rendered.</summary>
     public const int Ok = 0;

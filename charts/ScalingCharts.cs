@@ -7,7 +7,7 @@ using ScottPlot;
 namespace NetStack.Charts;
 
 /// <summary>slowdown-&lt;type&gt;-&lt;percentile&gt;.png for reports whose points span several worker counts.</summary>
-public static class ScalingCharts
+internal static class ScalingCharts
 {
     /// <summary>The percentiles charted, one chart each: a chart holds one, so policies × worker counts stay readable.</summary>
     public static readonly string[] Percentiles = ["p99", "p99.9"];

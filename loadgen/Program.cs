@@ -6,7 +6,7 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen;
 
 /// <summary>Entry point: a verb, then its options. <c>--help</c> on any verb; exit code 2, with one line, for a command line that cannot run.</summary>
-public static class Program
+internal static class Program
 {
     /// <summary>What the program is, for help.</summary>
     public const string Description = "netstack-loadgen: measures NetStack: its policies in-process (sched, colocate, demo), servers over UDP, TCP " +

@@ -2,7 +2,7 @@
 namespace NetStack.LoadGen;
 
 /// <summary>Prints one status line per point to stderr when stderr is a terminal.</summary>
-public sealed class Progress(int total, double secondsPerPoint)
+internal sealed class Progress(int total, double secondsPerPoint)
 {
     private readonly bool _enabled = !Console.IsErrorRedirected;
     private int _done;

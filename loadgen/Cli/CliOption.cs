@@ -6,7 +6,7 @@ using System.Globalization;
 namespace NetStack.LoadGen.Cli;
 
 /// <summary>A comma list of numbers as an option's value; its text is the list as one types it, so help shows defaults that way.</summary>
-public sealed class NumberList(IReadOnlyList<double> values)
+internal sealed class NumberList(IReadOnlyList<double> values)
 {
     /// <summary>The numbers; +∞ where "max" was given.</summary>
     public IReadOnlyList<double> Values => values;
@@ -17,7 +17,7 @@ public sealed class NumberList(IReadOnlyList<double> values)
 }
 
 /// <summary>A comma list of names as an option's value, each one of the option's valid names, as that list spells it.</summary>
-public sealed class NameList(IReadOnlyList<string> names)
+internal sealed class NameList(IReadOnlyList<string> names)
 {
     /// <summary>The names, in the order given.</summary>
     public IReadOnlyList<string> Names => names;
@@ -33,7 +33,7 @@ public sealed class NameList(IReadOnlyList<string> names)
 /// help shows; an option without one reads null when absent (an array-typed one, an empty array) and its description
 /// says what that means.
 /// </summary>
-public static class CliOption
+internal static class CliOption
 {
     /// <summary>A number with a default, within [min, max].</summary>
     public static Option<double> Number(string name, double fallback, double min, double max, string description, string helpName = "N") =>

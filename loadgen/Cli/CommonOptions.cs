@@ -8,7 +8,7 @@ using NetStack.Runtime.Threading;
 namespace NetStack.LoadGen.Cli;
 
 /// <summary>Factories for the options verbs share; each call makes a new option for one verb's command.</summary>
-public static class CommonOptions
+internal static class CommonOptions
 {
     /// <summary>The workload names, for the workload option.</summary>
     public static IReadOnlyList<string> WorkloadNames { get; } = Runtime.Workloads.Workload.All.Select(w => w.Name).ToArray();

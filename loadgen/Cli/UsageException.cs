@@ -2,4 +2,4 @@
 namespace NetStack.LoadGen.Cli;
 
 /// <summary>A command line that cannot run; the message is the whole story (exit code 2).</summary>
-public sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message);

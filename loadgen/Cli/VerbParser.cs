@@ -5,7 +5,7 @@ using System.CommandLine.Parsing;
 namespace NetStack.LoadGen.Cli;
 
 /// <summary>Parses verbs' command lines and turns a failed parse into the one line a user reads (exit code 2).</summary>
-public static class VerbParser
+internal static class VerbParser
 {
     /// <summary>Response files off: an argument that starts with @ is the text it says, as it always was.</summary>
     public static ParserConfiguration Configuration { get; } = new() { ResponseFileTokenReplacer = null };

@@ -18,7 +18,7 @@ namespace NetStack.LoadGen.Colocate;
 /// cores per app over time, grant latency and CPU efficiency. "alone" is the LC app without batch.
 /// LC loads are fractions of one core.
 /// </summary>
-public static class ColocateCommand
+internal static class ColocateCommand
 {
     /// <summary>The verb, for the program's root command: runs and writes the report to the console.</summary>
     public static Command Create(string commandLine)

@@ -6,7 +6,7 @@ using NetStack.LoadGen.Sched;
 namespace NetStack.LoadGen.Colocate;
 
 /// <summary>colocate's options; one instance per command built.</summary>
-public sealed class ColocateOptions
+internal sealed class ColocateOptions
 {
     /// <summary>The configurations --allocation names.</summary>
     public static readonly string[] Configurations = ["standing-queue", "queue-delay", "static", "alone"];

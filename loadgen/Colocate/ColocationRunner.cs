@@ -18,10 +18,10 @@ namespace NetStack.LoadGen.Colocate;
 /// <param name="Label">Its name in reports ("standing-queue", "static", "lc-alone").</param>
 /// <param name="Allocation">static, standing-queue or queue-delay.</param>
 /// <param name="WithBatch">Whether the batch app runs beside the LC app.</param>
-public sealed record ColocateConfig(string Label, string Allocation, bool WithBatch);
+internal sealed record ColocateConfig(string Label, string Allocation, bool WithBatch);
 
 /// <summary>What every configuration of a colocate run shares.</summary>
-public sealed record ColocateSpec
+internal sealed record ColocateSpec
 {
     /// <summary>LC service-time distribution.</summary>
     public required Workload Workload { get; init; }
@@ -60,7 +60,7 @@ public sealed record ColocateSpec
 }
 
 /// <summary>What the rounds of one configuration add up to.</summary>
-public sealed class ColocationTotals(ColocateConfig config, int types, int phaseNames)
+internal sealed class ColocationTotals(ColocateConfig config, int types, int phaseNames)
 {
     /// <summary>The configuration.</summary>
     public ColocateConfig Config { get; } = config;
@@ -95,7 +95,7 @@ public sealed class ColocationTotals(ColocateConfig config, int types, int phase
 }
 
 /// <summary>Runs rounds of one configuration and reports their sum.</summary>
-public static class ColocationRunner
+internal static class ColocationRunner
 {
     private const int MaxEventsInReport = 2000;
     private const int TimelineBuckets = 400;

@@ -7,10 +7,10 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen.Colocate;
 
 /// <summary>A named phase of a pattern, with its share of the run and its LC load (fraction of one core).</summary>
-public sealed record PatternPhase(string Name, double StartS, double EndS, double Load);
+internal sealed record PatternPhase(string Name, double StartS, double EndS, double Load);
 
 /// <summary>Builds the phase list of a pattern.</summary>
-public static class LoadPattern
+internal static class LoadPattern
 {
     /// <summary>Valid pattern names.</summary>
     public const string Names = "steady, step, bursts";

@@ -28,7 +28,7 @@ namespace NetStack.LoadGen.Demo;
 /// see (short requests' p50, p90, untouched p99, with ratios and the model's figures), what a
 /// quiet machine would show, and the SLO tables.
 /// </summary>
-public static class DemoCommand
+internal static class DemoCommand
 {
     /// <summary>The synthetic part's SLOs: the papers' p99.9 bound, and the same bound at p99, which a
     /// VM whose cores stall for milliseconds a few times a second can still show.</summary>

@@ -9,7 +9,7 @@ namespace NetStack.LoadGen.Demo;
 /// <summary>The floor the demo measured on its cores, and how long it waited for a quiet machine first.</summary>
 /// <param name="Cores">Each core's stalls over the final probe.</param>
 /// <param name="WaitedS">Seconds spent waiting for the machine to be quiet (0: it was, or no wait was asked for).</param>
-public sealed record DemoFloor(IReadOnlyList<CoreNoise> Cores, double WaitedS)
+internal sealed record DemoFloor(IReadOnlyList<CoreNoise> Cores, double WaitedS)
 {
     /// <summary>
     /// A core that loses more than this share of its time to stalls is busy with another process: a

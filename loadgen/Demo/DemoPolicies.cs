@@ -11,7 +11,7 @@ namespace NetStack.LoadGen.Demo;
 /// touched, each policy's measured figure beside the queueing model's, with each policy's figure
 /// over processor sharing's, quoted with the two figures it divides.
 /// </summary>
-public static class DemoPolicies
+internal static class DemoPolicies
 {
     /// <summary>The request type compared: extreme-bimodal's 99.5 % of 0.5 µs requests.</summary>
     public const string TypeName = "short";

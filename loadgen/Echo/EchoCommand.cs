@@ -12,7 +12,7 @@ namespace NetStack.LoadGen.Echo;
 /// <c>echo [--port 9100] [--address 127.0.0.1] [--duration-s S] [--core N]</c>: answers every valid
 /// request ok at once until Ctrl+C (or SIGTERM) or the duration, then prints its counts.
 /// </summary>
-public static class EchoCommand
+internal static class EchoCommand
 {
     /// <summary>The verb, for the program's root command.</summary>
     public static Command Create()

@@ -12,7 +12,7 @@ namespace NetStack.LoadGen.Echo;
 /// and ignores the rest. One thread, allocation-free per datagram; idle, it backs off from spinning to
 /// a 1 ms poll, so on a small machine it leaves the cores to the generator when there is nothing to answer.
 /// </summary>
-public sealed class EchoServer : IDisposable
+internal sealed class EchoServer : IDisposable
 {
     /// <summary>Every type the protocol allows is "known": the echo server has no app to ask.</summary>
     private const int TypeCount = WireProtocol.MaxRequestType + 1;

@@ -12,7 +12,7 @@ namespace NetStack.LoadGen.Kv;
 /// <param name="DataPathAllocatedBytes">Bytes the IOKernel and carrier threads allocated from the point's warm-up end.</param>
 /// <param name="Preemptions">Yields that went back to the queue (a multiget's steps under ps).</param>
 /// <param name="Rejected">Requests refused as overloaded.</param>
-public sealed record InProcessCounts(long DataPathAllocatedBytes, long Preemptions, long Rejected);
+internal sealed record InProcessCounts(long DataPathAllocatedBytes, long Preemptions, long Rejected);
 
 /// <summary>
 /// One store for the whole run (loaded once), and for each point a fresh IOKernel with its TCP and UDP
@@ -21,7 +21,7 @@ public sealed record InProcessCounts(long DataPathAllocatedBytes, long Preemptio
 /// does not print it). Placement and idling follow bench/run-all.sh's servers: IOKernel on the first
 /// core, workers on the rest, threads that yield at once when idle so a generator sharing a core runs.
 /// </summary>
-public sealed class InProcessKv : IDisposable
+internal sealed class InProcessKv : IDisposable
 {
     private readonly KvEngine _engine;
     private readonly KernelOptions _options;

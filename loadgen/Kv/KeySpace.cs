@@ -12,7 +12,7 @@ namespace NetStack.LoadGen.Kv;
 /// A key's size (and its loaded value's size) comes from a hash of its number, not from the run's
 /// seed, so every run and every target with the same --keys holds the very same keys and values.
 /// </summary>
-public sealed class KeySpace
+internal sealed class KeySpace
 {
     private readonly byte[]? _lengths;
     private readonly int _fixedLength;
@@ -104,7 +104,7 @@ public sealed class KeySpace
 }
 
 /// <summary>Which key a request asks for: uniform over the key space, or zipf (YCSB's generator).</summary>
-public sealed class KeyPopularity
+internal sealed class KeyPopularity
 {
     /// <summary>The names <c>--popularity</c> accepts.</summary>
     public static readonly string[] Names = ["uniform", "zipf"];
@@ -184,7 +184,7 @@ public sealed class KeyPopularity
 }
 
 /// <summary>Inter-arrival gaps: Poisson, or Facebook's generalized Pareto gaps (mutilate's fb_ia), at the offered rate.</summary>
-public sealed class Arrivals
+internal sealed class Arrivals
 {
     /// <summary>The names <c>--arrivals</c> accepts.</summary>
     public static readonly string[] Names = ["poisson", "fb-ia"];

@@ -7,7 +7,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Kv;
 
 /// <summary>kv's options (the client's; the server's are NetStack.Apps.Kv.KvOptions); one instance per command built.</summary>
-public sealed class KvClientOptions
+internal sealed class KvClientOptions
 {
     /// <summary><c>--target</c> (parsed with <c>--udp-ports</c>).</summary>
     public Option<string?> Target { get; } = CliOption.Text("target", "[LABEL[/POLICY]=]HOST:PORT|inprocess[,...]",

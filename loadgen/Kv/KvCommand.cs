@@ -17,7 +17,7 @@ namespace NetStack.LoadGen.Kv;
 /// loads the key space into every target, then at each rate runs every target in turn with the same
 /// schedule (rate by rate, target by target, as the udp verb does), and writes report.json, report.md and charts.
 /// </summary>
-public static class KvCommand
+internal static class KvCommand
 {
     /// <summary>Without --capacity-rps, a load is the rate in millions of requests/s (a nominal capacity of 1 M/s).</summary>
     public const double NominalCapacityRps = 1_000_000;
@@ -423,4 +423,4 @@ public static class KvCommand
 }
 
 /// <summary>A run that started but could not finish (a target unreachable, a point that failed); exit code 1.</summary>
-public sealed class KvRunException(string message, Exception inner) : Exception(message, inner);
+internal sealed class KvRunException(string message, Exception inner) : Exception(message, inner);

@@ -7,7 +7,7 @@ namespace NetStack.LoadGen.Kv;
 /// The generalized extreme value distribution, drawn by its quantile function
 /// x = μ + σ((−ln u)^(−ξ) − 1)/ξ (ξ ≠ 0). Facebook's ETC key sizes follow it (μ 30.7984, σ 8.20449, ξ 0.078688).
 /// </summary>
-public readonly record struct GeneralizedExtremeValue(double Location, double Scale, double Shape)
+internal readonly record struct GeneralizedExtremeValue(double Location, double Scale, double Shape)
 {
     /// <summary>The value at cumulative probability <paramref name="u"/> (0 &lt; u &lt; 1).</summary>
     public double Quantile(double u) => Location + Scale * (Math.Pow(-Math.Log(u), -Shape) - 1) / Shape;
@@ -18,7 +18,7 @@ public readonly record struct GeneralizedExtremeValue(double Location, double Sc
 /// (k ≠ 0); its mean is μ + σ/(1 − k) for k &lt; 1. Facebook's ETC value tail (μ 15, σ 214.476,
 /// k 0.348238) and its inter-arrival gaps (μ 0, σ 16.0292 µs, k 0.154971) follow it.
 /// </summary>
-public readonly record struct GeneralizedPareto(double Location, double Scale, double Shape)
+internal readonly record struct GeneralizedPareto(double Location, double Scale, double Shape)
 {
     /// <summary>A draw from <paramref name="u"/>, uniform on (0, 1].</summary>
     public double FromUniform(double u) => Location + Scale * (Math.Pow(u, -Shape) - 1) / Shape;
@@ -28,7 +28,7 @@ public readonly record struct GeneralizedPareto(double Location, double Scale, d
 }
 
 /// <summary>How a kv workload sizes values: a fixed size, or ETC's discrete head and Pareto tail.</summary>
-public sealed class ValueSizes
+internal sealed class ValueSizes
 {
     // mutilate's fb_value head (Generator.cc, createFacebookValue): P(size = index), for the sizes
     // 0..14 the paper's figure shows as spikes; the rest of the mass (55.8 %) is the tail.
@@ -91,7 +91,7 @@ public sealed class ValueSizes
 }
 
 /// <summary>How a kv workload sizes keys: fixed, or ETC's generalized extreme value distribution.</summary>
-public sealed class KeySizes
+internal sealed class KeySizes
 {
     /// <summary>memcached's longest key.</summary>
     public const int MaxKeyBytes = 250;

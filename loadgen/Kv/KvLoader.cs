@@ -11,14 +11,14 @@ namespace NetStack.LoadGen.Kv;
 /// <param name="Bytes">Their key and value bytes.</param>
 /// <param name="Seconds">How long it took.</param>
 /// <param name="Errors">SETs answered with an error (not stored).</param>
-public sealed record KvLoadResult(long Keys, long Bytes, double Seconds, long Errors);
+internal sealed record KvLoadResult(long Keys, long Bytes, double Seconds, long Errors);
 
 /// <summary>
 /// Stores keys 0..Count-1, each with its own value size (<see cref="KeySpace.LoadedValueBytes"/>), so
 /// the measured gets find them: key k goes on connection k mod N, each connection with at most
 /// <see cref="Window"/> SETs outstanding. Not timed and not open loop: it only has to finish.
 /// </summary>
-public static class KvLoader
+internal static class KvLoader
 {
     /// <summary>SETs a connection may have outstanding while loading.</summary>
     public const int Window = 32;

@@ -10,7 +10,7 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen.Kv;
 
 /// <summary>What one kv point runs.</summary>
-public sealed record KvPointSpec
+internal sealed record KvPointSpec
 {
     /// <summary>The server.</summary>
     public required KvTarget Target { get; init; }

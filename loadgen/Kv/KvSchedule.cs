@@ -5,7 +5,7 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.LoadGen.Kv;
 
 /// <summary>What a kv schedule is drawn from (the same for every target at one rate).</summary>
-public sealed record KvMix(KvWorkload Workload, KeySpace Keys, KeyPopularity Popularity, Arrivals Arrivals, double MissFraction);
+internal sealed record KvMix(KvWorkload Workload, KeySpace Keys, KeyPopularity Popularity, Arrivals Arrivals, double MissFraction);
 
 /// <summary>
 /// The requests of one point in flat arrays indexed by request number, so the send loop is a clock
@@ -13,7 +13,7 @@ public sealed record KvMix(KvWorkload Workload, KeySpace Keys, KeyPopularity Pop
 /// check the reply's) without trusting the server. A multiget's keys sit in one shared block
 /// (<see cref="MultigetKeys"/>); its <see cref="Key"/> entry is where they start.
 /// </summary>
-public sealed class KvSchedule
+internal sealed class KvSchedule
 {
     /// <summary>Requests a point may hold (17 bytes each plus multiget keys).</summary>
     public const int MaxRequests = 16 * 1024 * 1024;

@@ -9,7 +9,7 @@ namespace NetStack.LoadGen.Kv;
 /// <param name="InProcess">kv served by NetStack inside this process (<c>LABEL[/POLICY]=inprocess</c>), so the
 /// data path's allocations can be counted per thread.</param>
 /// <param name="UdpPort">With <c>--transport udp</c>, where gets go (the loading still goes to the TCP port).</param>
-public sealed record KvTarget(UdpTarget Server, bool InProcess, int UdpPort)
+internal sealed record KvTarget(UdpTarget Server, bool InProcess, int UdpPort)
 {
     /// <summary>What <see cref="ParseList"/> accepts, for messages.</summary>
     public const string Syntax = "[LABEL[/POLICY]=]HOST:PORT or LABEL[/POLICY]=inprocess, comma-separated, " +

@@ -19,7 +19,7 @@ namespace NetStack.LoadGen.Kv;
 /// Latency runs from the intended send time on this process's clock. One thread sends and reads
 /// (reading while it waits), or a second thread reads; neither allocates per request.
 /// </summary>
-public sealed unsafe class KvTcpPoint
+internal sealed unsafe class KvTcpPoint
 {
     private readonly KvPointState _s;
     private readonly KvConnection[] _connections;

@@ -18,7 +18,7 @@ namespace NetStack.LoadGen.Kv;
 /// datagrams in order). An id names the latest request sent with it; a request unanswered after
 /// 65536 more were sent was lost anyway. Nothing is allocated per request.
 /// </summary>
-public sealed class KvUdpPoint
+internal sealed class KvUdpPoint
 {
     private const int Ids = 1 << 16;
 

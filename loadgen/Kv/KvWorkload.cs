@@ -5,7 +5,7 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.LoadGen.Kv;
 
 /// <summary>The operation types the kv verb sends; each is its own class in the results.</summary>
-public static class KvOp
+internal static class KvOp
 {
     /// <summary>A one-key get.</summary>
     public const byte Get = 0;
@@ -22,7 +22,7 @@ public static class KvOp
 /// A named key-value workload (Atikoglu et al., SIGMETRICS'12, as mutilate runs it): key and value
 /// sizes and the GET:SET mix, plus the long request: a share of multigets of N keys.
 /// </summary>
-public sealed class KvWorkload
+internal sealed class KvWorkload
 {
     /// <summary>The names <see cref="Create"/> accepts.</summary>
     public static readonly string[] Names = ["usr", "etc"];

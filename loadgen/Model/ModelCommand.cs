@@ -15,7 +15,7 @@ namespace NetStack.LoadGen.Model;
 /// simulates every worker count, load and policy and writes report.json (compact: model runs have many points),
 /// report.md and charts, as the measuring verbs do, with System = "model".
 /// </summary>
-public static class ModelCommand
+internal static class ModelCommand
 {
     /// <summary>The verb, for the program's root command: simulates and writes the report to the console.</summary>
     public static Command Create(string commandLine)

@@ -7,7 +7,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Model;
 
 /// <summary>model's options; one instance per command built.</summary>
-public sealed class ModelOptions
+internal sealed class ModelOptions
 {
     /// <summary>Default dispatcher cost per dispatch, ns: a C dispatcher's ~5 M requests/s (WORKLOADS.md), near
     /// NetStack's measured 5.49 M/s at JBSQ(2) (docs/results.md).</summary>

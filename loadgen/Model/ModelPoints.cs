@@ -5,7 +5,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Model;
 
 /// <summary>Turns a simulated point into a <see cref="PointReport"/> beside the measured ones.</summary>
-public static class ModelPoints
+internal static class ModelPoints
 {
     /// <summary>The report's system name for model points.</summary>
     public const string System = "model";

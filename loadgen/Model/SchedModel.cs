@@ -12,10 +12,10 @@ namespace NetStack.LoadGen.Model;
 /// <summary>The overheads the model is to use: each given on the command line, or null to measure it.</summary>
 /// <param name="DispatchNs">--dispatch-ns, or null: 1 / the dispatcher ceiling, probed after the run.</param>
 /// <param name="PreemptNs">--preempt-ns, or null: the median of the ps points' measured p50 preemption cost.</param>
-public sealed record ModelCosts(double? DispatchNs, double? PreemptNs);
+internal sealed record ModelCosts(double? DispatchNs, double? PreemptNs);
 
 /// <summary>sched's model options: <c>--model</c>, and the costs it may be given instead of measuring them.</summary>
-public sealed class SchedModelOptions
+internal sealed class SchedModelOptions
 {
     /// <summary><c>--model</c>.</summary>
     public Option<bool> Model { get; } = CliOption.Flag("model",
@@ -50,7 +50,7 @@ public sealed class SchedModelOptions
 }
 
 /// <summary>Adds a model point beside every measured point of a sched run.</summary>
-public static class SchedModel
+internal static class SchedModel
 {
     // Five probes of 0.1 s, the fastest kept: a stall of the VM or another process on the cores only
     // slows a probe down, so the fastest is nearest the quiet machine's ceiling. Each is long enough

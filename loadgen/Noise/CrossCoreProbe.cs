@@ -8,7 +8,7 @@ namespace NetStack.LoadGen.Noise;
 /// of these round trips per request, and on a VM the figure moves from day to day (on the
 /// reference machine it has been seen at ~125 ns and at ~515 ns), so every report records it.
 /// </summary>
-public static class CrossCoreProbe
+internal static class CrossCoreProbe
 {
     private sealed class Words
     {

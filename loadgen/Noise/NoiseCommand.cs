@@ -7,7 +7,7 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen.Noise;
 
 /// <summary>One core's stalls: gaps between consecutive clock reads of a pinned spin loop.</summary>
-public sealed record CoreNoise(int Core, double Seconds, long Over10Us, long Over100Us, long Over1Ms, double MaxUs, double StolenFraction)
+internal sealed record CoreNoise(int Core, double Seconds, long Over10Us, long Over100Us, long Over1Ms, double MaxUs, double StolenFraction)
 {
     /// <summary>One line for reports.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
@@ -21,7 +21,7 @@ public sealed record CoreNoise(int Core, double Seconds, long Over10Us, long Ove
 /// and each other one (<see cref="CrossCoreProbe"/>). No scheduler can beat this floor on this machine: a p99.9 of a
 /// few µs is out of reach when every core stalls for more than 100 µs several times a second.
 /// </summary>
-public static class NoiseCommand
+internal static class NoiseCommand
 {
     /// <summary>What the verb does, for help.</summary>
     public const string Description = "this machine's own floor: how often the OS or the hypervisor takes each core away from a pinned " +

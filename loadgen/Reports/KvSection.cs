@@ -6,7 +6,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Reports;
 
 /// <summary>What report.md says about points with a <see cref="PointReport.Kv"/> part.</summary>
-public static class KvSection
+internal static class KvSection
 {
     /// <summary>The header line of a kv run: what each point is.</summary>
     public static string EachPoint(RunReport r) => Inv(

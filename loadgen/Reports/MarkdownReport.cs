@@ -6,7 +6,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Reports;
 
 /// <summary>Writes the human-readable twin of report.json.</summary>
-public static class MarkdownReport
+internal static class MarkdownReport
 {
     /// <summary>The markdown text.</summary>
     public static string Render(RunReport r)

@@ -6,7 +6,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Reports;
 
 /// <summary>What report.md says about points with System = "model".</summary>
-public static class ModelSection
+internal static class ModelSection
 {
     /// <summary>The header line of a model run: what each point is.</summary>
     public static string EachPoint(RunReport r) => Inv(

@@ -5,7 +5,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Reports;
 
 /// <summary>Output folders and the report pair.</summary>
-public static class ReportFiles
+internal static class ReportFiles
 {
     /// <summary>results/&lt;timestamp&gt;-&lt;verb&gt; under the current folder, unless given.</summary>
     public static string OutputDirectory(string? requested, string verb)

@@ -15,7 +15,7 @@ namespace NetStack.LoadGen.Reports;
 /// the closed form is exact enough; M/G/1 (any other workload, one worker): the mean by
 /// Pollaczek–Khinchine; M/M/c (exponential, several workers, c-FCFS): the mean by Erlang C.
 /// </summary>
-public static class TheorySection
+internal static class TheorySection
 {
     /// <summary>One closed-form figure for one point.</summary>
     /// <param name="Model">M/M/1, M/D/1, M/G/1 (P–K), M/M/c.</param>

@@ -7,7 +7,7 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen.Sched;
 
 /// <summary>The core options of the in-process verbs, checked against the cores this process may use.</summary>
-public sealed class InProcessCoreOptions
+internal sealed class InProcessCoreOptions
 {
     /// <summary><c>--iokernel-core C</c>.</summary>
     public Option<int> IOKernelCore { get; } = CliOption.Integer("iokernel-core", Affinity.AvailableCores()[0], 0, int.MaxValue,

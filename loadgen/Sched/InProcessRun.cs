@@ -14,7 +14,7 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.LoadGen.Sched;
 
 /// <summary>What one in-process point runs.</summary>
-public sealed record SchedPoint
+internal sealed record SchedPoint
 {
     /// <summary>Service-time distribution.</summary>
     public required Workload Workload { get; init; }
@@ -52,10 +52,10 @@ public sealed record SchedPoint
 }
 
 /// <summary>The outcome of a point: its report row, and the stopped kernel for anything else.</summary>
-public sealed record SchedPointResult(PointReport Report, IOKernel.Kernel Kernel, long OriginTicks);
+internal sealed record SchedPointResult(PointReport Report, IOKernel.Kernel Kernel, long OriginTicks);
 
 /// <summary>Runs NetStack in this process over the synthetic NIC and measures one point.</summary>
-public static class InProcessRun
+internal static class InProcessRun
 {
     /// <summary>Runs the point to its end (arrivals stop after the duration; in-flight requests drain).</summary>
     public static SchedPointResult Run(SchedPoint p)
@@ -176,7 +176,7 @@ public static class InProcessRun
 /// The metrics pipeline of an in-process run (<c>sched --metrics console|prometheus</c>): the
 /// NetStack Meter with one exporter, so the dispatcher ceiling can be measured with and without it.
 /// </summary>
-public sealed class InProcessMetrics : IDisposable
+internal sealed class InProcessMetrics : IDisposable
 {
     /// <summary>The --metrics values.</summary>
     public static readonly string[] Modes = ["none", "console", "prometheus"];

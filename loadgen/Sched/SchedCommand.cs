@@ -17,7 +17,7 @@ namespace NetStack.LoadGen.Sched;
 /// policy), so they meet the same machine conditions, and writes report.json and report.md; with --model,
 /// the queueing model's points beside the measured ones.
 /// </summary>
-public static class SchedCommand
+internal static class SchedCommand
 {
     /// <summary>The verb, for the program's root command: runs and writes the report to the console.</summary>
     public static Command Create(string commandLine)

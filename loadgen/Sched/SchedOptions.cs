@@ -7,7 +7,7 @@ using NetStack.Measurement.Reports;
 namespace NetStack.LoadGen.Sched;
 
 /// <summary>sched's options; one instance per command built.</summary>
-public sealed class SchedOptions
+internal sealed class SchedOptions
 {
     /// <summary>What the verb does, for help.</summary>
     public const string Description =

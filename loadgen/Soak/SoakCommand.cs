@@ -18,7 +18,7 @@ namespace NetStack.LoadGen.Soak;
 /// At the end (or on Ctrl+C / SIGTERM) every class waits, bounded, for the replies it is owed, and one
 /// line per class says what it sent and what came back; bench/soak.sh checks them against the host's counts.
 /// </summary>
-public static class SoakCommand
+internal static class SoakCommand
 {
     /// <summary>The verb, for the program's root command.</summary>
     public static Command Create()

@@ -7,7 +7,7 @@ namespace NetStack.LoadGen.Soak;
 /// One traffic class's counts. Fields are updated with <see cref="Interlocked"/> (a class may send on
 /// one thread and read on another) and read once its threads have stopped.
 /// </summary>
-public sealed class SoakCounts(string name)
+internal sealed class SoakCounts(string name)
 {
     /// <summary>The class's name in the summary ("spin-udp", "kv-tcp", ...).</summary>
     public string Name => name;

@@ -23,7 +23,7 @@ namespace NetStack.LoadGen.Tcp;
 /// thread reads; neither allocates per request. Each watches its own clock reads for stalls, as the
 /// udp generator's threads do.
 /// </summary>
-public sealed unsafe class TcpOpenLoopPoint
+internal sealed unsafe class TcpOpenLoopPoint
 {
     private const double StartDelayMillis = 50;
 

@@ -7,7 +7,7 @@ namespace NetStack.LoadGen.Udp;
 /// Limits that decide what a udp point's numbers mean. Every value is reachable from the command
 /// line (<c>--behind-p99-us</c>, <c>--max-grace-s</c>, <c>--spin-below-us</c>); docs/loadgen.md explains each.
 /// </summary>
-public sealed record GeneratorLimits
+internal sealed record GeneratorLimits
 {
     /// <summary>
     /// A point is flagged generator-fell-behind when the p99 of send lateness over the measured

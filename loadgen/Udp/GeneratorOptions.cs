@@ -5,7 +5,7 @@ using NetStack.LoadGen.Cli;
 namespace NetStack.LoadGen.Udp;
 
 /// <summary><c>--receiver</c>, <c>--behind-p99-us</c>, <c>--max-grace-s</c>, <c>--spin-below-us</c> (docs/loadgen.md explains each).</summary>
-public sealed class GeneratorOptions
+internal sealed class GeneratorOptions
 {
     private static readonly GeneratorLimits s_defaults = new();
 

@@ -7,7 +7,7 @@ using NetStack.Runtime.Threading;
 
 namespace NetStack.LoadGen.Udp;
 
-public sealed partial class OpenLoopPoint
+internal sealed partial class OpenLoopPoint
 {
     /// <summary>The receiver's counters; only its thread writes them, the coordinator reads them after the join.</summary>
     private sealed class ReceiverState(LatencyRecorder recorder, StallWatch? stalls)

@@ -8,7 +8,7 @@ using NetStack.Runtime.Threading;
 
 namespace NetStack.LoadGen.Udp;
 
-public sealed partial class OpenLoopPoint
+internal sealed partial class OpenLoopPoint
 {
     /// <summary>An inline receiver reads at least once every this many sends, even with no gap to read in.</summary>
     private const int InlinePollEverySends = 8;

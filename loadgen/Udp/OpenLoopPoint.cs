@@ -11,7 +11,7 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.LoadGen.Udp;
 
 /// <summary>What one udp point runs.</summary>
-public sealed record UdpPointSpec
+internal sealed record UdpPointSpec
 {
     /// <summary>The server.</summary>
     public required UdpTarget Target { get; init; }
@@ -70,7 +70,7 @@ public sealed record UdpPointSpec
 /// reads for stalls (<see cref="StallWatch"/>): a thread that was off its core cannot send on time or
 /// time an answer, so the requests such a stall touched are left out of the untouched figures.
 /// </summary>
-public sealed partial class OpenLoopPoint
+internal sealed partial class OpenLoopPoint
 {
     /// <summary>Time between starting the threads and the first intended send, for them to start and pin themselves.</summary>
     private const double StartDelayMillis = 50;

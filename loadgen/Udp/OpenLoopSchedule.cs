@@ -11,7 +11,7 @@ namespace NetStack.LoadGen.Udp;
 /// request's type and service time by the id the server echoes, without trusting the server for them.
 /// The same seed gives every target the same sequence, so systems meet identical arrivals.
 /// </summary>
-public sealed class OpenLoopSchedule
+internal sealed class OpenLoopSchedule
 {
     /// <summary>Requests a point may hold: 14 bytes each, so ~450 MB at most.</summary>
     public const int MaxRequests = 32 * 1024 * 1024;

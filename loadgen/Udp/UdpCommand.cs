@@ -19,7 +19,7 @@ namespace NetStack.LoadGen.Udp;
 /// <c>tcp</c> is the same verb over TCP: the schedule spread over <c>--connections</c> connections,
 /// pipelined, replies checked for order on each.
 /// </summary>
-public static class UdpCommand
+internal static class UdpCommand
 {
     /// <summary>The verb ("udp" or "tcp"), for the program's root command: runs and writes the report to the console.</summary>
     public static Command Create(string commandLine, string transport)

@@ -7,7 +7,7 @@ using NetStack.Runtime.Protocol;
 namespace NetStack.LoadGen.Udp;
 
 /// <summary>udp's options, or tcp's (the same and <c>--connections</c>); one instance per command built.</summary>
-public sealed class UdpOptions
+internal sealed class UdpOptions
 {
     /// <param name="transport">"udp" or "tcp".</param>
     public UdpOptions(string transport)

@@ -11,7 +11,7 @@ namespace NetStack.LoadGen.Udp;
 /// sent and the generator lost, which must not count as the server's. Linux only; elsewhere, or if
 /// the file cannot be read, the count is unknown (null).
 /// </summary>
-public static class UdpSocketDrops
+internal static class UdpSocketDrops
 {
     /// <summary>The socket's drops so far, or null when they cannot be read.</summary>
     public static long? Read(Socket socket)

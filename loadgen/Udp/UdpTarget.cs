@@ -10,7 +10,7 @@ namespace NetStack.LoadGen.Udp;
 /// <param name="System">Goes into <c>PointReport.System</c>: "netstack", "threadpool", or any label.</param>
 /// <param name="Policy">Goes into <c>PointReport.Policy</c>; the client cannot see the server's policy, so the user names it.</param>
 /// <param name="EndPoint">Where requests go.</param>
-public sealed partial record UdpTarget(string System, string Policy, IPEndPoint EndPoint)
+internal sealed partial record UdpTarget(string System, string Policy, IPEndPoint EndPoint)
 {
     /// <summary>What <see cref="ParseList"/> accepts, for messages.</summary>
     public const string Syntax = "[LABEL[/POLICY]=]HOST:PORT[,...] with HOST an IP address or localhost, e.g. netstack/ps=127.0.0.1:9000,threadpool=127.0.0.1:9001";

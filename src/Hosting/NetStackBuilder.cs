@@ -6,8 +6,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NetStack.IOKernel;
+using NetStack.IOKernel.Nic;
+using NetStack.IOKernel.Telemetry.Metrics;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
+using OpenTelemetry.Metrics;
 
 namespace NetStack.Hosting;
 
@@ -15,16 +18,19 @@ namespace NetStack.Hosting;
 /// <param name="Udp">The UDP port (null: not on UDP; 0: any free port).</param>
 /// <param name="Tcp">The TCP port (null: not on TCP; 0: any free port).</param>
 /// <param name="Address">The address, IPv4 or IPv6; loopback unless given.</param>
-public readonly record struct NetStackPorts(int? Udp = null, int? Tcp = null, string Address = "127.0.0.1")
+public readonly record struct NetStackPorts(int? Udp = null, int? Tcp = null, string Address = NetStackPorts.Loopback)
 {
+    /// <summary>The address an app listens on unless given: IPv4 loopback, reachable from this machine only.</summary>
+    public const string Loopback = "127.0.0.1";
+
     /// <summary>The same port on UDP and TCP.</summary>
-    public static NetStackPorts Both(int port, string address = "127.0.0.1") => new(port, port, address);
+    public static NetStackPorts Both(int port, string address = Loopback) => new(port, port, address);
 
     /// <summary>TCP only.</summary>
-    public static NetStackPorts TcpOnly(int port, string address = "127.0.0.1") => new(null, port, address);
+    public static NetStackPorts TcpOnly(int port, string address = Loopback) => new(null, port, address);
 
     /// <summary>UDP only.</summary>
-    public static NetStackPorts UdpOnly(int port, string address = "127.0.0.1") => new(port, null, address);
+    public static NetStackPorts UdpOnly(int port, string address = Loopback) => new(port, null, address);
 }
 
 /// <summary>Adds NetStack to a host.</summary>
@@ -35,8 +41,10 @@ public static class NetStackServiceCollectionExtensions
     /// Ctrl+C or SIGTERM. <paramref name="configuration"/> (for example
     /// <c>builder.Configuration.GetSection("NetStack")</c>) holds the kernel's settings at its top
     /// (the keys of <see cref="KernelOptions"/>: cores, policy, quantum, idle strategies...), the NICs'
-    /// in <c>Udp</c> and <c>Tcp</c>, and each app's in <c>Apps:NAME</c> (the keys of
-    /// <see cref="AppOptions"/>); what configuration says overrides what code says.
+    /// in <c>Udp</c>, <c>Tcp</c> and <c>Nic</c> (<see cref="UdpNicOptions"/>, <see cref="TcpNicOptions"/>,
+    /// <see cref="NicOptions"/>: queues, buffers, the io_uring or syscalls backend), and each app's in
+    /// <c>Apps:NAME</c> (the keys of <see cref="AppOptions"/>); what configuration says overrides what
+    /// code says. Without a configuration, code and the options types' defaults decide.
     /// </summary>
     public static NetStackBuilder AddNetStack(this IServiceCollection services, IConfiguration? configuration = null)
     {
@@ -55,9 +63,12 @@ internal sealed class NetStackDefinition
     public IConfiguration? Configuration { get; init; }
     public List<Action<KernelOptions>> Kernel { get; } = [];
     public List<AppDefinition> Apps { get; } = [];
-    public List<Action<NicChoice>> Nics { get; } = [];
+    public SyntheticArrivals? Synthetic { get; set; }
     public bool Metrics { get; set; }
 }
+
+/// <summary>The in-process source <see cref="NetStackBuilder.UseSyntheticArrivals"/> asked for.</summary>
+internal sealed record SyntheticArrivals(string Workload, double Load, ulong Seed);
 
 /// <summary>One app as registered: its name, how to make its code, its ports and protocol, and its settings from code.</summary>
 internal sealed record AppDefinition(
@@ -96,19 +107,26 @@ public sealed class NetStackBuilder
     /// <summary>
     /// A latency-critical app: requests arriving on <paramref name="ports"/>, framed by
     /// <paramref name="protocol"/>, served by a <typeparamref name="THandler"/> (made from the host's
-    /// services, once). <paramref name="configure"/> sets its policy, quantum and cores from code;
-    /// <c>Apps:NAME</c> in configuration overrides them.
+    /// services, once), under the kernel's policy and quantum, on any worker core; <c>Apps:NAME</c> in
+    /// configuration may set its own (the keys of <see cref="AppOptions"/>).
     /// </summary>
-    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol, Action<AppOptions>? configure = null)
+    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol)
+        where THandler : class, IRequestHandler =>
+        AddLatencyCriticalApp<THandler>(name, ports, protocol, null);
+
+    /// <summary>As above; <paramref name="configure"/> sets the app's policy, quantum and cores from code
+    /// (<c>Apps:NAME</c> in configuration still overrides them).</summary>
+    public NetStackBuilder AddLatencyCriticalApp<THandler>(string name, NetStackPorts ports, AppProtocol protocol, Action<AppOptions>? configure)
         where THandler : class, IRequestHandler
     {
         ArgumentNullException.ThrowIfNull(protocol);
-        return AddLatencyCriticalApp(name, ports, _ => protocol, sp => ActivatorUtilities.GetServiceOrCreateInstance<THandler>(sp), configure);
+        return AddLatencyCriticalApp(name, ports, _ => protocol, static sp => ActivatorUtilities.GetServiceOrCreateInstance<THandler>(sp), configure);
     }
 
-    /// <summary>As above, with the handler and protocol made by factories (they may share state, as kv's engine does).</summary>
+    /// <summary>As above, with the handler and protocol made by factories (they may share state, as kv's engine does);
+    /// <paramref name="configure"/> may be null.</summary>
     public NetStackBuilder AddLatencyCriticalApp(string name, NetStackPorts ports, Func<IServiceProvider, AppProtocol> protocol,
-        Func<IServiceProvider, IRequestHandler> handler, Action<AppOptions>? configure = null)
+        Func<IServiceProvider, IRequestHandler> handler, Action<AppOptions>? configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(protocol);
@@ -119,11 +137,14 @@ public sealed class NetStackBuilder
 
     /// <summary>A batch app: <typeparamref name="TJob"/> (made from the host's services) runs on every core
     /// the latency-critical apps leave idle.</summary>
-    public NetStackBuilder AddBatchJob<TJob>(string name, Action<AppOptions>? configure = null) where TJob : class, IBatchJob =>
-        AddBatchJob(name, sp => ActivatorUtilities.GetServiceOrCreateInstance<TJob>(sp), configure);
+    public NetStackBuilder AddBatchJob<TJob>(string name) where TJob : class, IBatchJob => AddBatchJob<TJob>(name, null);
 
-    /// <summary>As above, with the job made by a factory.</summary>
-    public NetStackBuilder AddBatchJob(string name, Func<IServiceProvider, IBatchJob> job, Action<AppOptions>? configure = null)
+    /// <summary>As above; <paramref name="configure"/> bounds its cores from code (<c>Apps:NAME:MaxCores</c> overrides it).</summary>
+    public NetStackBuilder AddBatchJob<TJob>(string name, Action<AppOptions>? configure) where TJob : class, IBatchJob =>
+        AddBatchJob(name, static sp => ActivatorUtilities.GetServiceOrCreateInstance<TJob>(sp), configure);
+
+    /// <summary>As above, with the job made by a factory; <paramref name="configure"/> may be null.</summary>
+    public NetStackBuilder AddBatchJob(string name, Func<IServiceProvider, IBatchJob> job, Action<AppOptions>? configure)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(job);
@@ -131,21 +152,37 @@ public sealed class NetStackBuilder
         return this;
     }
 
-    /// <summary>Feeds the latency-critical apps from somewhere other than their ports (an in-process
-    /// source, to measure a handler without a network): <paramref name="choose"/> may set the NICs.</summary>
-    public NetStackBuilder ConfigureNics(Action<NicChoice> choose)
+    /// <summary>
+    /// Feeds the first latency-critical app from an in-process open-loop source instead of the
+    /// network, to measure a handler and the scheduler without one: Poisson arrivals whose types and
+    /// service times (<see cref="RequestContext.ServiceNs"/>; the request bytes are empty) follow
+    /// <paramref name="workload"/>, one of the named workloads (exp-10, extreme-bimodal, ...), at
+    /// <paramref name="load"/> times the worker cores' capacity. No port is opened.
+    /// </summary>
+    public NetStackBuilder UseSyntheticArrivals(string workload, double load, ulong seed = 42)
     {
-        ArgumentNullException.ThrowIfNull(choose);
-        Definition.Nics.Add(choose);
+        ArgumentException.ThrowIfNullOrWhiteSpace(workload);
+        if (!(load > 0) || double.IsInfinity(load))
+        {
+            throw new ArgumentOutOfRangeException(nameof(load), load, "the offered load is a fraction of capacity above 0");
+        }
+        Definition.Synthetic = new SyntheticArrivals(workload, load, seed);
         return this;
     }
 
-    /// <summary>Reports the kernels' counters and latency on the <c>NetStack</c> Meter
-    /// (<c>NetStackMetrics.MeterName</c>): add that meter to your OpenTelemetry metrics pipeline.</summary>
+    /// <summary>
+    /// Reports the kernel's counters, cores and latency on the <c>NetStack</c> Meter
+    /// (<see cref="NetStackMetrics.MeterName"/>; docs/metrics.md lists the instruments) and adds that
+    /// Meter to the host's OpenTelemetry metrics pipeline, so an exporter the application configures
+    /// (<c>services.AddOpenTelemetry().WithMetrics(m => m.AddPrometheusHttpListener())</c>, OTLP, console)
+    /// exports it; without a pipeline the Meter is still there for <c>dotnet-counters</c>. Each
+    /// completion then also counts into a latency bucket (one increment on the carrier).
+    /// </summary>
     public NetStackBuilder AddMetrics()
     {
         Definition.Metrics = true;
-        Services.TryAddSingleton<IOKernel.Telemetry.Metrics.NetStackMetrics>();
+        Services.TryAddSingleton(_ => new NetStackMetrics());
+        Services.ConfigureOpenTelemetryMeterProvider(m => m.AddMeter(NetStackMetrics.MeterName));
         return this;
     }
 }

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Logging;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
 using NetStack.IOKernel.Telemetry.Metrics;
+using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Workloads;
 
 namespace NetStack.Hosting;
 
@@ -28,7 +30,6 @@ public sealed class NetStackHost : IHostedService, IDisposable
     private readonly ILogger<NetStackHost> _log;
     private IOKernel.Kernel? _kernel;
     private NetworkNics? _network;
-    private IReadOnlyList<INicQueue>? _customNics;
     private IDisposable? _metricsRegistration;
     private Timer? _watchdogLog;
 
@@ -39,17 +40,42 @@ public sealed class NetStackHost : IHostedService, IDisposable
         _log = log;
     }
 
-    /// <summary>The running kernel (null before start).</summary>
-    public IOKernel.Kernel? Kernel => _kernel;
+    /// <summary>Seconds of start-up (JIT, pools growing to their working size) before the pinned threads' allocations are counted.</summary>
+    internal const int AllocationWarmupSeconds = 10;
 
-    /// <summary>The apps' ports, once started (null with user-supplied NICs).</summary>
-    public NetworkNics? Network => _network;
+    /// <summary>The running kernel (null before start).</summary>
+    internal IOKernel.Kernel? Kernel => _kernel;
+
+    /// <summary>The apps' ports, once started (null with synthetic arrivals).</summary>
+    internal NetworkNics? Network => _network;
 
     /// <summary>The kernel's options as bound at start.</summary>
     public KernelOptions? Options { get; private set; }
 
-    /// <summary>The start-up line.</summary>
+    /// <summary>The lines logged before the start-up line: why a NIC asked for <c>auto</c> does not run on io_uring.</summary>
+    public IReadOnlyList<string> Notes { get; private set; } = [];
+
+    /// <summary>The start-up line: what is served where, on which cores, under which policies.</summary>
     public string? StartLine { get; private set; }
+
+    /// <summary>The UDP port app <paramref name="name"/> listens on, once started (-1: none).</summary>
+    public int UdpPortOf(string name) => _network?.UdpPortOf(AppIndex(name)) ?? -1;
+
+    /// <summary>The TCP port app <paramref name="name"/> listens on, once started (-1: none).</summary>
+    public int TcpPortOf(string name) => _network?.TcpPortOf(AppIndex(name)) ?? -1;
+
+    private int AppIndex(string name)
+    {
+        IReadOnlyList<KernelApp> apps = _kernel?.Apps ?? [];
+        for (int i = 0; i < apps.Count; i++)
+        {
+            if (string.Equals(apps[i].Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
 
     /// <summary>The shutdown summary, once stopped.</summary>
     public string? Summary { get; private set; }
@@ -60,22 +86,31 @@ public sealed class NetStackHost : IHostedService, IDisposable
         KernelOptions options = BindKernel();
         IReadOnlyList<AppRegistration> registrations = BuildApps(options);
         IReadOnlyList<INicQueue> nics = OpenNics(registrations, options, out string source);
+        foreach (string note in Notes)
+        {
+            _log.LogInformation("{Line}", $"netstack: {note}");
+        }
         NetStackMetrics? metrics = _definition.Metrics ? _services.GetService<NetStackMetrics>() : null;
         try
         {
+            // With metrics, each carrier counts its completions' latency in buckets (one increment each).
             _kernel = new IOKernel.Kernel(options, nics, registrations,
                 metrics is null ? null : LatencyBucketRecorder.Factory(registrations.Count));
+            // What the pinned threads allocate once warm: the figure that says whether the data path can cause a collection.
+            _kernel.MeasureAllocationsFrom = Clock.Now() + Clock.FromNs(AllocationWarmupSeconds * 1_000_000_000L);
             _kernel.Start();
             _metricsRegistration = metrics?.Register(_kernel, _network?.Udp?.Counters);
         }
         catch (Exception e)
         {
+            // The sockets are open by now: close them, or a retry on the same port would be refused.
             CloseNics();
             _kernel = null;
-            throw e is Runtime.CoreNotAvailableException or ArgumentException
+            throw e is CoreNotAvailableException or ArgumentException
                 ? new NetStackConfigurationException(e.Message, e)
                 : e;
         }
+        // The watchdog's events are logged off the data path, a few times a second.
         _watchdogLog = new Timer(_ => LogWatchdog(), null, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200));
         string apps = string.Join(", ", _kernel.Apps.Select(a => a.IsLatencyCritical
             ? $"{a.Name} (latency-critical, {a.Protocol?.Name ?? "in-process"}, {a.PolicyName}{(a.PolicyName == "ps" ? $" {a.QuantumMicros} µs" : "")}, max {a.Options.MaxCores}, guaranteed {a.Options.GuaranteedCores} cores)"
@@ -95,6 +130,8 @@ public sealed class NetStackHost : IHostedService, IDisposable
         {
             return Task.CompletedTask;
         }
+        // New requests are refused from now on; admitted ones may finish for DrainTimeoutMillis, then
+        // what has not started is refused too, and the carriers get a second. Bounded either way.
         bool stopped = _kernel.Stop();
         _watchdogLog?.Dispose();
         LogWatchdog();
@@ -113,6 +150,7 @@ public sealed class NetStackHost : IHostedService, IDisposable
             summary += "; stuck carriers (inside a handler or batch job that never reached a checkpoint): " +
                 string.Join(", ", _kernel.StuckCarriers.Select(k => $"core {k.Worker.Core}"));
         }
+        summary += $"; data path allocated {_kernel.DataPathAllocatedBytes} bytes after the first {AllocationWarmupSeconds} s; {GcMetrics.Describe()}";
         if (_network is { } network)
         {
             foreach ((string name, object counters) in network.CountersByBinding())
@@ -157,7 +195,7 @@ public sealed class NetStackHost : IHostedService, IDisposable
         {
             options.Validate();
         }
-        catch (Exception e) when (e is ArgumentException or Runtime.CoreNotAvailableException)
+        catch (Exception e) when (e is ArgumentException or CoreNotAvailableException)
         {
             throw new NetStackConfigurationException(e.Message, e);
         }
@@ -187,7 +225,8 @@ public sealed class NetStackHost : IHostedService, IDisposable
             {
                 Name = app.Name,
                 MaxCores = workers,
-                Address = app.Ports.Address,
+                // default(NetStackPorts) (a batch job's) has no address: loopback, never used.
+                Address = app.Ports.Address ?? NetStackPorts.Loopback,
                 UdpPort = app.Ports.Udp,
                 TcpPort = app.Ports.Tcp,
             };
@@ -244,38 +283,43 @@ public sealed class NetStackHost : IHostedService, IDisposable
 
     private IReadOnlyList<INicQueue> OpenNics(IReadOnlyList<AppRegistration> registrations, KernelOptions options, out string source)
     {
-        var choice = new NicChoice();
-        foreach (Action<NicChoice> choose in _definition.Nics)
+        if (_definition.Synthetic is { } synthetic)
         {
-            choose(choice);
-        }
-        if (choice.Factory is not null)
-        {
-            _customNics = choice.Factory(registrations, options);
-            source = choice.Description;
-            return _customNics;
+            if (!Workload.TryGet(synthetic.Workload, out Workload? workload))
+            {
+                throw new NetStackConfigurationException($"unknown workload '{synthetic.Workload}'; valid: {Workload.Names}");
+            }
+            double rate = workload.RateFor(synthetic.Load, options.WorkerCores.Length);
+            int app = registrations.ToList().FindIndex(r => r.Options.Priority == AppPriority.LatencyCritical);
+            source = $"the synthetic NIC: workload {workload.Name}, load {synthetic.Load:P0} ({rate:F0} req/s) to {registrations[app].Options.Name}";
+            return [new SyntheticNic(workload, rate, Clock.Now(), long.MaxValue / 4, synthetic.Seed, appId: app)];
         }
         var udp = new UdpNicOptions();
         var tcp = new TcpNicOptions();
+        var nic = new NicOptions();
         if (_definition.Configuration is { } config)
         {
             Bind(config, udp, "Udp");
             Bind(config, tcp, "Tcp");
+            Bind(config, nic, "Nic");
         }
         try
         {
             udp.Validate();
             tcp.Validate();
-            _network = NetworkNics.Open(registrations, udp, tcp);
+            nic.Validate();
+            _network = NetworkNics.Open(registrations, udp, tcp, nic);
         }
-        catch (Exception e) when (e is ListenException or ArgumentException)
+        catch (Exception e) when (e is ListenException or NicBackendException or ArgumentException)
         {
             throw new NetStackConfigurationException(e.Message, e);
         }
         if (_network.All.Count == 0)
         {
+            CloseNics();
             throw new NetStackConfigurationException("no app listens on a port: give each latency-critical app a UDP or TCP port (NetStackPorts)");
         }
+        Notes = _network.Notes;
         source = string.Join(", ", _network.Endpoints);
         return _network.All;
     }
@@ -284,11 +328,6 @@ public sealed class NetStackHost : IHostedService, IDisposable
     {
         _network?.Dispose();
         _network = null;
-        foreach (INicQueue nic in _customNics ?? [])
-        {
-            (nic as IDisposable)?.Dispose();
-        }
-        _customNics = null;
     }
 
     private void LogWatchdog()

@@ -5,7 +5,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel;
 
 /// <summary>An app's class of service.</summary>
-public enum AppPriority
+internal enum AppPriority
 {
     /// <summary>Serves requests and must keep microsecond tails: gets cores when congested.</summary>
     LatencyCritical,
@@ -17,10 +17,10 @@ public enum AppPriority
 public sealed class AppOptions
 {
     /// <summary>Name in logs and reports.</summary>
-    public string Name { get; set; } = "app";
+    internal string Name { get; set; } = "app";
 
     /// <summary>Latency-critical or batch.</summary>
-    public AppPriority Priority { get; set; } = AppPriority.LatencyCritical;
+    internal AppPriority Priority { get; set; } = AppPriority.LatencyCritical;
 
     /// <summary>Cores it may hold at most.</summary>
     public int MaxCores { get; set; } = int.MaxValue;
@@ -90,7 +90,7 @@ public sealed class AppOptions
 }
 
 /// <summary>An app to run: its settings and its code (a request handler, or a batch job).</summary>
-public sealed class AppRegistration
+internal sealed class AppRegistration
 {
     /// <summary>A latency-critical app; <paramref name="protocol"/> frames its requests on the network
     /// (null: in-process requests only).</summary>

@@ -12,7 +12,7 @@ namespace NetStack.IOKernel;
 /// lightly loaded host holds a few hundred, and after warm-up (the highest number in flight so far)
 /// nothing is allocated. At <see cref="Capacity"/> the pool is empty and new requests are refused.
 /// </summary>
-public sealed unsafe class GreenThreadPool : IDisposable
+internal sealed unsafe class GreenThreadPool : IDisposable
 {
     /// <summary>Green threads made at a time.</summary>
     private const int ChunkThreads = 64;

@@ -4,7 +4,7 @@ using NetStack.Runtime;
 
 namespace NetStack.IOKernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     private readonly CoreAllocator _allocator;
     private readonly AppView[] _appViews;

@@ -4,7 +4,7 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     private bool Complete(long now)
     {

@@ -4,7 +4,7 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>Dispatches every latency-critical app's queue onto the workers it owns.</summary>
     private bool Dispatch(long now)

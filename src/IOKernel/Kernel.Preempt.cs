@@ -3,7 +3,7 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>
     /// For each worker whose running slice is older than its app's quantum, and which has work

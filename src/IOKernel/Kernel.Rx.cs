@@ -1,7 +1,7 @@
 // Stage 1, receive: a burst of requests from the NIC queue.
 namespace NetStack.IOKernel;
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     /// <summary>Takes up to one batch from each NIC queue and steers it. True when anything arrived.</summary>
     private bool RxBurst(long now)

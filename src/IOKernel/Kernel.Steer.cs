@@ -5,7 +5,7 @@ using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
 
-public sealed unsafe partial class Kernel
+internal sealed unsafe partial class Kernel
 {
     private void Steer(Span<Arrival> arrivals, int nicIndex, long now)
     {

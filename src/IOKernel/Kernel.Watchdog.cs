@@ -7,7 +7,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel;
 
 /// <summary>What the watchdog saw.</summary>
-public enum WatchdogEventKind
+internal enum WatchdogEventKind
 {
     /// <summary>A slice ran past the bound without reaching a checkpoint: its core is counted lost to its app.</summary>
     StuckSlice,
@@ -27,7 +27,7 @@ public enum WatchdogEventKind
 /// <param name="RequestType">The running request's type (-1 for batch).</param>
 /// <param name="Protocol">The request's protocol, which names its type (null for batch or in-process).</param>
 /// <param name="ForTicks">How long the slice (or the refused move) had lasted when seen.</param>
-public readonly record struct WatchdogEvent(WatchdogEventKind Kind, int Worker, int Core, string App, int RequestType,
+internal readonly record struct WatchdogEvent(WatchdogEventKind Kind, int Worker, int Core, string App, int RequestType,
     AppProtocol? Protocol, long ForTicks)
 {
     /// <summary>The request type's name.</summary>
@@ -50,7 +50,7 @@ public readonly record struct WatchdogEvent(WatchdogEventKind Kind, int Worker, 
     }
 }
 
-public sealed partial class Kernel
+internal sealed partial class Kernel
 {
     private readonly SliceWatchdog _watch;
     private readonly ConcurrentQueue<WatchdogEvent> _watchdogEvents = new();
@@ -67,7 +67,7 @@ public sealed partial class Kernel
     /// allocator may grant another); a core granted away from a batch app whose job has not let go
     /// within the bound is reported the same way. .NET cannot abort a thread, so this is all a
     /// scheduler can do: stop feeding the core, give the app another, say so, and take the core back
-    /// when the code returns (<see cref="Retire"/>, <see cref="AcknowledgeMoves"/>).
+    /// when the code returns (<see cref="RetireFromWorker"/>, <see cref="AcknowledgeMoves"/>).
     /// </summary>
     private bool Watch(long now)
     {

@@ -14,9 +14,9 @@ namespace NetStack.IOKernel;
 /// The dispatcher core. One dedicated thread, pinned to its core, polls the NIC queues and moves
 /// requests through six stages, each in its own file:
 /// <list type="number">
-/// <item><see cref="RxBurst"/> (Kernel.Rx.cs): takes a burst of requests from each NIC queue;</item>
+/// <item><see cref="RxBurst(long)"/> (Kernel.Rx.cs): takes a burst of requests from each NIC queue;</item>
 /// <item><see cref="Steer"/> (Kernel.Steer.cs): gives each a green thread and queues it with its app's policy;</item>
-/// <item><see cref="Dispatch"/> (Kernel.Dispatch.cs): hands queued green threads to the mailboxes of the app's workers (JBSQ);</item>
+/// <item><see cref="Dispatch(long)"/> (Kernel.Dispatch.cs): hands queued green threads to the mailboxes of the app's workers (JBSQ);</item>
 /// <item><see cref="Preempt"/> (Kernel.Preempt.cs): writes the preemption word of workers whose slice ran past the quantum;</item>
 /// <item><see cref="Complete"/> (Kernel.Complete.cs): takes back completed or yielded green threads, answers and requeues;</item>
 /// <item><see cref="AdjustCores"/> (Kernel.AdjustCores.cs): every 5 µs, grants cores to congested apps and lends idle ones to batch.</item>
@@ -24,7 +24,7 @@ namespace NetStack.IOKernel;
 /// then sends what was answered (<see cref="INicQueue.TxBurst"/>). It never runs app code, and it
 /// backs off through its idle strategy when a whole loop found nothing.
 /// </summary>
-public sealed partial class Kernel : INicHost
+internal sealed partial class Kernel : INicHost
 {
     private readonly KernelOptions _options;
     private readonly INicQueue[] _nics;
@@ -594,7 +594,7 @@ public sealed partial class Kernel : INicHost
 }
 
 /// <summary>The IOKernel's counts: plain fields written by its thread alone.</summary>
-public sealed class KernelCounters
+internal sealed class KernelCounters
 {
     /// <summary>Requests received from the NIC queue.</summary>
     public long Received;

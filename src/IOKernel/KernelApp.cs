@@ -5,7 +5,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel;
 
 /// <summary>A registered app, inside the IOKernel.</summary>
-public sealed class KernelApp
+internal sealed class KernelApp
 {
     internal KernelApp(int id, AppRegistration registration, int workers, KernelOptions kernel)
     {

@@ -4,11 +4,11 @@ using System.Runtime.InteropServices;
 namespace NetStack.Runtime;
 
 /// <summary>A core that does not exist or that this process may not run on.</summary>
-public sealed class CoreNotAvailableException(string message) : Exception(message);
+internal sealed class CoreNotAvailableException(string message) : Exception(message);
 
 /// <summary>Core affinity. .NET does not pass affinity on to the threads it creates, so every
 /// dedicated thread calls <see cref="PinCurrentThread"/> itself, first thing.</summary>
-public static partial class Affinity
+internal static partial class Affinity
 {
     private const int MaskBytes = 128; // 1024 CPUs, glibc's cpu_set_t
 

@@ -5,7 +5,7 @@ namespace NetStack.Runtime;
 
 /// <summary>Cache-line geometry. Every padded type keeps its hot fields at least
 /// <see cref="Size"/> bytes from anything another core writes; a unit test checks the offsets.</summary>
-public static class CacheLine
+internal static class CacheLine
 {
     /// <summary>One x86-64 / ARM64 cache line.</summary>
     public const int Size = 64;
@@ -17,7 +17,7 @@ public static class CacheLine
 
 /// <summary>A long alone on its cache line: <see cref="Value"/> sits 64 bytes into a 128-byte cell.</summary>
 [StructLayout(LayoutKind.Explicit, Size = CacheLine.PaddedSize)]
-public struct PaddedLong
+internal struct PaddedLong
 {
     /// <summary>The value.</summary>
     [FieldOffset(CacheLine.Size)] public long Value;

@@ -33,7 +33,7 @@ public static class Clock
 
 /// <summary>The time source of a loop that tests must be able to drive (the IOKernel's).
 /// The system clock is sealed so the JIT's guarded devirtualization makes it a direct call.</summary>
-public abstract class TimeSource
+internal abstract class TimeSource
 {
     /// <summary>The machine's monotonic clock.</summary>
     public static readonly TimeSource System = new SystemTimeSource();
@@ -48,7 +48,7 @@ public abstract class TimeSource
 }
 
 /// <summary>A clock that moves only when told: for deterministic tests of time-driven rules.</summary>
-public sealed class ManualTimeSource(long start = 1_000_000) : TimeSource
+internal sealed class ManualTimeSource(long start = 1_000_000) : TimeSource
 {
     private long _now = start;
 

@@ -9,7 +9,7 @@ namespace NetStack.LoadGen.Kv.Protocol;
 /// multiget the hits' GETKQ responses then the NOOP's. Every response must carry the request's
 /// opaque and the opcode it answers; a response that does not is malformed.
 /// </summary>
-public static class BinaryReplyReader
+internal static class BinaryReplyReader
 {
     private const byte ResponseMagic = 0x81;
     private const ushort KeyNotFound = 0x0001;

@@ -5,7 +5,7 @@ using NetStack.LoadGen.Kv;
 namespace NetStack.LoadGen.Kv.Protocol;
 
 /// <summary>Writes binary requests in place, each with the request's number as its opaque.</summary>
-public static class BinaryRequests
+internal static class BinaryRequests
 {
     /// <summary>Header bytes.</summary>
     public const int HeaderBytes = 24;

@@ -4,7 +4,7 @@ using NetStack.LoadGen.Kv;
 namespace NetStack.LoadGen.Kv.Protocol;
 
 /// <summary>memcached's text protocol or its binary protocol.</summary>
-public enum KvProtocolKind
+internal enum KvProtocolKind
 {
     /// <summary>protocol.txt's text commands.</summary>
     Text,
@@ -13,7 +13,7 @@ public enum KvProtocolKind
 }
 
 /// <summary>Where reading the head request's reply got to.</summary>
-public enum ReplyStep
+internal enum ReplyStep
 {
     /// <summary>The reply is not all here yet; what was consumed stays consumed.</summary>
     NeedMore,
@@ -27,7 +27,7 @@ public enum ReplyStep
 /// A reply read so far, kept between reads of a connection: a multiget's reply is consumed one value at
 /// a time, so the buffer never holds more than one value and no part is parsed twice.
 /// </summary>
-public struct ReplyProgress
+internal struct ReplyProgress
 {
     /// <summary>Keys found so far.</summary>
     public int Hits;
@@ -40,7 +40,7 @@ public struct ReplyProgress
 }
 
 /// <summary>What request a reply must answer: its operation, its keys (in request order) and its opaque.</summary>
-public readonly ref struct ExpectedReply
+internal readonly ref struct ExpectedReply
 {
     /// <summary>The request's operation (<see cref="KvOp"/>).</summary>
     public readonly byte Op;
@@ -82,7 +82,7 @@ public readonly ref struct ExpectedReply
 }
 
 /// <summary>Requests out, replies in, for either protocol.</summary>
-public static class KvClientProtocol
+internal static class KvClientProtocol
 {
     /// <summary>The request bytes of an operation, at most; sizes the send buffer.</summary>
     public static int MaxRequestBytes(int maxKeyBytes, int maxValueBytes, int longKeys) => Math.Max(
@@ -122,7 +122,7 @@ public static class KvClientProtocol
 }
 
 /// <summary>The bytes every stored value is made of: one buffer, written once, sliced to each size.</summary>
-public static class ValuePattern
+internal static class ValuePattern
 {
     private static byte[] s_bytes = [];
 

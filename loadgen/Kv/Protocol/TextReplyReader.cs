@@ -9,7 +9,7 @@ namespace NetStack.LoadGen.Kv.Protocol;
 /// this request's is its place in the connection's order and its shape: a get's values must name
 /// its keys, in order, and a set's reply must be a storage reply. Anything else is malformed.
 /// </summary>
-public static class TextReplyReader
+internal static class TextReplyReader
 {
     /// <summary>A reply line longer than this is garbage (a VALUE line with a 250-byte key is under 300).</summary>
     public const int MaxLineBytes = 1024;

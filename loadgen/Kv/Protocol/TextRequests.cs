@@ -5,7 +5,7 @@ using NetStack.LoadGen.Kv;
 namespace NetStack.LoadGen.Kv.Protocol;
 
 /// <summary>Writes text requests in place; the caller's buffer is sized by <see cref="MaxBytes"/>.</summary>
-public static class TextRequests
+internal static class TextRequests
 {
     /// <summary>The longest request these write.</summary>
     public static int MaxBytes(int maxKeyBytes, int maxValueBytes, int longKeys) => Math.Max(

@@ -20,7 +20,7 @@ namespace NetStack.Apps.Baseline;
 /// microsecond scale) is the ThreadPool's own. The one liberty taken is pooling the per-request
 /// work items and their buffers, so the comparison is about scheduling, not garbage collection.
 /// </summary>
-public sealed class ThreadPoolServer : IDisposable
+internal sealed class ThreadPoolServer : IDisposable
 {
     /// <summary>Longer than any UDP datagram (65,507 bytes), so the length received is the real one
     /// and an oversized request is seen as such, never truncated.</summary>
@@ -282,7 +282,7 @@ public sealed class ThreadPoolServer : IDisposable
     /// <summary>One admitted request: pooled, with its own copy of the datagram and its reply buffers.</summary>
     private sealed class PendingRequest(ThreadPoolServer server) : IThreadPoolWorkItem
     {
-        public readonly StandaloneRequest Request = new(inlineReplyBytes: 2048, replyHeaderBytes: server._protocol.ReplyHeaderBytes);
+        public readonly StandaloneRequest Request = new(segments: null, inlineReplyBytes: 2048, replyHeaderBytes: server._protocol.ReplyHeaderBytes);
         public readonly SocketAddress Peer = new(server._socket.AddressFamily);
         public readonly byte[] Datagram = new byte[MaxRequestBytes];
         public readonly byte[] SendBuffer = new byte[2048];

@@ -18,7 +18,7 @@ namespace NetStack.Apps.Baseline;
 /// a connection are therefore in order by construction; requests on different connections run in
 /// parallel on the ThreadPool, with no preemption. Counts are kept as the TCP NIC keeps them.
 /// </summary>
-public sealed class ThreadPoolTcpServer : IDisposable
+internal sealed class ThreadPoolTcpServer : IDisposable
 {
     private const int ReceiveBlockBytes = 16 << 10;
 

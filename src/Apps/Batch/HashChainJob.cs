@@ -11,7 +11,7 @@ namespace NetStack.Apps.Batch;
 /// Each worker extends its own chain; <see cref="Digest"/> makes the result checkable, and
 /// <see cref="BatchContext.Units"/> counts KiB hashed for throughput reports.
 /// </summary>
-public sealed class HashChainJob : IBatchJob
+internal sealed class HashChainJob : IBatchJob
 {
     private const int BlockBytes = 1024;
     private readonly byte[][] _blocks;

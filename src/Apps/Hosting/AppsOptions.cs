@@ -1,13 +1,10 @@
-// Configuration of the apps the host runs side by side: which ones, their ports, their cores.
+// Configuration of the apps serve runs side by side: which ones, their ports, their cores (registered by BuiltInApps).
 using NetStack.Apps.Kv;
-using NetStack.Apps.Spin;
-using NetStack.IOKernel;
-using NetStack.Runtime.Protocol;
 
 namespace NetStack.Apps.Hosting;
 
 /// <summary>Section "Apps": what the host registers with the IOKernel.</summary>
-public sealed class AppsOptions
+internal sealed class AppsOptions
 {
     /// <summary>The app names <see cref="Run"/> accepts.</summary>
     public static readonly string[] Names = ["spin", "kv", "batch"];
@@ -46,62 +43,10 @@ public sealed class AppsOptions
         }
         return list;
     }
-
-    /// <summary>The registrations, validated against the kernel's options.</summary>
-    public IReadOnlyList<AppRegistration> Registrations(KernelOptions kernel)
-    {
-        IReadOnlyList<string> run = RunList();
-        bool batch = run.Contains("batch");
-        int workers = kernel.WorkerCores.Length;
-        var apps = new List<AppRegistration>();
-        if (run.Contains("spin"))
-        {
-            var spin = new AppOptions
-            {
-                Name = "spin",
-                MaxCores = Math.Min(Spin.MaxCores ?? workers, workers),
-                GuaranteedCores = Spin.GuaranteedCores ?? (kernel.CoreAllocation == "static" ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
-                SpinningCores = Spin.SpinningCores,
-                Address = Spin.Address,
-                UdpPort = Spin.Udp ? Spin.Port : null,
-                TcpPort = Spin.Tcp ? Spin.Port : null,
-            };
-            apps.Add(AppRegistration.LatencyCritical(spin, new SpinApp(), new SpinProtocol(SpinApp.TypeCount)));
-        }
-        if (run.Contains("kv"))
-        {
-            Kv.Validate();
-            var store = new Kv.Store.KvStore(Kv.Store());
-            var engine = new KvEngine(store);
-            var kv = new AppOptions
-            {
-                Name = "kv",
-                MaxCores = Math.Min(Kv.MaxCores ?? workers, workers),
-                GuaranteedCores = Kv.GuaranteedCores ?? (kernel.CoreAllocation == "static" && !run.Contains("spin") ? workers - (batch ? Math.Min(workers - 1, Batch.MaxCores ?? 0) : 0) : 0),
-                SpinningCores = Kv.SpinningCores,
-                Address = Kv.Address,
-                TcpPort = Kv.Port,
-                // memcached's UDP is off unless a port is given (the 2018 amplification attacks).
-                UdpPort = Kv.UdpPort == 0 ? null : Kv.UdpPort,
-                MaxReplyBytes = Kv.MaxReplyBytes,
-            };
-            apps.Add(AppRegistration.LatencyCritical(kv, new KvApp(engine), engine.Protocol));
-        }
-        if (batch)
-        {
-            apps.Add(AppRegistration.Batch(new AppOptions { Name = "batch", MaxCores = Math.Min(Batch.MaxCores ?? workers, workers) },
-                new Batch.HashChainJob(workers)));
-        }
-        foreach (AppRegistration app in apps)
-        {
-            app.Options.Validate();
-        }
-        return apps;
-    }
 }
 
 /// <summary>The spin app: where it listens and its cores.</summary>
-public sealed class SpinAppOptions
+internal sealed class SpinAppOptions
 {
     /// <summary>Its port, on UDP and on TCP (<c>--port</c>); 0: any free port (tests).</summary>
     public int Port { get; set; } = 9000;
@@ -143,7 +88,7 @@ public sealed class SpinAppOptions
 }
 
 /// <summary>kv, the memcached-compatible cache (docs/kv.md): where it listens, its store, its cores.</summary>
-public sealed class KvAppOptions
+internal sealed class KvAppOptions
 {
     /// <summary>Its TCP port (<c>--kv-port</c>), memcached's.</summary>
     public int Port { get; set; } = 11211;
@@ -210,7 +155,7 @@ public sealed class KvAppOptions
 }
 
 /// <summary>The batch app (a SHA-256 hash chain: CPU-bound work in ~1 µs units).</summary>
-public sealed class BatchAppOptions
+internal sealed class BatchAppOptions
 {
     /// <summary>Run it beside the latency-critical apps when <c>--apps</c> names it (<c>--batch false</c> drops it).</summary>
     public bool Enabled { get; set; } = true;

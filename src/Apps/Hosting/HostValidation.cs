@@ -6,10 +6,10 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.Apps.Hosting;
 
 /// <summary>A configuration value the host cannot run with.</summary>
-public sealed class ConfigurationException(string message) : Exception(message);
+internal sealed class ConfigurationException(string message) : Exception(message);
 
 /// <summary>Looks configuration names up, failing with the valid choices.</summary>
-public static class HostValidation
+internal static class HostValidation
 {
     /// <summary>The named workload, or a <see cref="ConfigurationException"/> listing the valid ones.</summary>
     public static Workload Workload(string name) =>

@@ -2,7 +2,7 @@
 namespace NetStack.Apps.Hosting;
 
 /// <summary>The host's choice of server (section "Server").</summary>
-public sealed class ServerOptions
+internal sealed class ServerOptions
 {
     /// <summary>Valid <see cref="Kind"/> values.</summary>
     public static readonly string[] Kinds = ["netstack", "threadpool"];

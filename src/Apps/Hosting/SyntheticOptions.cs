@@ -2,7 +2,7 @@
 namespace NetStack.Apps.Hosting;
 
 /// <summary>The synthetic arrival source (section "Synthetic").</summary>
-public sealed class SyntheticOptions
+internal sealed class SyntheticOptions
 {
     /// <summary>A workload name from WORKLOADS.md.</summary>
     public string Workload { get; set; } = "exp-10";

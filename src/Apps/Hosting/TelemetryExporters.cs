@@ -14,7 +14,7 @@ namespace NetStack.Apps.Hosting;
 /// the host calls <see cref="AddNetStackTelemetry"/>, the load generator's in-process runs call
 /// <see cref="BuildMeterProvider"/>. Both read the same <see cref="NetStackMetrics.MeterName"/> Meter.
 /// </summary>
-public static class TelemetryExporters
+internal static class TelemetryExporters
 {
     /// <summary>The service name exporters attach to every metric.</summary>
     public const string ServiceName = "netstack";
@@ -62,7 +62,7 @@ public static class TelemetryExporters
     {
         options.Validate();
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
-        builder.Services.AddSingleton<NetStackMetrics>();
+        builder.Services.AddSingleton(_ => new NetStackMetrics());
         if (options.Enabled)
         {
             builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddNetStackExporters(options));

@@ -4,7 +4,7 @@ using System.Net;
 namespace NetStack.Apps.Hosting;
 
 /// <summary>Section "Telemetry": which OpenTelemetry exporters read the <c>NetStack</c> Meter, and where they send.</summary>
-public sealed class TelemetryOptions
+internal sealed class TelemetryOptions
 {
     /// <summary>The exporter names <see cref="Exporters"/> accepts.</summary>
     public static readonly string[] ExporterNames = ["console", "otlp", "prometheus"];

@@ -15,9 +15,9 @@ namespace NetStack.Apps.Hosting;
 /// Serves the spin app with <see cref="ThreadPoolServer"/> (UDP) and <see cref="ThreadPoolTcpServer"/>
 /// (TCP) on the spin app's port, the conventional design NetStack is compared against; on Ctrl+C or
 /// SIGTERM stops taking requests, lets in-flight ones finish and prints the same counts as
-/// <see cref="NetStackService"/>.
+/// NetStack.Hosting's host.
 /// </summary>
-public sealed class ThreadPoolService(
+internal sealed class ThreadPoolService(
     IOptions<KernelOptions> kernelOptions,
     IOptions<ServerOptions> serverOptions,
     IOptions<UdpNicOptions> udpOptions,

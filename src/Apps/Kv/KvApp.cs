@@ -10,7 +10,7 @@ namespace NetStack.Apps.Kv;
 /// under processor sharing a 100-key multiget yields to the GETs that arrive behind it. No lock is
 /// held across a checkpoint: each step takes and releases its own (docs/kv.md).
 /// </summary>
-public sealed class KvApp(KvEngine engine) : IRequestHandler
+internal sealed class KvApp(KvEngine engine) : IRequestHandler
 {
     /// <summary>The engine (store, protocol, stats).</summary>
     public KvEngine Engine => engine;

@@ -7,7 +7,7 @@ namespace NetStack.Apps.Kv;
 /// time never reaches 0 (memcached: <c>process_started = time(0) - ITEM_UPDATE_INTERVAL - 2</c>).
 /// Expiry times are stored on this scale; absolute exptimes are converted with <see cref="RealTime"/>.
 /// </summary>
-public abstract class KvClock
+internal abstract class KvClock
 {
     /// <summary>Seconds the clock starts at: memcached's <c>ITEM_UPDATE_INTERVAL + 2</c>.</summary>
     public const uint StartSeconds = 62;
@@ -73,7 +73,7 @@ public abstract class KvClock
 }
 
 /// <summary>A clock that moves only when told: expiry tests advance it instead of sleeping.</summary>
-public sealed class ManualKvClock : KvClock
+internal sealed class ManualKvClock : KvClock
 {
     private long _now = StartSeconds;
     private readonly long _processStarted;

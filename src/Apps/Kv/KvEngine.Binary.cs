@@ -5,7 +5,7 @@ using NetStack.Apps.Kv.Store;
 
 namespace NetStack.Apps.Kv;
 
-public sealed partial class KvEngine
+internal sealed partial class KvEngine
 {
     /// <summary>One binary request (its header, extras, key and, for storage, value): the verdict
     /// its framer reached, then the opcode's handler.</summary>

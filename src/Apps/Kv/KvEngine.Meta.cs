@@ -4,7 +4,7 @@ using NetStack.Apps.Kv.Store;
 
 namespace NetStack.Apps.Kv;
 
-public sealed partial class KvEngine
+internal sealed partial class KvEngine
 {
     /// <summary>Whether any O token is longer than memcached allows.</summary>
     private static bool OpaqueTooLong(in TokenizedLine tokens, int first)

@@ -7,7 +7,7 @@ using NetStack.Apps.Kv.Store;
 
 namespace NetStack.Apps.Kv;
 
-public sealed partial class KvEngine
+internal sealed partial class KvEngine
 {
     /// <summary>Where statistics go: "STAT name value" lines then END, or one binary packet each then an empty one.</summary>
     private readonly struct StatSink

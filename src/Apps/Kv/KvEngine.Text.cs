@@ -4,7 +4,7 @@ using NetStack.Apps.Kv.Store;
 
 namespace NetStack.Apps.Kv;
 
-public sealed partial class KvEngine
+internal sealed partial class KvEngine
 {
     private Step ExecuteText(ReadOnlySpan<byte> command, ref KvCursor cursor, ref ReplyWriter writer, ref int budget)
     {

@@ -7,7 +7,7 @@ using NetStack.Runtime.Protocol;
 namespace NetStack.Apps.Kv;
 
 /// <summary>What one <see cref="KvEngine.Execute"/> step ended with.</summary>
-public enum KvStatus
+internal enum KvStatus
 {
     /// <summary>The request is answered.</summary>
     Done,
@@ -23,7 +23,7 @@ public enum KvStatus
 /// it with the request (a local of the handler) across checkpoints. It holds positions only, never a
 /// lock or an item reference.
 /// </summary>
-public struct KvCursor
+internal struct KvCursor
 {
     /// <summary>Start of the current command within the request (a datagram may carry several).</summary>
     internal int Offset;
@@ -46,7 +46,7 @@ public struct KvCursor
 }
 
 /// <summary>Counts the host keeps for <c>stats</c>: connections and bytes moved.</summary>
-public sealed class KvHostStats
+internal sealed class KvHostStats
 {
     private long _currentConnections;
     private long _totalConnections;
@@ -89,7 +89,7 @@ public sealed class KvHostStats
 /// writes them, including nothing at all for noreply and quiet commands. GET and SET allocate
 /// nothing on the managed heap.</para>
 /// </remarks>
-public sealed partial class KvEngine
+internal sealed partial class KvEngine
 {
     private readonly KvStore _store;
     private readonly KvOptions _options;

@@ -5,7 +5,7 @@ namespace NetStack.Apps.Kv;
 /// Section "Apps:Kv". Every limit that a client can observe is memcached's, under memcached's name,
 /// so that kv and a memcached started with the same flags answer the same bytes.
 /// </summary>
-public sealed class KvOptions
+internal sealed class KvOptions
 {
     /// <summary>memcached's <c>-m</c>: item memory in MiB, headers included (the hash index is apart,
     /// as in memcached). Default 64, memcached's default.</summary>

@@ -13,7 +13,7 @@ namespace NetStack.Apps.Spin;
 /// spent queued, not working, so it is not counted. Every loop iteration (one clock read, ~20 ns)
 /// passes a checkpoint, so a preemption is seen within a few tens of nanoseconds.
 /// </summary>
-public sealed class SpinApp : IRequestHandler
+internal sealed class SpinApp : IRequestHandler
 {
     /// <summary>Request types the spin app accepts (0 to 15). The type only labels results, so a
     /// workload can report each class apart; a network request of a higher type is unknown-type.</summary>

@@ -4,7 +4,7 @@ using NetStack.Runtime;
 namespace NetStack.IOKernel.Allocation;
 
 /// <summary>Creates core-allocation policies from their configured names.</summary>
-public static class AllocationCatalog
+internal static class AllocationCatalog
 {
     private static readonly string[] s_names = ["static", "standing-queue", "queue-delay"];
 

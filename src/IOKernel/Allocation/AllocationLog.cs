@@ -4,7 +4,7 @@ using NetStack.Runtime;
 namespace NetStack.IOKernel.Allocation;
 
 /// <summary>One core move as it happened.</summary>
-public struct AllocationRecord
+internal struct AllocationRecord
 {
     /// <summary>When the check that saw the need for it ran (<see cref="CoreMove.SeenTicks"/>): for a
     /// congestion grant, up to an interval or more before the decision.</summary>
@@ -30,7 +30,7 @@ public struct AllocationRecord
 }
 
 /// <summary>A bounded log: moves past its capacity are counted, not kept.</summary>
-public sealed class AllocationLog(int capacity)
+internal sealed class AllocationLog(int capacity)
 {
     private readonly AllocationRecord[] _records = new AllocationRecord[Math.Max(1, capacity)];
     private int _count;

@@ -4,7 +4,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel.Allocation;
 
 /// <summary>Why a core moved.</summary>
-public enum AllocationReason
+internal enum AllocationReason
 {
     /// <summary>The partition at start.</summary>
     Initial,
@@ -26,12 +26,16 @@ public enum AllocationReason
 }
 
 /// <summary>One decision: core <see cref="Worker"/> goes from app <see cref="From"/> to app <see cref="To"/> (-1: none).</summary>
+/// <param name="Worker">The worker whose core moves.</param>
+/// <param name="From">The app that held it (-1: none).</param>
+/// <param name="To">The app that gets it (-1: none).</param>
+/// <param name="Reason">Why.</param>
 /// <param name="SeenTicks">When the check that saw the need for it ran. For a congestion grant, the
 /// check that first saw the congestion it answers: under a standing queue, the check before the one
 /// that decided (it saw the request that then stood), and the first of several checks that found the
 /// app congested while no core could be had; otherwise the decision itself. A grant's latency runs
 /// from here, so it counts the detection as well as the move.</param>
-public readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason, long SeenTicks = 0);
+internal readonly record struct CoreMove(int Worker, int From, int To, AllocationReason Reason, long SeenTicks = 0);
 
 /// <summary>
 /// The allocation rules, apart from the mechanism that moves cores (the IOKernel's AdjustCores
@@ -53,7 +57,7 @@ public readonly record struct CoreMove(int Worker, int From, int To, AllocationR
 /// </list>
 /// It never allocates.
 /// </summary>
-public sealed class CoreAllocator
+internal sealed class CoreAllocator
 {
     private const long NotCongested = long.MinValue;
 

@@ -2,7 +2,7 @@
 namespace NetStack.IOKernel.Allocation;
 
 /// <summary>What the allocator knows of an app at one check: a snapshot the IOKernel fills.</summary>
-public struct AppView
+internal struct AppView
 {
     /// <summary>Latency-critical or batch.</summary>
     public AppPriority Priority;
@@ -25,7 +25,7 @@ public struct AppView
 }
 
 /// <summary>What the allocator knows of a worker core at one check.</summary>
-public struct WorkerView
+internal struct WorkerView
 {
     /// <summary>The app it is assigned to (-1: none).</summary>
     public int Owner;
@@ -38,7 +38,7 @@ public struct WorkerView
 }
 
 /// <summary>Why a latency-critical app wants another core.</summary>
-public enum CongestionSignal
+internal enum CongestionSignal
 {
     /// <summary>Not congested.</summary>
     None,
@@ -54,7 +54,7 @@ public enum CongestionSignal
 /// policy implements only this. Called on the IOKernel thread only, once per latency-critical app
 /// per check, in app order; it may keep per-app state between checks.
 /// </summary>
-public interface ICoreAllocationPolicy
+internal interface ICoreAllocationPolicy
 {
     /// <summary>The name configuration and reports use.</summary>
     string Name { get; }

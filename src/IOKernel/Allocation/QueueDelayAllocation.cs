@@ -4,7 +4,7 @@ namespace NetStack.IOKernel.Allocation;
 /// <summary>An app is congested when the request at the head of its queue joined it more than
 /// <paramref name="thresholdTicks"/> ago. Reacts to delay rather than to any standing item, so a
 /// short-lived backlog under the threshold costs no core.</summary>
-public sealed class QueueDelayAllocation(long thresholdTicks) : ICoreAllocationPolicy
+internal sealed class QueueDelayAllocation(long thresholdTicks) : ICoreAllocationPolicy
 {
     /// <summary>The delay bound, in ticks.</summary>
     public long ThresholdTicks { get; } = thresholdTicks;

@@ -6,7 +6,7 @@ namespace NetStack.IOKernel.Allocation;
 /// the queue's head has not passed the tail seen then. It needs two counters per queue and no
 /// timestamps, and it fires within two intervals of a queue starting to stand.
 /// </summary>
-public sealed class StandingQueueAllocation(int maxApps = 64) : ICoreAllocationPolicy
+internal sealed class StandingQueueAllocation(int maxApps = 64) : ICoreAllocationPolicy
 {
     private readonly long[] _previousTail = new long[maxApps];
 

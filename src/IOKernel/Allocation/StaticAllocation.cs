@@ -2,7 +2,7 @@
 namespace NetStack.IOKernel.Allocation;
 
 /// <summary>Each latency-critical app keeps its guaranteed cores for the whole run; batch apps share the rest.</summary>
-public sealed class StaticAllocation : ICoreAllocationPolicy
+internal sealed class StaticAllocation : ICoreAllocationPolicy
 {
     /// <inheritdoc />
     public string Name => "static";

@@ -11,7 +11,7 @@ namespace NetStack.IOKernel.Nic;
 /// leave with one non-blocking sendmsg per connection per turn, and a full socket buffer waits for
 /// EPOLLOUT. An empty poll is one epoll_wait however many connections are open.
 /// </summary>
-public sealed unsafe class EpollTcpNic : TcpNic
+internal sealed unsafe class EpollTcpNic : TcpNic
 {
     /// <summary>An epoll event's data for a listener has this bit set; a connection's is its index.</summary>
     private const ulong ListenerTag = 1UL << 62;

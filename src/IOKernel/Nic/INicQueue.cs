@@ -4,7 +4,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel.Nic;
 
 /// <summary>A request as a NIC queue hands it to the IOKernel, before it has a green thread.</summary>
-public struct Arrival
+internal struct Arrival
 {
     /// <summary>Request id (the client's, or one the transport gave it).</summary>
     public long Id;
@@ -37,7 +37,7 @@ public struct Arrival
 }
 
 /// <summary>What a NIC queue may call back on the IOKernel, on the IOKernel thread.</summary>
-public interface INicHost
+internal interface INicHost
 {
     /// <summary>The reply of <paramref name="thread"/> is out (or was dropped): the green thread goes back to the pool.</summary>
     void Recycle(GreenThread thread);
@@ -47,7 +47,7 @@ public interface INicHost
 /// A NIC queue, polled by the IOKernel on its own core. Every call is made on the IOKernel thread
 /// only, and none may block or allocate after warm-up.
 /// </summary>
-public interface INicQueue
+internal interface INicQueue
 {
     /// <summary>Called once, before the loop starts: who recycles the green threads this NIC holds.</summary>
     void Attach(INicHost host);

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace NetStack.IOKernel.Nic;
 
 /// <summary>A port could not be listened on: in use, or an address that is not this machine's.</summary>
-public sealed class ListenException(string message, Exception inner) : Exception(message, inner);
+internal sealed class ListenException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
 /// The network side of a host: apps are found by the port a request reaches, so each
@@ -14,7 +14,7 @@ public sealed class ListenException(string message, Exception inner) : Exception
 /// NIC runs on the backend its configuration names (<see cref="NicOptions.Backend"/>, or the
 /// transport's own); where <c>auto</c> found io_uring refused, <see cref="Notes"/> says why in one line.
 /// </summary>
-public sealed class NetworkNics : IDisposable
+internal sealed class NetworkNics : IDisposable
 {
     private NetworkNics(UdpNic? udp, TcpNic? tcp, IReadOnlyList<string> endpoints)
     {
@@ -199,7 +199,7 @@ public sealed class NetworkNics : IDisposable
         catch (SocketException e)
         {
             string where = string.Join(", ", bindings.Select(b => $"{transport}://{Format(new IPEndPoint(b.Address, b.Port))}"));
-            throw new ListenException($"cannot listen on {where}: {e.Message}; choose another --port or --address", e);
+            throw new ListenException($"cannot listen on {where}: {e.Message}; choose another port or address", e);
         }
     }
 

@@ -16,13 +16,13 @@ public enum NicBackend
 }
 
 /// <summary>A backend was asked for by name and cannot run here (io_uring refused by the kernel or its policy).</summary>
-public sealed class NicBackendException(string message) : Exception(message);
+internal sealed class NicBackendException(string message) : Exception(message);
 
 /// <summary>The network NICs' backend (bound from appsettings.json section "Nic").</summary>
 public sealed class NicOptions
 {
     /// <summary>The names <see cref="Backend"/> takes.</summary>
-    public static readonly string[] BackendNames = ["auto", "io_uring", "syscalls"];
+    internal static readonly string[] BackendNames = ["auto", "io_uring", "syscalls"];
 
     /// <summary><c>auto</c> (io_uring where it can run, else the syscalls, with one log line saying why),
     /// <c>io_uring</c>, or <c>syscalls</c>. <c>Udp:Backend</c> and <c>Tcp:Backend</c>, when set, override it
@@ -34,10 +34,10 @@ public sealed class NicOptions
     public IoUringOptions IoUring { get; set; } = new();
 
     /// <summary><see cref="Backend"/> parsed.</summary>
-    public NicBackend ParsedBackend => Parse(Backend, "Nic:Backend");
+    internal NicBackend ParsedBackend => Parse(Backend, "Nic:Backend");
 
     /// <summary>The backend of a transport: its own setting when it has one, else <see cref="Backend"/>.</summary>
-    public NicBackend For(string? transportBackend, string key) =>
+    internal NicBackend For(string? transportBackend, string key) =>
         string.IsNullOrWhiteSpace(transportBackend) ? ParsedBackend : Parse(transportBackend, key);
 
     /// <summary>Checks every value; throws <see cref="ArgumentException"/> saying what is wrong and what is valid.</summary>
@@ -48,7 +48,7 @@ public sealed class NicOptions
     }
 
     /// <summary>A backend name; <paramref name="key"/> names the setting in the error.</summary>
-    public static NicBackend Parse(string? value, string key) => value?.Trim().ToLowerInvariant() switch
+    internal static NicBackend Parse(string? value, string key) => value?.Trim().ToLowerInvariant() switch
     {
         "auto" => NicBackend.Auto,
         "io_uring" or "iouring" or "io-uring" => NicBackend.IoUring,
@@ -57,7 +57,7 @@ public sealed class NicOptions
     };
 
     /// <summary>A backend's name as configured and logged.</summary>
-    public static string NameOf(NicBackend backend) => backend switch
+    internal static string NameOf(NicBackend backend) => backend switch
     {
         NicBackend.IoUring => "io_uring",
         NicBackend.Syscalls => "syscalls",

@@ -6,7 +6,7 @@ using NetStack.Runtime.Workloads;
 namespace NetStack.IOKernel.Nic;
 
 /// <summary>How the synthetic NIC spaces its arrivals.</summary>
-public enum ArrivalProcess
+internal enum ArrivalProcess
 {
     /// <summary>Exponential gaps (open loop, the default).</summary>
     Poisson,
@@ -22,7 +22,7 @@ public enum ArrivalProcess
 /// With an infinite rate it keeps the central queue topped up instead: a saturation source for
 /// measuring the dispatcher's ceiling.
 /// </summary>
-public sealed class SyntheticNic : INicQueue
+internal sealed class SyntheticNic : INicQueue
 {
     private readonly Workload _workload;
     private readonly ArrivalProcess _process;
@@ -185,4 +185,4 @@ public sealed class SyntheticNic : INicQueue
 /// <summary>One phase of a load pattern: a rate held for a while.</summary>
 /// <param name="DurationTicks">How long.</param>
 /// <param name="RatePerSecond">Arrivals per second (0: none).</param>
-public readonly record struct RatePhase(long DurationTicks, double RatePerSecond);
+internal readonly record struct RatePhase(long DurationTicks, double RatePerSecond);

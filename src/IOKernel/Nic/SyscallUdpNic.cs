@@ -11,7 +11,7 @@ namespace NetStack.IOKernel.Nic;
 /// are staged per queue and leave in one sendmmsg per queue at <see cref="TxBurst"/>. An empty poll
 /// costs one system call per queue (~0.3 µs each on the reference machine, docs/io_uring.md).
 /// </summary>
-public sealed class SyscallUdpNic : UdpNic
+internal sealed class SyscallUdpNic : UdpNic
 {
     private readonly UdpQueue[] _queues;
     private int _nextQueue;

@@ -2,7 +2,7 @@
 namespace NetStack.IOKernel.Nic;
 
 /// <summary>The counts of one TCP port. Written by the IOKernel thread alone; exact once it has stopped.</summary>
-public sealed class TcpCounters(IReadOnlyList<string> errorNames)
+internal sealed class TcpCounters(IReadOnlyList<string> errorNames)
 {
     /// <summary>Connections accepted and served.</summary>
     public long Accepted;

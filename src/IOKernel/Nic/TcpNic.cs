@@ -14,7 +14,7 @@ namespace NetStack.IOKernel.Nic;
 /// <param name="Protocol">The app's protocol: it finds the requests in each connection's bytes.</param>
 /// <param name="Address">The address to listen on (IPv4 or IPv6).</param>
 /// <param name="Port">The port; 0 lets the kernel choose (tests).</param>
-public sealed record TcpBinding(int AppId, AppProtocol Protocol, IPAddress Address, int Port);
+internal sealed record TcpBinding(int AppId, AppProtocol Protocol, IPAddress Address, int Port);
 
 /// <summary>
 /// Serves apps over TCP with no thread per connection and no ThreadPool on the data path: the
@@ -30,7 +30,7 @@ public sealed record TcpBinding(int AppId, AppProtocol Protocol, IPAddress Addre
 /// poll, the read and the write: <see cref="EpollTcpNic"/> (edge-triggered epoll, recv, sendmsg)
 /// and <see cref="IoUringTcpNic"/> (multishot accept and recv into provided buffers, sendmsg SQEs).
 /// </summary>
-public abstract unsafe class TcpNic : INicQueue, IDisposable
+internal abstract unsafe class TcpNic : INicQueue, IDisposable
 {
     /// <summary>Buffers one gather write takes at most (Linux's UIO_MAXIOV is 1024).</summary>
     private protected const int MaxIovPerSend = 64;

@@ -8,7 +8,7 @@ namespace NetStack.IOKernel.Nic;
 /// UDP NIC writes them from the IOKernel thread alone; the baseline, whose threads share them,
 /// updates them with <see cref="Interlocked"/>. Exact once the server has stopped.
 /// </summary>
-public sealed class UdpCounters
+internal sealed class UdpCounters
 {
     private readonly IReadOnlyList<string> _errorNames;
 

@@ -13,7 +13,7 @@ namespace NetStack.IOKernel.Nic;
 /// <param name="Protocol">The app's protocol: it frames each datagram and its reply.</param>
 /// <param name="Address">The address to bind (IPv4 or IPv6).</param>
 /// <param name="Port">The port; 0 lets the kernel choose (tests).</param>
-public sealed record UdpBinding(int AppId, AppProtocol Protocol, IPAddress Address, int Port);
+internal sealed record UdpBinding(int AppId, AppProtocol Protocol, IPAddress Address, int Port);
 
 /// <summary>
 /// Serves apps over UDP. Each binding is a port with <see cref="UdpNicOptions.Queues"/> sockets
@@ -30,7 +30,7 @@ public sealed record UdpBinding(int AppId, AppProtocol Protocol, IPAddress Addre
 /// The reply address travels with the request (<see cref="ConnectionInfo.Peer"/>); the NIC token
 /// is the index of the queue it came on, so the reply leaves from the socket the request reached.
 /// </remarks>
-public abstract unsafe class UdpNic : INicQueue, IDisposable
+internal abstract unsafe class UdpNic : INicQueue, IDisposable
 {
     private protected readonly UdpNicOptions _options;
     private protected readonly UdpBinding[] _queueBinding;

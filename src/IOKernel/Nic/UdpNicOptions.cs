@@ -48,7 +48,7 @@ public sealed class UdpNicOptions
     public const int MaxBatch = 1024;
 
     /// <summary>The address parsed; valid after <see cref="Validate"/>.</summary>
-    public IPAddress ParsedAddress =>
+    internal IPAddress ParsedAddress =>
         IPAddress.TryParse(Address, out IPAddress? ip) && ip.AddressFamily == AddressFamily.InterNetwork
             ? ip
             : throw new ArgumentException($"address '{Address}' is not an IPv4 address; valid: a dotted quad such as 127.0.0.1 or 0.0.0.0");

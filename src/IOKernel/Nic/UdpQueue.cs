@@ -51,6 +51,10 @@ internal sealed unsafe class UdpQueue : IDisposable
     private bool _disposed;
 
     /// <summary>Opens and binds the socket (SO_REUSEPORT, so the other queues can bind the same port) and allocates the batches.</summary>
+    /// <param name="address">The address to bind.</param>
+    /// <param name="port">The port to bind (0: the kernel chooses).</param>
+    /// <param name="options">Buffer sizes and batch lengths.</param>
+    /// <param name="buffers">Where receive blocks come from.</param>
     /// <param name="slotBytes">Each datagram's receive block (the protocol's <see cref="AppProtocol.DatagramReceiveBytes"/>).</param>
     public UdpQueue(IPAddress address, int port, UdpNicOptions options, ReceiveBufferPool buffers, int slotBytes = RxSlotBytes)
     {
@@ -197,6 +201,7 @@ internal sealed unsafe class UdpQueue : IDisposable
     /// <param name="peer">Where it goes.</param>
     /// <param name="protocol">Writes the header and the failure reply.</param>
     /// <param name="info">What the reply says.</param>
+    /// <param name="counters">The NIC's counters, for the send a full batch forces first.</param>
     public void StageFailure(in SockAddr peer, AppProtocol protocol, in ReplyInfo info, UdpCounters counters)
     {
         if (_txCount == _txSlots)

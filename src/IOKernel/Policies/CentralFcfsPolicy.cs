@@ -4,7 +4,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.IOKernel.Policies;
 
 /// <summary>Centralized first-come first-served: every worker takes from one queue; no preemption.</summary>
-public class CentralFcfsPolicy : ISchedulingPolicy
+internal class CentralFcfsPolicy : ISchedulingPolicy
 {
     private RequestQueue _queue = new(1, 1);
 

@@ -7,7 +7,7 @@ namespace NetStack.IOKernel.Policies;
 /// RSS binds a flow to a core; an idle worker never takes another's work. Only the workers the app
 /// owns get flows: when a core leaves the app, what waits for it is bound again among the others
 /// (as an RSS table is rewritten when a queue goes), so nothing waits for a core that will not come.</summary>
-public sealed class DistributedFcfsPolicy : ISchedulingPolicy
+internal sealed class DistributedFcfsPolicy : ISchedulingPolicy
 {
     private RequestQueue[] _queues = [];
     private int[] _owned = [];

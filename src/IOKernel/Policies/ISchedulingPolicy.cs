@@ -9,7 +9,7 @@ namespace NetStack.IOKernel.Policies;
 /// every call is made on the IOKernel thread, so a policy needs no synchronization. Adding a
 /// policy touches no mechanism: implement this, and name it in <see cref="PolicyCatalog"/>.
 /// </summary>
-public interface ISchedulingPolicy
+internal interface ISchedulingPolicy
 {
     /// <summary>The policy's name, as configuration and reports spell it.</summary>
     string Name { get; }

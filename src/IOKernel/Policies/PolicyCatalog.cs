@@ -2,7 +2,7 @@
 namespace NetStack.IOKernel.Policies;
 
 /// <summary>Creates policies from their configured names.</summary>
-public static class PolicyCatalog
+internal static class PolicyCatalog
 {
     private static readonly string[] s_names = ["cfcfs", "ps", "dfcfs"];
 

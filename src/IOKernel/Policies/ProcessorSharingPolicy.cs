@@ -6,7 +6,7 @@ namespace NetStack.IOKernel.Policies;
 
 /// <summary>Centralized FCFS with preemption after a quantum: short requests are not stuck behind
 /// long ones. A preempted request rejoins the tail with its original arrival stamp.</summary>
-public sealed class ProcessorSharingPolicy(double quantumMicros) : CentralFcfsPolicy
+internal sealed class ProcessorSharingPolicy(double quantumMicros) : CentralFcfsPolicy
 {
     private readonly long _quantumTicks = Clock.FromMicros(quantumMicros);
 

@@ -7,7 +7,7 @@ namespace NetStack.IOKernel.Policies;
 
 /// <summary>A bounded FIFO used by one thread. Requeues of admitted requests go past the bound into
 /// reserve room, so a yield never loses a request.</summary>
-public sealed class RequestQueue
+internal sealed class RequestQueue
 {
     private readonly GreenThread?[] _items;
     private readonly int _mask;

@@ -4,7 +4,7 @@ using NetStack.Runtime;
 namespace NetStack.IOKernel.Telemetry;
 
 /// <summary>What happened to a request.</summary>
-public enum TraceEventKind : byte
+internal enum TraceEventKind : byte
 {
     /// <summary>It arrived (intended time).</summary>
     Arrive,
@@ -19,13 +19,13 @@ public enum TraceEventKind : byte
 }
 
 /// <summary>One event.</summary>
-public readonly record struct TraceEvent(long RequestId, long Ticks, TraceEventKind Kind, short Worker);
+internal readonly record struct TraceEvent(long RequestId, long Ticks, TraceEventKind Kind, short Worker);
 
 /// <summary>
 /// A preallocated event log written only by the IOKernel thread; when full it stops recording
 /// (the first N events after it was armed are kept). Off unless configured.
 /// </summary>
-public sealed class RequestTrace(int capacity)
+internal sealed class RequestTrace(int capacity)
 {
     private readonly TraceEvent[] _events = new TraceEvent[capacity];
     private int _count;

@@ -10,7 +10,7 @@ namespace NetStack.Measurement.Model;
 /// §5.6–5.7 (M/G/1, Pollaczek–Khinchine); Harchol-Balter, Performance Modeling and Design of
 /// Computer Systems (2013), §22 (M/G/1-PS: E[T(x)] = x / (1 − ρ)).
 /// </summary>
-public static class ClosedForms
+internal static class ClosedForms
 {
     /// <summary>M/M/1: the response time is exponential with mean S / (1 − ρ), so its q-quantile is
     /// −ln(1 − q) · S / (1 − ρ).</summary>

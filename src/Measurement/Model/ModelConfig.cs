@@ -8,7 +8,7 @@ namespace NetStack.Measurement.Model;
 /// request per worker at a time); a point set beside a measured one takes that run's workload,
 /// seed, duration, warm-up, mailbox depth and queue bound, and the overheads NetStack measured.
 /// </summary>
-public sealed record ModelConfig
+internal sealed record ModelConfig
 {
     /// <summary>NetStack's JBSQ bound (KernelOptions.MaxMailboxDepth).</summary>
     public const int MaxMailboxDepth = 8;

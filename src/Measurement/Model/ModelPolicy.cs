@@ -2,7 +2,7 @@
 namespace NetStack.Measurement.Model;
 
 /// <summary>A policy of NetStack's, as the model simulates it.</summary>
-public enum ModelPolicy
+internal enum ModelPolicy
 {
     /// <summary>cfcfs: one central FIFO, run to completion.</summary>
     CentralFcfs,
@@ -13,7 +13,7 @@ public enum ModelPolicy
 }
 
 /// <summary>Policy names as configuration, command lines and reports spell them.</summary>
-public static class ModelPolicies
+internal static class ModelPolicies
 {
     /// <summary>Every name, in NetStack's order.</summary>
     public static IReadOnlyList<string> Names { get; } = ["cfcfs", "ps", "dfcfs"];

@@ -11,10 +11,10 @@ namespace NetStack.Measurement.Model;
 /// <param name="P99">99th percentile.</param>
 /// <param name="P999">99.9th percentile.</param>
 /// <param name="Max">Exact largest.</param>
-public sealed record Distribution(long Count, double Mean, double P50, double P90, double P99, double P999, double Max);
+internal sealed record Distribution(long Count, double Mean, double P50, double P90, double P99, double P999, double Max);
 
 /// <summary>One class of requests (a type, or all) over the recorded window.</summary>
-public sealed class ModelClass
+internal sealed class ModelClass
 {
     private readonly LongHistogram _latencyNs;
     private readonly LongHistogram _slowdownScaled;
@@ -68,7 +68,7 @@ public sealed class ModelClass
 }
 
 /// <summary>The outcome of one simulated point.</summary>
-public sealed class ModelResult
+internal sealed class ModelResult
 {
     /// <summary>What was simulated.</summary>
     public required ModelConfig Config { get; init; }

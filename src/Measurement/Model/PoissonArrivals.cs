@@ -11,7 +11,7 @@ namespace NetStack.Measurement.Model;
 /// <param name="ServiceNs">Requested service time.</param>
 /// <param name="Type">Index of its request type in the workload.</param>
 /// <param name="FlowHash">Its flow hash.</param>
-public readonly record struct ModelArrival(long AtNs, long ServiceNs, int Type, uint FlowHash);
+internal readonly record struct ModelArrival(long AtNs, long ServiceNs, int Type, uint FlowHash);
 
 /// <summary>
 /// Open-loop Poisson arrivals drawn exactly as <c>SyntheticNic</c> draws them for one steady phase:
@@ -21,7 +21,7 @@ public readonly record struct ModelArrival(long AtNs, long ServiceNs, int Type, 
 /// flows; the instants agree to the rounding of the NIC's absolute clock (well under a nanosecond
 /// per gap). The NIC keeps time in <c>Stopwatch</c> ticks, which are nanoseconds on Linux.
 /// </summary>
-public struct PoissonArrivals
+internal struct PoissonArrivals
 {
     private readonly Workload _workload;
     private readonly double _meanGapNs;

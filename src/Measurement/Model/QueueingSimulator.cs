@@ -21,7 +21,7 @@ namespace NetStack.Measurement.Model;
 /// capacity plus what the workers hold), so the loop allocates nothing. Time is kept in
 /// picoseconds, so a fractional per-dispatch cost (one over a measured ceiling) adds up exactly.
 /// </remarks>
-public sealed class QueueingSimulator
+internal sealed class QueueingSimulator
 {
     /// <summary>The simulator's time unit: picoseconds.</summary>
     public const long PsPerNs = 1000;

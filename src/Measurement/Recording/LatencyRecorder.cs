@@ -14,7 +14,7 @@ namespace NetStack.Measurement.Recording;
 /// <see cref="Log"/>, every completion it sees (warm-up included: a busy period may begin there)
 /// is also kept with its stamps, so stalls can be matched to the requests they delayed.
 /// </summary>
-public sealed class LatencyRecorder : CompletionRecorder
+internal sealed class LatencyRecorder : CompletionRecorder
 {
     /// <summary>Values above this are clamped (latency ns; slowdown ×100).</summary>
     public const long HighestTrackable = 100_000_000_000;

@@ -8,7 +8,7 @@ namespace NetStack.Measurement.Recording;
 /// arrival fell in (phases of the same name share one), and to the whole-run recorder; arrivals
 /// before <c>measureFrom</c> (warm-up) are left out.
 /// </summary>
-public sealed class PhasedRecorder : CompletionRecorder
+internal sealed class PhasedRecorder : CompletionRecorder
 {
     private readonly long[] _phaseStarts;
     private readonly int[] _phaseSlot;

@@ -9,7 +9,7 @@ namespace NetStack.Measurement.Recording;
 /// <param name="CompletionTicks">When it completed (a network run: when its answer was read).</param>
 /// <param name="ServiceNs">Its requested service time (clamped to int: 2.1 s).</param>
 /// <param name="Type">Its request type.</param>
-public readonly record struct RequestRecord(long ArrivalTicks, long CompletionTicks, int ServiceNs, int Type);
+internal readonly record struct RequestRecord(long ArrivalTicks, long CompletionTicks, int ServiceNs, int Type);
 
 /// <summary>
 /// A preallocated log of requests, written by one thread (a carrier, or a generator's receiver)
@@ -17,7 +17,7 @@ public readonly record struct RequestRecord(long ArrivalTicks, long CompletionTi
 /// allocated per request. A full log keeps its first requests and counts the rest
 /// (<see cref="Overflowed"/>), so a report can say how much of the run its attribution covers.
 /// </summary>
-public sealed class RequestLog
+internal sealed class RequestLog
 {
     /// <summary>The most requests a run keeps in all (24 B each: 384 MiB), whatever it expects.</summary>
     public const int MaxRecordsPerRun = 16 * 1024 * 1024;

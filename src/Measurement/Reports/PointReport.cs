@@ -183,7 +183,7 @@ public sealed class Summary
     public double Mean { get; set; }
 
     /// <summary>From an HdrHistogram, dividing every value by <paramref name="scale"/>.</summary>
-    public static Summary From(HistogramBase h, double scale)
+    internal static Summary From(HistogramBase h, double scale)
     {
         if (h.TotalCount == 0)
         {

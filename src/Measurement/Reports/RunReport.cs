@@ -140,7 +140,7 @@ public sealed class WorkloadInfo
     }
 
     /// <summary>From a workload.</summary>
-    public static WorkloadInfo From(NetStack.Runtime.Workloads.Workload w) => new()
+    internal static WorkloadInfo From(NetStack.Runtime.Workloads.Workload w) => new()
     {
         Name = w.Name,
         MeanServiceUs = w.MeanServiceNs / 1000.0,

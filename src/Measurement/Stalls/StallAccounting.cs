@@ -14,7 +14,7 @@ namespace NetStack.Measurement.Stalls;
 /// how many were left out, and each core's stalls over the measured window. Runs after the threads
 /// stopped, off the data path: it may allocate.
 /// </summary>
-public sealed class StallAccounting
+internal sealed class StallAccounting
 {
     private readonly LatencyRecorder _untouched;
     private readonly long[] _leftOutPerType;

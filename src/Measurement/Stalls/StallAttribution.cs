@@ -8,7 +8,7 @@ namespace NetStack.Measurement.Stalls;
 /// <param name="BusyPeriods">Maximal stretches with a request in flight.</param>
 /// <param name="TouchedBusyPeriods">Of those, the ones a stall overlapped.</param>
 /// <param name="TouchedRequests">Requests in touched busy periods.</param>
-public readonly record struct AttributionCounts(int BusyPeriods, int TouchedBusyPeriods, int TouchedRequests);
+internal readonly record struct AttributionCounts(int BusyPeriods, int TouchedBusyPeriods, int TouchedRequests);
 
 /// <summary>
 /// Tells the requests a stall could have delayed from the ones no stall could have. A stall delays
@@ -21,7 +21,7 @@ public readonly record struct AttributionCounts(int BusyPeriods, int TouchedBusy
 /// is touched too: it waited for the machine. Pure over its inputs, so tests drive it with made-up
 /// times.
 /// </summary>
-public static class StallAttribution
+internal static class StallAttribution
 {
     /// <summary>
     /// Marks <paramref name="touched"/>[i] for every request i in a busy period some stall overlaps.

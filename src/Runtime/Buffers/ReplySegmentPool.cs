@@ -13,7 +13,7 @@ namespace NetStack.Runtime.Buffers;
 /// guarded by a lock; this is the rare path, taken only by replies larger than the inline buffer.
 /// The pool holds at most <see cref="MaxBytes"/>: past it a rent fails and the reply fails with it.
 /// </summary>
-public sealed unsafe class ReplySegmentPool : IDisposable
+internal sealed unsafe class ReplySegmentPool : IDisposable
 {
     /// <summary>The smallest segment.</summary>
     public const int MinSegmentBytes = 16 << 10;

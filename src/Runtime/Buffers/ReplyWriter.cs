@@ -57,7 +57,7 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
     /// <param name="inlineBytes">Bytes before overflow segments are needed.</param>
     /// <param name="maxBodyBytes">The reply's bound.</param>
     /// <param name="pool">Where overflow segments come from; null: the reply must fit inline.</param>
-    public ReplyWriter(int inlineBytes, int maxBodyBytes, ReplySegmentPool? pool = null)
+    internal ReplyWriter(int inlineBytes, int maxBodyBytes, ReplySegmentPool? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inlineBytes, AppProtocolLimits.MinInlineReplyBytes);
         _inline = (byte*)NativeMemory.AlignedAlloc((nuint)inlineBytes, CacheLine.Size);
@@ -68,7 +68,7 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
     }
 
     /// <summary>Bytes reserved in front of the body for the protocol's header.</summary>
-    public int HeaderBytes => _headerBytes;
+    internal int HeaderBytes => _headerBytes;
 
     /// <summary>Bytes of body written.</summary>
     public int WrittenBytes => _bodyBytes;
@@ -81,10 +81,10 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
     public bool Overflowed => _overflowed;
 
     /// <summary>Header and body together.</summary>
-    public int TotalBytes => _headerBytes + _bodyBytes;
+    internal int TotalBytes => _headerBytes + _bodyBytes;
 
     /// <summary>Clears the writer for a new request, keeping <paramref name="headerBytes"/> in front.</summary>
-    public void Begin(int headerBytes, int maxBodyBytes)
+    internal void Begin(int headerBytes, int maxBodyBytes)
     {
         ReleaseSegments();
         Debug.Assert(headerBytes <= _inlineBytes - AppProtocolLimits.MinInlineReplyBytes / 2, "the header must leave room for a body");
@@ -163,13 +163,13 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
     }
 
     /// <summary>The reserved header, in front of the body.</summary>
-    public Span<byte> Header => new(_inline, _headerBytes);
+    internal Span<byte> Header => new(_inline, _headerBytes);
 
     /// <summary>Pieces of the reply in order, header first: the inline buffer, then each segment.</summary>
-    public int PieceCount => 1 + _segmentCount;
+    internal int PieceCount => 1 + _segmentCount;
 
     /// <summary>Piece <paramref name="index"/>: where it starts and how many bytes it holds.</summary>
-    public (nint Start, int Length) Piece(int index) =>
+    internal (nint Start, int Length) Piece(int index) =>
         index == 0 ? ((nint)_inline, _inlineUsed) : (_segments[index - 1], _segmentUsed[index - 1]);
 
     /// <summary>Copies header and body into <paramref name="destination"/> (a baseline's send buffer,
@@ -195,7 +195,7 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
     }
 
     /// <summary>Returns overflow segments to the pool.</summary>
-    public void ReleaseSegments()
+    internal void ReleaseSegments()
     {
         for (int i = 0; i < _segmentCount; i++)
         {
@@ -283,7 +283,7 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
 }
 
 /// <summary>Sizes the reply machinery depends on.</summary>
-public static class AppProtocolLimits
+internal static class AppProtocolLimits
 {
     /// <summary>The smallest inline reply buffer: room for the largest header and a failure reply.</summary>
     public const int MinInlineReplyBytes = 128;

@@ -24,7 +24,7 @@ public enum ResponseStatus : byte
 }
 
 /// <summary>
-/// Why <see cref="WireProtocol.TryParseRequest"/> refused a datagram. <see cref="None"/> means it
+/// Why <see cref="WireProtocol.TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/> refused a datagram. <see cref="None"/> means it
 /// parsed. The values are dense from 0 so they can index a per-core counter array of length
 /// <see cref="WireProtocol.ParseErrorCount"/>.
 /// </summary>
@@ -134,7 +134,7 @@ public static class WireProtocol
     public const byte MaxRequestType = 254;
 
     /// <summary>Number of <see cref="ParseError"/> values, <see cref="ParseError.None"/> included; sizes counter arrays.</summary>
-    public const int ParseErrorCount = (int)ParseError.NegativeServiceTime + 1;
+    internal const int ParseErrorCount = (int)ParseError.NegativeServiceTime + 1;
 
     private const int MagicOffset = 0;
     private const int VersionOffset = 4;
@@ -179,15 +179,15 @@ public static class WireProtocol
     /// taken from a stream (its length is <see cref="HeaderSize"/> plus the payload length its header
     /// states), which may be as long as <see cref="HeaderSize"/> + <see cref="MaxStreamPayloadBytes"/>.
     /// </summary>
-    public static ParseError TryParseStreamFrame(ReadOnlySpan<byte> frame, int typeCount, out RequestHeader header) =>
+    internal static ParseError TryParseStreamFrame(ReadOnlySpan<byte> frame, int typeCount, out RequestHeader header) =>
         TryParseRequest(frame, typeCount, HeaderSize + MaxStreamPayloadBytes, out header);
 
     /// <summary>The payload length a request header states (its bytes 32..35), for framing a stream.</summary>
-    public static uint StatedPayloadLength(ReadOnlySpan<byte> header) =>
+    internal static uint StatedPayloadLength(ReadOnlySpan<byte> header) =>
         BinaryPrimitives.ReadUInt32LittleEndian(header[RequestPayloadLengthOffset..]);
 
     /// <summary>True when <paramref name="bytes"/> begin with the magic (at least 4 bytes).</summary>
-    public static bool HasMagic(ReadOnlySpan<byte> bytes) =>
+    internal static bool HasMagic(ReadOnlySpan<byte> bytes) =>
         bytes.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(bytes) == Magic;
 
     private static ParseError TryParseRequest(ReadOnlySpan<byte> datagram, int typeCount, int maxLength, out RequestHeader header)
@@ -248,12 +248,12 @@ public static class WireProtocol
     /// datagram. False for <see cref="ParseError.TooShort"/> (nothing to echo, and the reply would be
     /// larger than the request, an amplifier), for <see cref="ParseError.BadMagic"/> (not our
     /// protocol, possibly a spoofed source) and for <see cref="ParseError.None"/> (not an error).
-    /// True for <see cref="ParseError.Oversized"/>, which <see cref="TryParseRequest"/> reports only
+    /// True for <see cref="ParseError.Oversized"/>, which <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/> reports only
     /// when the magic matched.
     /// </summary>
-    /// <param name="error">The result of <see cref="TryParseRequest"/>.</param>
+    /// <param name="error">The result of <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/>.</param>
     /// <returns>True when a bad-request reply should be sent.</returns>
-    public static bool CanAnswer(ParseError error) =>
+    internal static bool CanAnswer(ParseError error) =>
         error is not (ParseError.None or ParseError.TooShort or ParseError.BadMagic);
 
     /// <summary>
@@ -292,7 +292,7 @@ public static class WireProtocol
     /// A response header that echoes a request's type, id and intended send time, with the given
     /// status and zero timings; the server fills in the timings it measured.
     /// </summary>
-    /// <param name="request">The request being answered (as filled by <see cref="TryParseRequest"/>, even on error).</param>
+    /// <param name="request">The request being answered (as filled by <see cref="TryParseRequest(ReadOnlySpan{byte}, int, out RequestHeader)"/>, even on error).</param>
     /// <param name="status">What became of it.</param>
     /// <returns>The response header.</returns>
     public static ResponseHeader ReplyTo(in RequestHeader request, ResponseStatus status) => new()
@@ -414,7 +414,7 @@ public static class WireProtocol
     /// <param name="ns">A duration in ns.</param>
     /// <returns>The duration clamped to <c>0 .. uint.MaxValue</c>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Saturate(long ns) => (uint)Math.Clamp(ns, 0L, uint.MaxValue);
+    internal static uint Saturate(long ns) => (uint)Math.Clamp(ns, 0L, uint.MaxValue);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowDestinationTooShort(int length) =>

@@ -12,7 +12,7 @@ namespace NetStack.Runtime.Scheduling;
 /// is therefore a handoff on this same thread (no wake-up, no syscall). It parks only when no app
 /// owns the core, and never allocates on the request path.
 /// </summary>
-public sealed class Carrier
+internal sealed class Carrier
 {
     /// <summary>Pushed instead of a detached context, so the IOKernel frees the mailbox slot while
     /// the context itself completes later through its detached path.</summary>

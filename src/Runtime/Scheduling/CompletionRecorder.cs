@@ -5,7 +5,7 @@ namespace NetStack.Runtime.Scheduling;
 /// Receives a carrier's measurements, on that carrier's thread: one instance per carrier, so an
 /// implementation needs no synchronization while the run lasts and is read after it stops.
 /// </summary>
-public abstract class CompletionRecorder
+internal abstract class CompletionRecorder
 {
     /// <summary>A request completed (ok or error): its stamps, copied before its reply was pushed,
     /// so recording never delays an answer.</summary>
@@ -20,7 +20,7 @@ public abstract class CompletionRecorder
 }
 
 /// <summary>What a recorder keeps of a completed request: a copy, taken while the carrier still owned it.</summary>
-public readonly struct CompletionStamps
+internal readonly struct CompletionStamps
 {
     /// <summary>Request type.</summary>
     public int Type { get; init; }

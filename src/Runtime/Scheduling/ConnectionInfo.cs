@@ -27,11 +27,11 @@ public readonly struct PeerAddress : IEquatable<PeerAddress>
     private readonly ulong _low;
 
     /// <summary>An IPv4 peer from the address and port as the kernel gives them (network byte order).</summary>
-    public static PeerAddress FromIPv4(uint addressNetworkOrder, ushort portNetworkOrder) =>
+    internal static PeerAddress FromIPv4(uint addressNetworkOrder, ushort portNetworkOrder) =>
         new(AddressFamily.InterNetwork, 0, addressNetworkOrder, BinaryPrimitives.ReverseEndianness(portNetworkOrder));
 
     /// <summary>An IPv6 peer from its 16 address bytes and its port in network byte order.</summary>
-    public static PeerAddress FromIPv6(ReadOnlySpan<byte> address16, ushort portNetworkOrder) =>
+    internal static PeerAddress FromIPv6(ReadOnlySpan<byte> address16, ushort portNetworkOrder) =>
         new(AddressFamily.InterNetworkV6,
             BinaryPrimitives.ReadUInt64LittleEndian(address16),
             BinaryPrimitives.ReadUInt64LittleEndian(address16[8..]),
@@ -67,10 +67,10 @@ public readonly struct PeerAddress : IEquatable<PeerAddress>
     public ushort Port { get; }
 
     /// <summary>The IPv4 address in network byte order (IPv4 peers only).</summary>
-    public uint IPv4NetworkOrder => (uint)_low;
+    internal uint IPv4NetworkOrder => (uint)_low;
 
     /// <summary>The IPv6 address bytes (IPv6 peers only).</summary>
-    public void WriteIPv6(Span<byte> destination16)
+    internal void WriteIPv6(Span<byte> destination16)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(destination16, _high);
         BinaryPrimitives.WriteUInt64LittleEndian(destination16[8..], _low);

@@ -6,7 +6,7 @@ using NetStack.Runtime.Protocol;
 namespace NetStack.Runtime.Scheduling;
 
 /// <summary>What one slice of a green thread ended with.</summary>
-public enum SliceOutcome : byte
+internal enum SliceOutcome : byte
 {
     /// <summary>Not run yet, or in a queue.</summary>
     None,
@@ -23,7 +23,7 @@ public enum SliceOutcome : byte
 
 /// <summary>Where a green thread is in its life. Each state has one owner thread, and ownership moves
 /// only through the rings between the IOKernel and the carriers (or the detached-completion queue).</summary>
-public enum GreenThreadState : byte
+internal enum GreenThreadState : byte
 {
     /// <summary>In the pool (IOKernel).</summary>
     Free,
@@ -48,7 +48,7 @@ public enum GreenThreadState : byte
 /// readable (recorders, reports, tests) and writable only inside NetStack; the handler sees
 /// <see cref="Context"/>, its <see cref="RequestContext"/>.
 /// </summary>
-public sealed class GreenThread
+internal sealed class GreenThread
 {
     private const int RunRunning = 0;
     private const int RunDone = 1;

@@ -157,8 +157,12 @@ public sealed unsafe class RequestContext
 
 /// <summary>The awaitable behind <c>await ctx.Checkpoint()</c>: completes at once unless the
 /// worker's preemption word names the running slice.</summary>
-public readonly struct CheckpointAwaitable(RequestContext context) : ICriticalNotifyCompletion
+public readonly struct CheckpointAwaitable : ICriticalNotifyCompletion
 {
+    private readonly RequestContext _context;
+
+    internal CheckpointAwaitable(RequestContext context) => _context = context;
+
     /// <summary>The awaiter (itself).</summary>
     public CheckpointAwaitable GetAwaiter() => this;
 
@@ -166,15 +170,15 @@ public readonly struct CheckpointAwaitable(RequestContext context) : ICriticalNo
     public bool IsCompleted
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => !context.PreemptionRequested;
+        get => !_context.PreemptionRequested;
     }
 
     /// <summary>Nothing to return.</summary>
     public void GetResult() { }
 
     /// <summary>Captures the continuation; the carrier resumes it in a later slice.</summary>
-    public void UnsafeOnCompleted(Action continuation) => context.Suspend(continuation);
+    public void UnsafeOnCompleted(Action continuation) => _context.Suspend(continuation);
 
     /// <summary>As <see cref="UnsafeOnCompleted"/>: carriers do not flow an ExecutionContext of their own.</summary>
-    public void OnCompleted(Action continuation) => context.Suspend(continuation);
+    public void OnCompleted(Action continuation) => _context.Suspend(continuation);
 }

@@ -15,12 +15,19 @@ public sealed class StandaloneRequest : IDisposable
     private readonly int _maxReplyBytes;
     private readonly int _headerBytes;
 
+    /// <summary>A request whose reply is held in one buffer of <paramref name="maxReplyBytes"/> (a handler's unit test).</summary>
+    /// <param name="maxReplyBytes">The reply body's bound.</param>
+    /// <param name="replyHeaderBytes">Bytes kept in front of the body for the protocol's header.</param>
+    public StandaloneRequest(int maxReplyBytes = 64 * 1024, int replyHeaderBytes = 0)
+        : this(null, maxReplyBytes, maxReplyBytes, replyHeaderBytes)
+    {
+    }
+
+    /// <param name="segments">Where overflow segments come from (null: a reply must fit inline).</param>
     /// <param name="inlineReplyBytes">Reply bytes before overflow segments are needed.</param>
     /// <param name="maxReplyBytes">The reply body's bound.</param>
-    /// <param name="segments">Where overflow segments come from (null: a reply must fit inline).</param>
     /// <param name="replyHeaderBytes">Bytes kept in front of the body for the protocol's header.</param>
-    public StandaloneRequest(int inlineReplyBytes = 2048, int maxReplyBytes = 1 << 20, ReplySegmentPool? segments = null,
-        int replyHeaderBytes = 0)
+    internal StandaloneRequest(ReplySegmentPool? segments, int inlineReplyBytes = 2048, int maxReplyBytes = 1 << 20, int replyHeaderBytes = 0)
     {
         _maxReplyBytes = maxReplyBytes;
         _headerBytes = replyHeaderBytes;

@@ -5,7 +5,7 @@ using NetStack.Runtime.Threading;
 namespace NetStack.Runtime.Scheduling;
 
 /// <summary>Why the IOKernel asked a worker to give its core up.</summary>
-public enum YieldReason
+internal enum YieldReason
 {
     /// <summary>The slice outlived the quantum while work was waiting (processor sharing).</summary>
     Quantum = 1,
@@ -18,7 +18,7 @@ public enum YieldReason
 /// (our IPI); the running green thread's checkpoints compare it with their own slice id. It sits
 /// alone on its cache line, written only by the IOKernel, read by one carrier.
 /// </summary>
-public sealed class PreemptionWord
+internal sealed class PreemptionWord
 {
     /// <summary>A word that never preempts: what a context not on a carrier points at.</summary>
     internal static readonly PreemptionWord Never = new();
@@ -60,7 +60,7 @@ public sealed class PreemptionWord
 /// only producer of the completion ring and the only writer of its own line (running slice, idle
 /// report, owner seen).
 /// </summary>
-public sealed class Worker
+internal sealed class Worker
 {
     /// <summary>The app id of a core no app owns.</summary>
     public const int NoApp = -1;

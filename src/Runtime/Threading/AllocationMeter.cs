@@ -11,7 +11,7 @@ namespace NetStack.Runtime.Threading;
 /// requests of a measured window, so what the thread allocates after it (the drain, the shutdown)
 /// must not be counted.
 /// </summary>
-public struct AllocationMeter
+internal struct AllocationMeter
 {
     private long _atMark;
     private bool _marked;

@@ -15,7 +15,7 @@ namespace NetStack.Runtime.Threading;
 /// are in pinned memory aligned to a line), so up to eight handoffs in a row move one line between
 /// the cores, where a ring with a separate tail moved two per handoff.
 /// </summary>
-public sealed class HandoffRing
+internal sealed class HandoffRing
 {
     private const int SlotsPerLine = CacheLine.Size / sizeof(long);
 
@@ -131,7 +131,7 @@ public sealed class HandoffRing
 /// carry its index (the ring's release store orders it), and never changes, so a carrier's lookup
 /// reads a line no one writes.
 /// </summary>
-public sealed class GreenThreadRegistry
+internal sealed class GreenThreadRegistry
 {
     /// <summary>The index of <see cref="Marker"/>, which stands for a detached request in a completion ring.</summary>
     public const int MarkerIndex = int.MaxValue;

@@ -24,7 +24,7 @@ public enum IdleStrategyKind
 /// found nothing and <see cref="Reset"/> after each poll that found work. A thread that parks can
 /// be woken early by a producer through <see cref="WakeIfParked"/>.
 /// </summary>
-public sealed unsafe partial class IdleStrategy
+internal sealed unsafe partial class IdleStrategy
 {
     // Read by producers (WakeIfParked), never written after construction.
     private readonly IdleStrategyKind _kind;

@@ -11,7 +11,7 @@ namespace NetStack.Runtime.Threading;
 /// own cache line, and each side keeps a private copy of the other's index so that it touches
 /// the other's line only when its copy says the ring looks full (or empty).
 /// </summary>
-public sealed class SpscRing<T> where T : class
+internal sealed class SpscRing<T> where T : class
 {
     private readonly T?[] _slots;
     private readonly long _mask;

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace NetStack.Runtime.Threading;
 
 /// <summary>Which loop saw a stall.</summary>
-public enum StallSource : byte
+internal enum StallSource : byte
 {
     /// <summary>The IOKernel's loop.</summary>
     IOKernel,
@@ -21,7 +21,7 @@ public enum StallSource : byte
 /// <param name="Source">Which loop saw it.</param>
 /// <param name="StartTicks">When the thread last ran before it, in <see cref="Clock"/> ticks.</param>
 /// <param name="LengthTicks">How long it lasted.</param>
-public readonly record struct Stall(int Core, StallSource Source, long StartTicks, long LengthTicks)
+internal readonly record struct Stall(int Core, StallSource Source, long StartTicks, long LengthTicks)
 {
     /// <summary>When it ended.</summary>
     public long EndTicks => StartTicks + LengthTicks;
@@ -35,7 +35,7 @@ public readonly record struct Stall(int Core, StallSource Source, long StartTick
 /// the threshold is written to that thread's own ring, so recording costs a compare and nothing is
 /// shared while the run lasts. The rings are merged when the log is read, after the threads stopped.
 /// </summary>
-public sealed class StallLog
+internal sealed class StallLog
 {
     private readonly List<StallWatch> _watches = [];
     private readonly Lock _lock = new();
@@ -109,7 +109,7 @@ public sealed class StallLog
 /// thread-safe by design: only its thread calls it. A handler's clock reads reach the running
 /// carrier's watch through <see cref="Current"/>.
 /// </summary>
-public sealed class StallWatch
+internal sealed class StallWatch
 {
     [ThreadStatic]
     private static StallWatch? t_current;

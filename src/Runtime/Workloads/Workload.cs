@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace NetStack.Runtime.Workloads;
 
 /// <summary>How one request type's service time is drawn.</summary>
-public enum ServiceShape
+internal enum ServiceShape
 {
     /// <summary>Always the mean.</summary>
     Fixed,
@@ -17,10 +17,10 @@ public enum ServiceShape
 /// <param name="Weight">Its share of requests (the weights of a workload add up to 1).</param>
 /// <param name="MeanNs">Its mean service time, in ns.</param>
 /// <param name="Shape">How its service time is drawn.</param>
-public sealed record RequestType(string Name, double Weight, double MeanNs, ServiceShape Shape = ServiceShape.Fixed);
+internal sealed record RequestType(string Name, double Weight, double MeanNs, ServiceShape Shape = ServiceShape.Fixed);
 
 /// <summary>A named service-time distribution: a mix of request types.</summary>
-public sealed class Workload
+internal sealed class Workload
 {
     private readonly double[] _cumulative;
 

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace NetStack.Runtime.Workloads;
 
 /// <summary>xoshiro256** (Blackman and Vigna): a value type so each sampling thread owns its state.</summary>
-public struct Xoshiro256
+internal struct Xoshiro256
 {
     private ulong _s0, _s1, _s2, _s3;
 

@@ -1,7 +1,7 @@
 // Choosing the NIC backend: auto falls back to the syscalls with one line saying why, a named backend is honoured or refused, and everything is still served.
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Hosting;
 using NetStack.Apps;
-using NetStack.Apps.Hosting;
+using NetStack.Hosting;
 using NetStack.IOKernel.Nic;
 using NetStack.IOKernel.Nic.IoUring;
 using NetStack.Runtime.Protocol;
@@ -14,9 +14,6 @@ namespace NetStack.Tests.Apps;
 
 public class NicBackendTests
 {
-    private static NetStackService Service(NicOptions nic) => new(Options.Create(TestKernel.Options("ps", mailboxDepth: 2)),
-        Options.Create(new SyntheticOptions()), Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()),
-        Options.Create(new TcpNicOptions()), Options.Create(new AppsOptions { Spin = { Port = 0 } }), nicOptions: Options.Create(nic));
 
     private static void AssertServesBoth(NetworkTestHost host)
     {
@@ -88,16 +85,16 @@ public class NicBackendTests
         TextWriter original = Console.Out;
         var output = new StringWriter();
         Console.SetOut(output);
-        NetStackService service = Service(new NicOptions { IoUring = { Simulate = IoUringSimulation.NotPermitted } });
+        using IHost host = ServeTestHost.Build("--Nic:IoUring:Simulate", "NotPermitted");
         try
         {
-            await service.StartAsync(CancellationToken.None);
-            using var client = new UdpTestClient(service.UdpNic!.Port);
+            await host.StartAsync();
+            using var client = new UdpTestClient(host.NetStack().UdpPortOf("spin"));
             Assert.Equal(ResponseStatus.Ok, Assert.Single(client.SendAndCollect([UdpTestClient.Request(1)], 1)).Status);
         }
         finally
         {
-            await service.StopAsync(CancellationToken.None);
+            await host.StopAsync();
             Console.SetOut(original);
         }
         string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -111,8 +108,8 @@ public class NicBackendTests
     [Fact]
     public async Task IoUringAskedForByNameButRefusedIsAConfigurationErrorThatNamesTheReason()
     {
-        NetStackService service = Service(new NicOptions { Backend = "io_uring", IoUring = { Simulate = IoUringSimulation.NotPermitted } });
-        var e = await Assert.ThrowsAsync<ConfigurationException>(() => service.StartAsync(CancellationToken.None));
+        using IHost host = ServeTestHost.Build("--backend", "io_uring", "--Nic:IoUring:Simulate", "NotPermitted");
+        var e = await Assert.ThrowsAsync<NetStackConfigurationException>(() => host.StartAsync());
         Assert.Contains("io_uring", e.Message);
         Assert.Contains("EPERM", e.Message);
     }

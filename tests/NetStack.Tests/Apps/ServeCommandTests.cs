@@ -1,7 +1,9 @@
 // The `serve` host: bad configuration is one line and exit 2; both servers start on UDP, answer, and report their counts.
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using NetStack.Apps;
 using NetStack.Apps.Hosting;
+using NetStack.Hosting;
 using NetStack.IOKernel;
 using NetStack.IOKernel.Nic;
 using NetStack.Runtime.Protocol;
@@ -59,23 +61,21 @@ public class ServeCommandTests
     }
 
     [Fact]
-    public async Task NetStackServiceServesUdpAndReportsItsCountsOnStop()
+    public async Task ServeServesUdpAndReportsItsCountsOnStop()
     {
-        KernelOptions kernel = TestKernel.Options("ps", mailboxDepth: 2);
-        var service = new NetStackService(Options.Create(kernel), Options.Create(new SyntheticOptions()),
-            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()),
-            Options.Create(new AppsOptions { Spin = { Port = 0 } }));
-        await service.StartAsync(CancellationToken.None);
+        using IHost host = ServeTestHost.Build();
+        await host.StartAsync();
+        NetStackHost service = host.NetStack();
         try
         {
-            using var client = new UdpTestClient(service.UdpNic!.Port);
+            using var client = new UdpTestClient(service.UdpPortOf("spin"));
             List<ResponseHeader> replies = client.SendAndCollect(
                 [UdpTestClient.Request(1), UdpTestClient.Request(2, type: 99), new byte[3]], 2);
             Assert.Equal([ResponseStatus.Ok, ResponseStatus.BadRequest], replies.OrderBy(r => r.Id).Select(r => r.Status));
         }
         finally
         {
-            await service.StopAsync(CancellationToken.None);
+            await host.StopAsync();
         }
         Assert.Contains("received 1, completed 1 (errors 0), rejected 0", service.Summary);
         Assert.Contains("unknown-type 1", service.Summary);
@@ -114,10 +114,8 @@ public class ServeCommandTests
         await first.StartAsync(CancellationToken.None);
         try
         {
-            var second = new NetStackService(Options.Create(TestKernel.Options("ps")), Options.Create(new SyntheticOptions()),
-                Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()),
-                Options.Create(new AppsOptions { Spin = { Port = first.Server!.Port } }));
-            var e = await Assert.ThrowsAsync<ConfigurationException>(() => second.StartAsync(CancellationToken.None));
+            using IHost second = ServeTestHost.Build("--port", first.Server!.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var e = await Assert.ThrowsAsync<NetStackConfigurationException>(() => second.StartAsync());
             Assert.Contains($"cannot listen on udp://127.0.0.1:{first.Server.Port}", e.Message);
         }
         finally
@@ -133,15 +131,12 @@ public class ServeKvTests
     [Fact]
     public async Task ServeRunsSpinAndKvSideBySideOnTheirOwnPorts()
     {
-        KernelOptions kernel = TestKernel.Options("ps", mailboxDepth: 2);
-        kernel.CoreAllocation = "standing-queue";
-        var apps = new AppsOptions { Run = "spin,kv", Spin = { Port = 0 }, Kv = { Port = 0 } };
-        var service = new NetStackService(Options.Create(kernel), Options.Create(new SyntheticOptions()),
-            Options.Create(new ServerOptions()), Options.Create(new UdpNicOptions()), Options.Create(new TcpNicOptions()), Options.Create(apps));
-        await service.StartAsync(CancellationToken.None);
+        using IHost host = ServeTestHost.Build("--apps", "spin,kv", "--kv-port", "0", "--allocation", "standing-queue");
+        await host.StartAsync();
+        NetStackHost service = host.NetStack();
         try
         {
-            int kvPort = service.Network!.TcpPortOf(1);
+            int kvPort = service.TcpPortOf("kv");
             using var kv = new System.Net.Sockets.TcpClient("127.0.0.1", kvPort);
             var stream = kv.GetStream();
             stream.Write("set greeting 5 0 5\r\nhello\r\nget greeting\r\n"u8);
@@ -151,13 +146,13 @@ public class ServeKvTests
             stream.ReadExactly(got);
             Assert.Equal(expected, got);
 
-            using var spin = new global::NetStack.Tests.Tcp.TcpTestClient(service.Network.TcpPortOf(0));
+            using var spin = new global::NetStack.Tests.Tcp.TcpTestClient(service.TcpPortOf("spin"));
             spin.Send(global::NetStack.Tests.Tcp.TcpTestClient.Frame(5, payloadLength: 3));
             Assert.Equal(5ul, Assert.Single(spin.Read(1)).Header.Id);
         }
         finally
         {
-            await service.StopAsync(CancellationToken.None);
+            await host.StopAsync();
         }
         Assert.Contains("tcp kv: connections accepted 1", service.Summary);
         Assert.Contains("tcp spin: connections accepted 1", service.Summary);

@@ -7,7 +7,9 @@ using NetStack.Hosting;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
+using NetStack.Tests.Support;
 using NetStack.Tests.Tcp;
+using OpenTelemetry.Metrics;
 using Xunit;
 
 namespace NetStack.Tests.Hosting;
@@ -43,6 +45,33 @@ public class NetStackHostingTests
         Assert.Contains("completed 3", netstack.Summary);
     }
 
+    [Fact]
+    public async Task AddMetricsPutsTheNetStackMeterInTheApplicationsOwnOpenTelemetryPipeline()
+    {
+        // The application configures an exporter and names no meter: AddMetrics has added NetStack's.
+        int port = PrometheusScrape.FreeLoopbackPort();
+        using IHost host = Build(
+            b => b.AddLatencyCriticalApp<SpinsThenEchoes>("mine", NetStackPorts.UdpOnly(0), new SpinProtocol(16))
+                .UseSyntheticArrivals("exp-10", 0.2)
+                .AddMetrics(),
+            s => s.AddOpenTelemetry().WithMetrics(m => m.AddPrometheusHttpListener(o =>
+            {
+                o.Host = "127.0.0.1";
+                o.Port = port;
+            })));
+        await host.StartAsync();
+        try
+        {
+            (string text, long completed) = await PrometheusScrape.UntilCompleted(port);
+            Assert.True(completed > 0, text);
+            Assert.Contains("app=\"mine\"", text);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
     [Theory]
     [InlineData("two apps on one port", "both listen on tcp port")]
     [InlineData("unknown policy", "unknown policy 'lifo'")]
@@ -66,7 +95,9 @@ public class NetStackHostingTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
-    private static IHost Build(Action<NetStackBuilder> apps, params (string Key, string Value)[] settings)
+    private static IHost Build(Action<NetStackBuilder> apps, params (string Key, string Value)[] settings) => Build(apps, null, settings);
+
+    private static IHost Build(Action<NetStackBuilder> apps, Action<IServiceCollection>? configure, params (string Key, string Value)[] settings)
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -79,6 +110,7 @@ public class NetStackHostingTests
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
         apps(builder.Services.AddNetStack(builder.Configuration.GetSection("NetStack")));
+        configure?.Invoke(builder.Services);
         return builder.Build();
     }
 

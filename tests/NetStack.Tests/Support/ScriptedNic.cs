@@ -7,7 +7,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.Tests.Support;
 
 /// <summary>Delivers its requests all at once on the first poll, and records answers (id, status, preemptions).</summary>
-public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : INicQueue
+internal sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : INicQueue
 {
     private int _next;
     private INicHost? _host;
@@ -70,7 +70,7 @@ public sealed class ScriptedNic(params (int Type, long ServiceNs)[] script) : IN
 }
 
 /// <summary>Wraps a NIC queue and counts, per request id, how many answers it got.</summary>
-public sealed class CountingNic(INicQueue inner, int maxRequests) : INicQueue
+internal sealed class CountingNic(INicQueue inner, int maxRequests) : INicQueue
 {
     /// <summary>Answers per id (completions and rejections).</summary>
     public int[] AnswersPerId { get; } = new int[maxRequests];

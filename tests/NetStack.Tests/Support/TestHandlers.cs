@@ -6,7 +6,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.Tests.Support;
 
 /// <summary>Type 0 spins for its service time (the spin app); type 1 throws.</summary>
-public sealed class ThrowingForTypeOne : IRequestHandler
+internal sealed class ThrowingForTypeOne : IRequestHandler
 {
     private readonly global::NetStack.Apps.Spin.SpinApp _spin = new();
 
@@ -17,7 +17,7 @@ public sealed class ThrowingForTypeOne : IRequestHandler
 
 /// <summary>Computes a Fibonacci chain with a checkpoint after every step, and keeps the result and the
 /// threads it ran on: local state must survive every preemption.</summary>
-public sealed class FibonacciHandler(int steps, int spinPerStep = 20) : IRequestHandler
+internal sealed class FibonacciHandler(int steps, int spinPerStep = 20) : IRequestHandler
 {
     /// <summary>Result per request id.</summary>
     public ConcurrentDictionary<long, ulong> Results { get; } = new();

@@ -5,7 +5,7 @@ using NetStack.Runtime.Threading;
 namespace NetStack.Tests.Support;
 
 /// <summary>Options and helpers shared by the scheduler tests.</summary>
-public static class TestKernel
+internal static class TestKernel
 {
     /// <summary>IOKernel on core 0, one worker on core 1, yielding when idle.</summary>
     public static KernelOptions Options(string policy, double quantumMicros = 5, int mailboxDepth = 1) => new()

@@ -11,7 +11,7 @@ using NetStack.Tests.Support;
 namespace NetStack.Tests.Tcp;
 
 /// <summary>An IOKernel serving apps over the network NICs, stopped and checked by the test.</summary>
-public sealed class NetworkTestHost : IDisposable
+internal sealed class NetworkTestHost : IDisposable
 {
     private bool _stopped;
 

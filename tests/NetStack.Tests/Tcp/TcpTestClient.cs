@@ -6,10 +6,10 @@ using NetStack.Runtime.Protocol;
 namespace NetStack.Tests.Tcp;
 
 /// <summary>One reply as read off the stream: its header and its payload.</summary>
-public sealed record SpinReply(ResponseHeader Header, byte[] Payload);
+internal sealed record SpinReply(ResponseHeader Header, byte[] Payload);
 
 /// <summary>One connection. Every read is bounded by a deadline, so a silent server fails the test instead of hanging it.</summary>
-public sealed class TcpTestClient : IDisposable
+internal sealed class TcpTestClient : IDisposable
 {
     /// <summary>How long a test waits for replies.</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);

@@ -5,7 +5,7 @@ using NetStack.IOKernel.Telemetry.Metrics;
 namespace NetStack.Tests.Telemetry;
 
 /// <summary>One measurement: its value and tags.</summary>
-public sealed record Observed(double Value, IReadOnlyDictionary<string, string?> Tags)
+internal sealed record Observed(double Value, IReadOnlyDictionary<string, string?> Tags)
 {
     /// <summary>True when every given tag has the given value.</summary>
     public bool Has(params (string Key, string Value)[] tags) => tags.All(t => Tags.TryGetValue(t.Key, out string? v) && v == t.Value);
@@ -13,7 +13,7 @@ public sealed record Observed(double Value, IReadOnlyDictionary<string, string?>
 
 /// <summary>Collects the observable instruments of one <see cref="NetStackMetrics"/> (only that instance's Meter,
 /// so tests running beside each other do not see each other's kernels).</summary>
-public static class MetricsCollector
+internal static class MetricsCollector
 {
     /// <summary>Every measurement of one collection, by instrument name.</summary>
     public static Dictionary<string, List<Observed>> Collect(NetStackMetrics metrics)

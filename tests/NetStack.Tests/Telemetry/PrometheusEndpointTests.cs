@@ -7,6 +7,7 @@ using NetStack.Apps.Hosting;
 using NetStack.LoadGen.Sched;
 using NetStack.Runtime.Threading;
 using NetStack.Runtime.Workloads;
+using NetStack.Tests.Support;
 using Xunit;
 
 namespace NetStack.Tests.Telemetry;
@@ -16,7 +17,7 @@ public class PrometheusEndpointTests
     [Fact]
     public async Task ScrapeAfterAShortRunShowsTheKernelsCounts()
     {
-        int port = FreeLoopbackPort();
+        int port = PrometheusScrape.FreeLoopbackPort();
         using InProcessMetrics metrics = InProcessMetrics.Start("prometheus", port)!;
         Workload.TryGet("exp-10", out Workload? workload);
         SchedPointResult result = InProcessRun.Run(new SchedPoint
@@ -66,12 +67,4 @@ public class PrometheusEndpointTests
         throw new Xunit.Sdk.XunitException($"no sample of {metric} {label} in:\n{text}");
     }
 
-    private static int FreeLoopbackPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

@@ -7,7 +7,7 @@ using NetStack.Tests.Support;
 namespace NetStack.Tests.Udp;
 
 /// <summary>A server on a kernel-chosen loopback port, with the counts both kinds keep.</summary>
-public interface ITestServer : IDisposable
+internal interface ITestServer : IDisposable
 {
     /// <summary>The bound port.</summary>
     int Port { get; }
@@ -26,7 +26,7 @@ public interface ITestServer : IDisposable
 }
 
 /// <summary>Starts the servers the tests compare.</summary>
-public static class TestServers
+internal static class TestServers
 {
     /// <summary>"threadpool", or a NetStack policy name on <paramref name="backend"/> (the baseline has no backend to choose).</summary>
     public static ITestServer Start(string server, NicBackend backend = NicBackend.Syscalls, int queueCapacity = 8192, int queues = 1) =>

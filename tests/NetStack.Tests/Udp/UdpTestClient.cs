@@ -7,7 +7,7 @@ namespace NetStack.Tests.Udp;
 
 /// <summary>One client socket on 127.0.0.1. Every wait is bounded, so a server that stays silent
 /// fails the test instead of hanging it.</summary>
-public sealed class UdpTestClient : IDisposable
+internal sealed class UdpTestClient : IDisposable
 {
     /// <summary>How long a test waits for replies before it gives up on them.</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);

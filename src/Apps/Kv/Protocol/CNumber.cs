@@ -11,7 +11,7 @@ namespace NetStack.Apps.Kv.Protocol;
 /// (so flags 4294967297 store 1, and a length of 4294967298 reads 2 bytes). These methods reproduce
 /// that over a span that stands for a NUL-terminated C string: its end, or a NUL byte, ends it.
 /// </summary>
-public static class CNumber
+internal static class CNumber
 {
     /// <summary><c>safe_strtoull</c>: an unsigned 64-bit decimal.</summary>
     public static bool TryParseUInt64(ReadOnlySpan<byte> s, out ulong value)

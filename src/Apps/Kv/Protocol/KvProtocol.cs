@@ -5,7 +5,7 @@ using NetStack.Runtime.Scheduling;
 namespace NetStack.Apps.Kv.Protocol;
 
 /// <summary>The request types kv reports apart (<see cref="Frame.Type"/>).</summary>
-public enum KvRequestType
+internal enum KvRequestType
 {
     /// <summary>A retrieval of fewer than <see cref="KvOptions.MultigetKeys"/> keys: get, gets, gat,
     /// gats, mg, binary get/getk/gat/gatk/touch, short runs of quiet gets.</summary>
@@ -43,7 +43,7 @@ public enum KvRequestType
 /// <para><b>Tag.</b> <see cref="Frame.Tag"/> keeps what a failure reply needs: the protocol, for
 /// binary the opcode and opaque, for text whether the command asked for no reply.</para>
 /// </remarks>
-public sealed class KvProtocol : AppProtocol
+internal sealed class KvProtocol : AppProtocol
 {
     private const long TagBinary = 1L << 40;
     private const long TagText = 2L << 40;

@@ -9,7 +9,7 @@ namespace NetStack.Apps.Kv.Protocol;
 /// most <see cref="MaxDatagramBytes"/> bytes, header included (memcached's UDP_MAX_PAYLOAD_SIZE),
 /// numbered 0..count-1.
 /// </summary>
-public static class UdpFrame
+internal static class UdpFrame
 {
     /// <summary>Header bytes.</summary>
     public const int HeaderBytes = 8;

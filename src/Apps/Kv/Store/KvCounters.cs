@@ -5,7 +5,7 @@ using NetStack.Runtime;
 namespace NetStack.Apps.Kv.Store;
 
 /// <summary>Counters, named after the memcached statistic each one feeds (<c>stats</c>).</summary>
-public enum KvCounter
+internal enum KvCounter
 {
     /// <summary>cmd_get: keys looked up by retrieval commands.</summary>
     GetCmds,
@@ -79,7 +79,7 @@ public enum KvCounter
 /// every other shard), with an atomic add that is almost never contended; readers sum the shards.
 /// A sum read while writers run is a moment's approximation, as memcached's per-thread stats are.
 /// </summary>
-public sealed class KvCounters
+internal sealed class KvCounters
 {
     private const int CounterCount = (int)KvCounter.CurrBytes + 1;
     private const int LongsPerLine = CacheLine.Size / sizeof(long);

@@ -6,7 +6,7 @@ using NetStack.Apps.Kv.Protocol;
 namespace NetStack.Apps.Kv.Store;
 
 /// <summary>How a storage command treats an existing item (memcached's <c>NREAD_*</c>).</summary>
-public enum StoreMode : byte
+internal enum StoreMode : byte
 {
     /// <summary>Store whatever is there.</summary>
     Set,
@@ -23,7 +23,7 @@ public enum StoreMode : byte
 }
 
 /// <summary>What a storage command did (memcached's <c>store_item_type</c>).</summary>
-public enum StoreResult : byte
+internal enum StoreResult : byte
 {
     /// <summary>STORED.</summary>
     Stored,
@@ -36,7 +36,7 @@ public enum StoreResult : byte
 }
 
 /// <summary>What an allocation for a storage command found.</summary>
-public enum AllocStatus : byte
+internal enum AllocStatus : byte
 {
     /// <summary>A chunk is reserved; fill its value and commit or abandon it.</summary>
     Ok,
@@ -47,7 +47,7 @@ public enum AllocStatus : byte
 }
 
 /// <summary>What a delete did.</summary>
-public enum DeleteResult : byte
+internal enum DeleteResult : byte
 {
     /// <summary>Removed.</summary>
     Deleted,
@@ -60,7 +60,7 @@ public enum DeleteResult : byte
 }
 
 /// <summary>What incr/decr did (memcached's <c>delta_result_type</c>).</summary>
-public enum ArithResult : byte
+internal enum ArithResult : byte
 {
     /// <summary>Applied (or, with vivify, created).</summary>
     Ok,
@@ -75,7 +75,7 @@ public enum ArithResult : byte
 }
 
 /// <summary>A reserved, unlinked item being filled by a storage command.</summary>
-public unsafe struct KvAllocation
+internal unsafe struct KvAllocation
 {
     internal uint Handle;
     internal ItemHeader* Item;
@@ -91,7 +91,7 @@ public unsafe struct KvAllocation
 /// An incr/decr, with what the binary protocol and meta arithmetic add: a CAS to match, an item to
 /// create on a miss, and meta's TTL flags, applied in the order the client gave them.
 /// </summary>
-public struct ArithRequest
+internal struct ArithRequest
 {
     /// <summary>Increment (else decrement, which stops at 0).</summary>
     public bool Incr;
@@ -115,7 +115,7 @@ public struct ArithRequest
 }
 
 /// <summary>What an incr/decr returns.</summary>
-public struct ArithOutcome
+internal struct ArithOutcome
 {
     /// <summary>The new value.</summary>
     public ulong Value;
@@ -130,7 +130,7 @@ public struct ArithOutcome
 }
 
 /// <summary>Meta get's flags that act on the item (memcached's <c>process_mget_command</c>).</summary>
-public struct MetaGetRequest
+internal struct MetaGetRequest
 {
     /// <summary>u: no LRU bump, no hit mark.</summary>
     public bool NoUpdate;
@@ -147,7 +147,7 @@ public struct MetaGetRequest
 }
 
 /// <summary>What meta get saw and did.</summary>
-public struct MetaGetOutcome
+internal struct MetaGetOutcome
 {
     /// <summary>Created by N.</summary>
     public bool Created;
@@ -168,7 +168,7 @@ public struct MetaGetOutcome
 }
 
 /// <summary>Decodes the packed order fields of <see cref="ArithRequest"/> and <see cref="MetaGetRequest"/>.</summary>
-public static class TtlOps
+internal static class TtlOps
 {
     /// <summary>ArithRequest.TtlOrder codes.</summary>
     public const int ArithT = 1, ArithN = 2, ArithReport = 3;
@@ -199,7 +199,7 @@ public static class TtlOps
     }
 }
 
-public sealed unsafe partial class KvStore
+internal sealed unsafe partial class KvStore
 {
     /// <summary>memcached's slab_chunk_size_max default: it keeps larger items in chunks and will
     /// not incr/decr them, a rule clients can see.</summary>

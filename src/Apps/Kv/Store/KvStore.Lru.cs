@@ -8,7 +8,7 @@ namespace NetStack.Apps.Kv.Store;
 /// promotion does, instead of evicting it. So an item read at least twice since it last reached the
 /// head outlives one that was not read (CLOCK-like second chance), and a hit costs no LRU relink.
 /// </remarks>
-public sealed unsafe partial class KvStore
+internal sealed unsafe partial class KvStore
 {
     /// <summary>Puts a linked item at its class's LRU head (class lock held).</summary>
     private void LruLinkHeadLocked(uint handle)

@@ -14,7 +14,7 @@ namespace NetStack.Apps.Kv.Store;
 /// a background thread; here the starving allocation does it, a rare call that looks at up to one
 /// page of chunks). Items a reader holds are skipped, and the page then stays where it was.</para>
 /// </remarks>
-public sealed unsafe partial class KvStore
+internal sealed unsafe partial class KvStore
 {
     /// <summary>The smallest chunk: a header and a short key and value.</summary>
     private const int SmallestChunkBytes = 64;

@@ -28,7 +28,7 @@ namespace NetStack.Apps.Kv.Store;
 /// reader lets go, so a reader never sees a torn value. The one in-place write, incr/decr of a
 /// number no longer than the old one, is done only when no reader holds the item.</para>
 /// </remarks>
-public sealed unsafe partial class KvStore : IDisposable
+internal sealed unsafe partial class KvStore : IDisposable
 {
     /// <summary>Stripes of the index lock: 4096 lines keep two threads on one stripe rare for
     /// any thread count this host runs, for 256 KiB.</summary>
@@ -326,7 +326,7 @@ public sealed unsafe partial class KvStore : IDisposable
 /// An item as a lookup found it: the fields copied under its lock, and its key and value in slab
 /// memory, which stay valid and unchanged until the holder calls <see cref="KvStore.Release(in KvItem)"/>.
 /// </summary>
-public readonly unsafe struct KvItem
+internal readonly unsafe struct KvItem
 {
     private readonly byte* _data;
 

@@ -6,7 +6,7 @@ namespace NetStack.IOKernel.Nic.IoUring;
 /// has stopped. Every io_uring_enter is counted once in <see cref="Enters"/> and once under the
 /// reason it was made for, so a test can tell a system call the kernel asked for from one it did not.
 /// </summary>
-public sealed class IoUringCounters
+internal sealed class IoUringCounters
 {
     /// <summary>io_uring_enter calls, all reasons.</summary>
     public long Enters;

@@ -2,7 +2,7 @@
 namespace NetStack.IOKernel.Nic.IoUring;
 
 /// <summary>An io_uring call failed in a way the caller cannot retry: a wrong thread, a disabled ring, a bad argument.</summary>
-public sealed class IoUringException : Exception
+internal sealed class IoUringException : Exception
 {
     internal IoUringException(LinuxError error, string message)
         : base($"{message}: {error} (errno {(int)error})")

@@ -7,7 +7,7 @@ namespace NetStack.IOKernel.Nic.IoUring;
 /// <summary>
 /// An io_uring set up for a polling thread that is its only submitter (IORING_SETUP_SINGLE_ISSUER):
 /// the SQ ring, the CQ ring (one mapping, IORING_FEAT_SINGLE_MMAP) and the SQE array mapped once,
-/// the ring's fd in a <see cref="SafeHandle"/>, and the provided-buffer rings registered on it, all
+/// the ring's fd in a <see cref="System.Runtime.InteropServices.SafeHandle"/>, and the provided-buffer rings registered on it, all
 /// released by <see cref="Dispose"/>. Made by <see cref="TryCreate"/>.
 /// </summary>
 /// <remarks>

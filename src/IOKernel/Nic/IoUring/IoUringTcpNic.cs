@@ -42,7 +42,7 @@ namespace NetStack.IOKernel.Nic.IoUring;
 /// so no SQE can ever name a reused descriptor number. <see cref="Detach"/>, on the IOKernel thread,
 /// cancels everything, waits (bounded) for the last completions and tears the ring down there.</para>
 /// </remarks>
-public sealed unsafe class IoUringTcpNic : TcpNic
+internal sealed unsafe class IoUringTcpNic : TcpNic
 {
     private const byte AcceptKind = 1;
     private const byte RecvKind = 2;

@@ -37,7 +37,7 @@ namespace NetStack.IOKernel.Nic.IoUring;
 /// (bounded) for their last completions, answering what it can and recycling every green thread,
 /// then tears the ring down there, the one thread allowed to unregister its buffers.</para>
 /// </remarks>
-public sealed unsafe class IoUringUdpNic : UdpNic
+internal sealed unsafe class IoUringUdpNic : UdpNic
 {
     private const byte RecvKind = 1;
     private const byte SendKind = 2;

@@ -13,7 +13,7 @@ namespace NetStack.IOKernel.Telemetry.Metrics;
 /// and <see cref="GC.GetTotalPauseDuration"/> at collection time, on the reader's thread: nothing on
 /// the data path. docs/metrics.md lists them; docs/design-notes.md says which GC configuration and why.
 /// </summary>
-public static class GcMetrics
+internal static class GcMetrics
 {
     /// <summary>Adds the GC instruments to <paramref name="meter"/>.</summary>
     public static void CreateInstruments(Meter meter)

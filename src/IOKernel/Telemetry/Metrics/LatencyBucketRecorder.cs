@@ -12,7 +12,7 @@ namespace NetStack.IOKernel.Telemetry.Metrics;
 /// quantile read from the buckets is within ~25% (interpolated: usually much closer) of the exact one.
 /// Values are nanoseconds; everything from 2^40 ns (~18 min) up shares the last bucket.
 /// </summary>
-public static class LatencyBuckets
+internal static class LatencyBuckets
 {
     /// <summary>Sub-buckets per power of two, as a bit count.</summary>
     public const int SubBucketBits = 2;
@@ -97,7 +97,7 @@ public static class LatencyBuckets
 /// One instance per carrier, like every recorder: the carrier is the only writer of its array, so
 /// the increment is a plain one; <see cref="NetStackMetrics"/> reads the array at collection time.
 /// </summary>
-public sealed class LatencyBucketRecorder : CompletionRecorder
+internal sealed class LatencyBucketRecorder : CompletionRecorder
 {
     // Both ends padded by two cache lines: another carrier's array may sit next to this one on
     // the heap, and its writes must not invalidate our lines (nor the adjacent-line prefetch).

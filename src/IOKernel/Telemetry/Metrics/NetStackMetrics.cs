@@ -28,7 +28,7 @@ public sealed class NetStackMetrics : IDisposable
     public const string MeterName = "NetStack";
 
     /// <summary>The quantiles the latency gauge reports.</summary>
-    public static readonly double[] Quantiles = [0.5, 0.99, 0.999];
+    internal static readonly double[] Quantiles = [0.5, 0.99, 0.999];
 
     // Cumulative latency buckets are exported at powers of two from 128 ns to ~17 s (2^7..2^34 ns),
     // plus +Inf: enough for histogram_quantile at microsecond scale, without 156 series per app.
@@ -49,7 +49,7 @@ public sealed class NetStackMetrics : IDisposable
     private bool _disposed;
 
     /// <summary>Creates the Meter and its instruments; nothing is read until a kernel is registered.</summary>
-    public NetStackMetrics()
+    internal NetStackMetrics()
     {
         _meter = new Meter(MeterName, typeof(NetStackMetrics).Assembly.GetName().Version?.ToString());
         Counter(Names.Received, "{request}", "Requests the IOKernel took from its NIC queues (KernelCounters.Received).");
@@ -86,7 +86,7 @@ public sealed class NetStackMetrics : IDisposable
     }
 
     /// <summary>The Meter (for listeners that want it directly).</summary>
-    public Meter Meter => _meter;
+    internal Meter Meter => _meter;
 
     /// <summary>
     /// Starts reporting <paramref name="kernel"/> (and the UDP NIC's <paramref name="udp"/> counts,
@@ -94,7 +94,7 @@ public sealed class NetStackMetrics : IDisposable
     /// <see cref="LatencyBucketRecorder.Factory"/>; without it they report nothing for this kernel.
     /// Dispose the result after the kernel has stopped: its final counts stay in the counters.
     /// </summary>
-    public IDisposable Register(Kernel kernel, UdpCounters? udp = null)
+    internal IDisposable Register(Kernel kernel, UdpCounters? udp = null)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         lock (_gate)
