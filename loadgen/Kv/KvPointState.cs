@@ -1,4 +1,4 @@
-// What both kv points (TCP and UDP) keep: the point's clock marks, its counters per operation, its latency recorder, its report row.
+// What both kv points (TCP and UDP) keep and do: the point's clock marks, its counters per operation, its latency recorder, its sender and receiver threads, its report row.
 using System.Net;
 using HdrHistogram;
 using NetStack.Measurement.Recording;
@@ -290,6 +290,58 @@ internal sealed class KvPointState
                 }).ToList(),
             },
         };
+    }
+
+    /// <summary>
+    /// Runs the point: <paramref name="send"/> on a sender thread, then the receive loop over
+    /// <paramref name="pollOnce"/> there (inline) or on its own receiver thread; the process's
+    /// allocations are counted over the measured window. Either thread's failure, or a point that
+    /// does not finish within the grace after its end, is an exception naming the target.
+    /// </summary>
+    public PointReport Run(string threadName, Action send, Func<bool> pollOnce, string transport, int connections)
+    {
+        Exception? failure = null;
+        void Guard(int core, Action body)
+        {
+            try
+            {
+                Pin(core);
+                body();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        }
+        void SendThenMaybeReceive()
+        {
+            send();
+            // Release: the send counters are final before the receiver (or this thread, inline) reads them.
+            Volatile.Write(ref SendingDone, 1);
+            if (Spec.InlineReceive)
+            {
+                Receive(pollOnce);
+            }
+        }
+        Thread? receiver = Spec.InlineReceive ? null
+            : new Thread(() => Guard(Spec.ReceiverCore, () => Receive(pollOnce))) { IsBackground = true, Name = $"{threadName}-receiver" };
+        var sender = new Thread(() => Guard(Spec.SenderCore, SendThenMaybeReceive)) { IsBackground = true, Name = $"{threadName}-sender" };
+        receiver?.Start();
+        sender.Start();
+        Reports.ReportFiles.SleepUntil(MeasureFromTicks);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        Reports.ReportFiles.SleepUntil(EndTicks);
+        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
+        TimeSpan bound = TimeSpan.FromSeconds(Spec.Limits.MaxGraceSeconds + 5);
+        if (!sender.Join(bound) || (receiver is not null && !receiver.Join(bound)))
+        {
+            throw new InvalidOperationException($"kv point against {Spec.Target.Label} did not finish within {bound.TotalSeconds:0} s of its end");
+        }
+        if (failure is not null)
+        {
+            throw new InvalidOperationException($"kv point against {Spec.Target.Label} failed: {failure.Message}", failure);
+        }
+        return Report(allocatedAfter - allocatedBefore, transport, connections);
     }
 
     /// <summary>Pins the calling thread when a core is given.</summary>

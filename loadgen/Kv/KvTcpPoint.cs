@@ -28,7 +28,6 @@ internal sealed unsafe class KvTcpPoint
     private readonly int _readerMaxValue;
     private readonly KvProtocolKind _protocol;
     private FileDescriptor? _epoll;
-    private Exception? _failure;
 
     /// <param name="spec">The point.</param>
     /// <param name="schedule">Its requests.</param>
@@ -72,7 +71,7 @@ internal sealed unsafe class KvTcpPoint
             {
                 Watch(c);
             }
-            return RunPoint();
+            return _s.Run("kv", Send, PollOnce, "tcp", _connections.Length);
         }
         finally
         {
@@ -86,61 +85,6 @@ internal sealed unsafe class KvTcpPoint
         foreach (KvConnection? c in _connections)
         {
             c?.Socket.Dispose();
-        }
-    }
-
-    private PointReport RunPoint()
-    {
-        KvPointSpec spec = _s.Spec;
-        Thread? receiver = spec.InlineReceive ? null : new Thread(ReceiveLoop) { IsBackground = true, Name = "kv-receiver" };
-        var sender = new Thread(SendLoop) { IsBackground = true, Name = "kv-sender" };
-        receiver?.Start();
-        sender.Start();
-        Reports.ReportFiles.SleepUntil(_s.MeasureFromTicks);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        Reports.ReportFiles.SleepUntil(_s.EndTicks);
-        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
-        TimeSpan bound = TimeSpan.FromSeconds(spec.Limits.MaxGraceSeconds + 5);
-        if (!sender.Join(bound) || (receiver is not null && !receiver.Join(bound)))
-        {
-            throw new InvalidOperationException($"kv point against {spec.Target.Label} did not finish within {bound.TotalSeconds:0} s of its end");
-        }
-        if (_failure is not null)
-        {
-            throw new InvalidOperationException($"kv point against {spec.Target.Label} failed: {_failure.Message}", _failure);
-        }
-        return _s.Report(allocatedAfter - allocatedBefore, "tcp", _connections.Length);
-    }
-
-    private void SendLoop()
-    {
-        try
-        {
-            KvPointState.Pin(_s.Spec.SenderCore);
-            Send();
-            // Release: the send counters are final before the receiver (or this thread, inline) reads them.
-            Volatile.Write(ref _s.SendingDone, 1);
-            if (_s.Spec.InlineReceive)
-            {
-                _s.Receive(PollOnce);
-            }
-        }
-        catch (Exception e)
-        {
-            _failure = e;
-        }
-    }
-
-    private void ReceiveLoop()
-    {
-        try
-        {
-            KvPointState.Pin(_s.Spec.ReceiverCore);
-            _s.Receive(PollOnce);
-        }
-        catch (Exception e)
-        {
-            _failure = e;
         }
     }
 

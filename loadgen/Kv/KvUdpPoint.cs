@@ -33,7 +33,6 @@ internal sealed class KvUdpPoint
     private readonly int[] _got = new int[Ids];
     private readonly ReplyProgress[] _progress = new ReplyProgress[Ids];
     private readonly KvProtocolKind _protocol;
-    private Exception? _failure;
 
     /// <param name="spec">The point; its schedule must hold gets only.</param>
     /// <param name="schedule">Its requests.</param>
@@ -67,57 +66,7 @@ internal sealed class KvUdpPoint
     {
         using (_socket)
         {
-            KvPointSpec spec = _s.Spec;
-            Thread? receiver = spec.InlineReceive ? null : new Thread(ReceiveLoop) { IsBackground = true, Name = "kv-udp-receiver" };
-            var sender = new Thread(SendLoop) { IsBackground = true, Name = "kv-udp-sender" };
-            receiver?.Start();
-            sender.Start();
-            Reports.ReportFiles.SleepUntil(_s.MeasureFromTicks);
-            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            Reports.ReportFiles.SleepUntil(_s.EndTicks);
-            long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
-            TimeSpan bound = TimeSpan.FromSeconds(spec.Limits.MaxGraceSeconds + 5);
-            if (!sender.Join(bound) || (receiver is not null && !receiver.Join(bound)))
-            {
-                throw new InvalidOperationException($"kv point against {spec.Target.Label} did not finish within {bound.TotalSeconds:0} s of its end");
-            }
-            if (_failure is not null)
-            {
-                throw new InvalidOperationException($"kv point against {spec.Target.Label} failed: {_failure.Message}", _failure);
-            }
-            return _s.Report(allocatedAfter - allocatedBefore, "udp", 1);
-        }
-    }
-
-    private void SendLoop()
-    {
-        try
-        {
-            KvPointState.Pin(_s.Spec.SenderCore);
-            Send();
-            // Release: the send counters are final before the receiver reads them.
-            Volatile.Write(ref _s.SendingDone, 1);
-            if (_s.Spec.InlineReceive)
-            {
-                _s.Receive(PollOnce);
-            }
-        }
-        catch (Exception e)
-        {
-            _failure = e;
-        }
-    }
-
-    private void ReceiveLoop()
-    {
-        try
-        {
-            KvPointState.Pin(_s.Spec.ReceiverCore);
-            _s.Receive(PollOnce);
-        }
-        catch (Exception e)
-        {
-            _failure = e;
+            return _s.Run("kv-udp", Send, PollOnce, "udp", 1);
         }
     }
 
