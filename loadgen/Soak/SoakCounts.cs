@@ -1,5 +1,6 @@
 // What one traffic class of the soak sent and what came back, counted by reply status; one line each at the end.
 using System.Globalization;
+using NetStack.Runtime.Protocol;
 
 namespace NetStack.LoadGen.Soak;
 
@@ -39,4 +40,24 @@ internal sealed class SoakCounts(string name)
 
     /// <summary>Adds one to a field from any thread.</summary>
     public static void Add(ref long field, long n = 1) => Interlocked.Add(ref field, n);
+
+    /// <summary>Counts one spin reply by its status: ok, rejected, bad input answered, or failed.</summary>
+    public void CountSpinStatus(ResponseStatus status)
+    {
+        switch (status)
+        {
+            case ResponseStatus.Ok:
+                Add(ref Ok);
+                break;
+            case ResponseStatus.RejectedOverload:
+                Add(ref Rejected);
+                break;
+            case ResponseStatus.BadRequest:
+                Add(ref BadAnswered);
+                break;
+            default:
+                Add(ref Failed);
+                break;
+        }
+    }
 }

@@ -188,21 +188,7 @@ internal static class TcpTraffic
             SoakCounts.Add(ref counts.Unexpected);
             return;
         }
-        switch (reply.Status)
-        {
-            case ResponseStatus.Ok:
-                SoakCounts.Add(ref counts.Ok);
-                break;
-            case ResponseStatus.RejectedOverload:
-                SoakCounts.Add(ref counts.Rejected);
-                break;
-            case ResponseStatus.BadRequest:
-                SoakCounts.Add(ref counts.BadAnswered);
-                break;
-            default:
-                SoakCounts.Add(ref counts.Failed);
-                break;
-        }
+        counts.CountSpinStatus(reply.Status);
     }
 
     // ------------------------------------------------------------------ kv

@@ -94,21 +94,7 @@ internal sealed class UdpTraffic(SoakCounts counts, IPEndPoint server, TimeSpan 
                 SoakCounts.Add(ref counts.Unexpected);
                 return;
             }
-            switch (h.Status)
-            {
-                case ResponseStatus.Ok:
-                    SoakCounts.Add(ref counts.Ok);
-                    break;
-                case ResponseStatus.RejectedOverload:
-                    SoakCounts.Add(ref counts.Rejected);
-                    break;
-                case ResponseStatus.BadRequest:
-                    SoakCounts.Add(ref counts.BadAnswered);
-                    break;
-                default:
-                    SoakCounts.Add(ref counts.Failed);
-                    break;
-            }
+            counts.CountSpinStatus(h.Status);
             return;
         }
         // kv: memcached's 8-byte frame header, then the text reply; the bad class only expects ERROR.

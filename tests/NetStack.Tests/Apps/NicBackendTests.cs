@@ -120,18 +120,9 @@ public class NicBackendTests
     [InlineData("--Tcp:Backend", "x", "Tcp:Backend 'x' is unknown")]
     public void AnUnknownBackendIsOneLineNamingTheValidChoicesAndExitCode2(string option, string value, string expected)
     {
-        TextWriter original = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Program.Main(["serve", option, value]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        string text = error.ToString().TrimEnd();
+        (int exitCode, string error) = ServeTestHost.RunCommandLine("serve", option, value);
+        Assert.Equal(2, exitCode);
+        string text = error.TrimEnd();
         Assert.DoesNotContain('\n', text);
         Assert.Contains(expected, text);
     }

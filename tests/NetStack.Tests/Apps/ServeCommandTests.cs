@@ -29,18 +29,9 @@ public class ServeCommandTests
     [InlineData("--policy", "lifo", "valid: cfcfs, ps, dfcfs")]
     public void BadConfigurationIsOneLineNamingTheValidChoicesAndExitCode2(string option, string value, string expected)
     {
-        TextWriter original = Console.Error;
-        var error = new StringWriter();
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Program.Main(["serve", option, value]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        string text = error.ToString().TrimEnd();
+        (int exitCode, string error) = ServeTestHost.RunCommandLine("serve", option, value);
+        Assert.Equal(2, exitCode);
+        string text = error.TrimEnd();
         Assert.DoesNotContain('\n', text);
         Assert.Contains(expected, text);
     }
@@ -48,16 +39,7 @@ public class ServeCommandTests
     [Fact]
     public void ThreadPoolServerWithTheSyntheticNicIsRefused()
     {
-        TextWriter original = Console.Error;
-        Console.SetError(new StringWriter());
-        try
-        {
-            Assert.Equal(2, Program.Main(["serve", "--server", "threadpool", "--nic", "synthetic"]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
+        Assert.Equal(2, ServeTestHost.RunCommandLine("serve", "--server", "threadpool", "--nic", "synthetic").ExitCode);
     }
 
     [Fact]

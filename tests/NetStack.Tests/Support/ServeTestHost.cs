@@ -17,6 +17,22 @@ internal static class ServeTestHost
         .. args,
     ]);
 
+    /// <summary>Runs `netstack ARGS` as the command line does and returns its exit code and what it wrote to stderr.</summary>
+    public static (int ExitCode, string Error) RunCommandLine(params string[] args)
+    {
+        TextWriter original = Console.Error;
+        var error = new StringWriter();
+        Console.SetError(error);
+        try
+        {
+            return (global::NetStack.Apps.Program.Main(args), error.ToString());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+    }
+
     /// <summary>The host's NetStack service.</summary>
     public static NetStackHost NetStack(this IHost host) => host.Services.GetRequiredService<NetStackHost>();
 }
