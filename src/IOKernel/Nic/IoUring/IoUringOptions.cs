@@ -82,6 +82,20 @@ public sealed class IoUringOptions
     /// <summary>Simulated refusal for tests; <see cref="IoUringSimulation.None"/> defers to <see cref="EnvironmentVariable"/>.</summary>
     public IoUringSimulation Simulate { get; set; }
 
+    /// <summary>
+    /// These options with a NIC's own queue sizes, started disabled: the IOKernel thread, which
+    /// starts later, becomes the single issuer when it enables the ring at its first poll.
+    /// </summary>
+    internal IoUringOptions ForNic(int submissionEntries, int completionEntries) => new()
+    {
+        SubmissionEntries = submissionEntries,
+        CompletionEntries = completionEntries,
+        ProvidedBuffers = ProvidedBuffers,
+        TaskRun = TaskRun,
+        StartDisabled = true,
+        Simulate = Simulate,
+    };
+
     /// <summary>Checks every value; throws <see cref="ArgumentException"/> saying what is wrong and what is valid.</summary>
     public void Validate()
     {

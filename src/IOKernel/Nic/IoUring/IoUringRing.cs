@@ -284,6 +284,30 @@ internal sealed unsafe partial class IoUringRing : IDisposable
     }
 
     /// <summary>
+    /// A NIC's shutdown on the issuer's thread: cancels every request on the ring, submits and reaps
+    /// (through <paramref name="reap"/>) until <paramref name="inKernel"/> says nothing is left or
+    /// <paramref name="timeout"/> passes, then tears the ring down. True when nothing was left in the
+    /// kernel, so the memory its requests pointed into may be freed.
+    /// </summary>
+    public bool CancelAllAndDispose(ulong cancelUserData, Func<bool> inKernel, Action reap, TimeSpan timeout)
+    {
+        IoUringPrep.CancelAny(ref GetSqe(), cancelUserData);
+        var clock = Stopwatch.StartNew();
+        while (inKernel() && clock.Elapsed < timeout)
+        {
+            Submit();
+            reap();
+            if (inKernel())
+            {
+                Thread.Yield();
+            }
+        }
+        bool quiesced = !inKernel();
+        Dispose();
+        return quiesced;
+    }
+
+    /// <summary>
     /// Tears the ring down, in the one order that is safe: cancel everything in flight (when called
     /// on the single issuer's thread), unregister the buffer rings so the kernel holds no pointer into
     /// them, unmap the rings, close the ring's fd, then free the buffers. Call only after polling stopped.

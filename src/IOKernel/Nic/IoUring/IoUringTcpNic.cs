@@ -133,17 +133,7 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
         // does not overflow in a loop (and an overflow is still handled).
         int cq = (int)Math.Min(IoUringOptions.MaxCompletionEntries, Math.Max(ringOptions.CompletionEntries,
             BitOperations.RoundUpToPowerOf2((uint)(ringOptions.ProvidedBuffers + 2 * connections + sq + bindings.Count))));
-        var sized = new IoUringOptions
-        {
-            SubmissionEntries = sq,
-            CompletionEntries = cq,
-            ProvidedBuffers = ringOptions.ProvidedBuffers,
-            TaskRun = ringOptions.TaskRun,
-            // The IOKernel thread, which starts later, becomes the single issuer (Enable at the first poll).
-            StartDisabled = true,
-            Simulate = ringOptions.Simulate,
-        };
-        if (!IoUringRing.TryCreate(sized, out IoUringRing? ring, out reason))
+        if (!IoUringRing.TryCreate(ringOptions.ForNic(sq, cq), out IoUringRing? ring, out reason))
         {
             return false;
         }
@@ -387,19 +377,7 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
             return;
         }
         _detaching = true;
-        IoUringPrep.CancelAny(ref _ring.GetSqe(), IoUringUserData.Pack(CancelKind, 0));
-        var clock = Stopwatch.StartNew();
-        while (_opsInKernel > 0 && clock.Elapsed < s_detachTimeout)
-        {
-            _ring.Submit();
-            ReapAll();
-            if (_opsInKernel > 0)
-            {
-                Thread.Yield();
-            }
-        }
-        _quiesced = _opsInKernel == 0;
-        _ring.Dispose();
+        _quiesced = _ring.CancelAllAndDispose(IoUringUserData.Pack(CancelKind, 0), () => _opsInKernel > 0, ReapAll, s_detachTimeout);
         _ringDisposed = true;
     }
 

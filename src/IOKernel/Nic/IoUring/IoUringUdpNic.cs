@@ -199,17 +199,7 @@ internal sealed unsafe class IoUringUdpNic : UdpNic
             Math.Max(ringOptions.SubmissionEntries, BitOperations.RoundUpToPowerOf2((uint)(txSlots + queues + 2))));
         int cq = (int)Math.Min(IoUringOptions.MaxCompletionEntries,
             Math.Max(ringOptions.CompletionEntries, BitOperations.RoundUpToPowerOf2((uint)(ringOptions.ProvidedBuffers + txSlots + sq + queues))));
-        var sized = new IoUringOptions
-        {
-            SubmissionEntries = sq,
-            CompletionEntries = cq,
-            ProvidedBuffers = ringOptions.ProvidedBuffers,
-            TaskRun = ringOptions.TaskRun,
-            // The IOKernel thread, which starts later, becomes the single issuer (Enable at the first poll).
-            StartDisabled = true,
-            Simulate = ringOptions.Simulate,
-        };
-        if (!IoUringRing.TryCreate(sized, out IoUringRing? ring, out reason))
+        if (!IoUringRing.TryCreate(ringOptions.ForNic(sq, cq), out IoUringRing? ring, out reason))
         {
             return false;
         }
@@ -402,19 +392,7 @@ internal sealed unsafe class IoUringUdpNic : UdpNic
             return;
         }
         _detaching = true;
-        IoUringPrep.CancelAny(ref _ring.GetSqe(), IoUringUserData.Pack(CancelKind, 0));
-        var clock = Stopwatch.StartNew();
-        while ((_armedCount > 0 || _txInFlight > 0) && clock.Elapsed < s_detachTimeout)
-        {
-            _ring.Submit();
-            ReapAll();
-            if (_armedCount > 0 || _txInFlight > 0)
-            {
-                Thread.Yield();
-            }
-        }
-        _quiesced = _armedCount == 0 && _txInFlight == 0;
-        _ring.Dispose();
+        _quiesced = _ring.CancelAllAndDispose(IoUringUserData.Pack(CancelKind, 0), () => _armedCount > 0 || _txInFlight > 0, ReapAll, s_detachTimeout);
         _ringDisposed = true;
     }
 
