@@ -94,12 +94,10 @@ internal sealed unsafe class KvTcpPoint
         ReadOnlySpan<long> offsets = schedule.OffsetTicks;
         ReadOnlySpan<byte> ops = schedule.Ops;
         ReadOnlySpan<int> valueBytes = schedule.ValueBytes;
-        GeneratorLimits limits = _s.Spec.Limits;
-        long pollAbove = Clock.FromMicros(limits.InlinePollAboveMicros);
-        long spinBelow = Clock.FromMicros(limits.SpinBelowMicros);
-        long sleepAbove = Clock.FromMicros(limits.SleepAboveMicros);
-        KeySpace keys = _s.Spec.Mix.Keys;
+        var pacing = new SendWait(_s.Spec.Limits, _s.Spec.InlineReceive);
+        Func<bool> poll = PollOnce;
         bool inline = _s.Spec.InlineReceive;
+        KeySpace keys = _s.Spec.Mix.Keys;
         bool measuring = false;
         long allocatedFrom = 0;
         int n = _connections.Length;
@@ -109,22 +107,7 @@ internal sealed unsafe class KvTcpPoint
             long now = Clock.Now();
             while (now < intended)
             {
-                long wait = intended - now;
-                if (inline)
-                {
-                    if (wait > pollAbove && !PollOnce() && wait > spinBelow)
-                    {
-                        Thread.Yield();
-                    }
-                }
-                else if (wait > sleepAbove)
-                {
-                    Thread.Sleep(1);
-                }
-                else if (wait > spinBelow)
-                {
-                    Thread.Yield();
-                }
+                pacing.Step(intended - now, poll);
                 now = Clock.Now();
             }
             if (now >= _s.EndTicks)

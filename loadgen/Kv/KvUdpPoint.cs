@@ -74,12 +74,10 @@ internal sealed class KvUdpPoint
     {
         KvSchedule schedule = _s.Schedule;
         ReadOnlySpan<long> offsets = schedule.OffsetTicks;
-        GeneratorLimits limits = _s.Spec.Limits;
-        long pollAbove = Clock.FromMicros(limits.InlinePollAboveMicros);
-        long spinBelow = Clock.FromMicros(limits.SpinBelowMicros);
-        long sleepAbove = Clock.FromMicros(limits.SleepAboveMicros);
-        KeySpace keys = _s.Spec.Mix.Keys;
+        var pacing = new SendWait(_s.Spec.Limits, _s.Spec.InlineReceive);
+        Func<bool> poll = PollOnce;
         bool inline = _s.Spec.InlineReceive;
+        KeySpace keys = _s.Spec.Mix.Keys;
         bool measuring = false;
         long allocatedFrom = 0;
         Span<byte> body = _datagram.AsSpan(UdpFrame.HeaderBytes);
@@ -89,22 +87,7 @@ internal sealed class KvUdpPoint
             long now = Clock.Now();
             while (now < intended)
             {
-                long wait = intended - now;
-                if (inline)
-                {
-                    if (wait > pollAbove && !PollOnce() && wait > spinBelow)
-                    {
-                        Thread.Yield();
-                    }
-                }
-                else if (wait > sleepAbove)
-                {
-                    Thread.Sleep(1);
-                }
-                else if (wait > spinBelow)
-                {
-                    Thread.Yield();
-                }
+                pacing.Step(intended - now, poll);
                 now = Clock.Now();
             }
             if (now >= _s.EndTicks)

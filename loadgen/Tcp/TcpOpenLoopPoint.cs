@@ -171,10 +171,8 @@ internal sealed unsafe class TcpOpenLoopPoint
         ReadOnlySpan<long> offsets = _schedule.OffsetTicks;
         ReadOnlySpan<int> services = _schedule.ServiceNs;
         ReadOnlySpan<byte> types = _schedule.Types;
-        GeneratorLimits limits = _spec.Limits;
-        long pollAbove = Clock.FromMicros(limits.InlinePollAboveMicros);
-        long spinBelow = Clock.FromMicros(limits.SpinBelowMicros);
-        long sleepAbove = Clock.FromMicros(limits.SleepAboveMicros);
+        var pacing = new SendWait(_spec.Limits, _spec.InlineReceive);
+        Func<bool> poll = PollOnce;
         ulong idBase = (ulong)_spec.Serial << 32;
         var header = new RequestHeader { PayloadLength = (uint)_spec.PayloadBytes };
         bool inline = _spec.InlineReceive;
@@ -188,25 +186,7 @@ internal sealed unsafe class TcpOpenLoopPoint
             _senderStalls.Observe(now);
             while (now < intended)
             {
-                long wait = intended - now;
-                bool slept = false;
-                if (inline)
-                {
-                    if (wait > pollAbove && !PollOnce() && wait > spinBelow)
-                    {
-                        Thread.Yield();
-                    }
-                }
-                else if (wait > sleepAbove)
-                {
-                    Thread.Sleep(1);
-                    slept = true;
-                }
-                else if (wait > spinBelow)
-                {
-                    // A yield that comes back late is a stall: the thread was off its core, whoever took it.
-                    Thread.Yield();
-                }
+                bool slept = pacing.Step(intended - now, poll);
                 now = Clock.Now();
                 if (slept)
                 {
