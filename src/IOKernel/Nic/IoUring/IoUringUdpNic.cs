@@ -295,9 +295,15 @@ internal sealed unsafe class IoUringUdpNic : UdpNic
             RearmEnded();
         }
         _ring.Submit();
-        // Sends usually complete within the enter: their green threads go back in the same loop.
-        ReapAll();
-        return _ring.Counters.Enters != enters;
+        bool entered = _ring.Counters.Enters != enters;
+        if (entered)
+        {
+            // Sends usually complete within the enter: their green threads go back in the same loop.
+            // Without an enter nothing new was asked of the kernel, and what it finished on its own
+            // is reaped by the next loop's RxBurst: an empty loop reads the CQ tail once, not twice.
+            ReapAll();
+        }
+        return entered;
     }
 
     /// <inheritdoc />
