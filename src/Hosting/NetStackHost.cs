@@ -139,7 +139,8 @@ public sealed class NetStackHost : IHostedService, IDisposable
         KernelCounters c = _kernel.Counters;
         string summary =
             $"netstack: received {c.Received}, completed {c.Completed} (errors {c.Errors}), rejected {c.Rejected}, " +
-            $"refused shutting down {c.ShutdownRefusals}, preemptions {c.Requeues}, unfinished {c.Unfinished}, core moves {c.CoreMoves}";
+            $"refused shutting down {c.ShutdownRefusals}, preemptions {c.Requeues}, unfinished {c.Unfinished}, core moves {c.CoreMoves}, " +
+            $"backlogged loops {c.BackloggedLoops}";
         IBatchJob? job = _kernel.Apps.FirstOrDefault(a => a.Job is not null)?.Job;
         if (job is not null)
         {

@@ -57,9 +57,13 @@ internal sealed partial class Kernel
                 _slots[w].Occupancy++;
                 Counters.Dispatches++;
                 Trace?.Add(ctx.Id, now, TraceEventKind.Dispatch, w);
-                if (level == 0 && MayBeParked(w, now))
+                if (level == 0)
                 {
-                    worker.CarrierIdle?.WakeIfParked();
+                    _dryDispatches++;
+                    if (MayBeParked(w, now))
+                    {
+                        worker.CarrierIdle?.WakeIfParked();
+                    }
                 }
                 _slots[w].LastDispatchTicks = now;
                 dispatched = true;
@@ -79,6 +83,9 @@ internal sealed partial class Kernel
 
     /// <summary>Slack kept below the carriers' spin + yield time, for clock reads taken on two cores.</summary>
     private const double ParkMarginMicros = 50;
+
+    /// <summary>Dispatches to a worker holding nothing: it had run dry (<see cref="IOKernel.ReceiveBudget"/>).</summary>
+    private long _dryDispatches;
 
     private readonly long _parkAfterTicks;
     private readonly bool _realTime;

@@ -7,21 +7,44 @@ internal sealed partial class Kernel
     private bool RxBurst(long now)
     {
         bool any = false;
+        int budget = ReadBudget();
         for (int i = 0; i < _nics.Length; i++)
         {
-            any |= RxBurst(i, now);
+            any |= RxBurst(i, budget, now);
         }
         return any;
     }
 
-    private bool RxBurst(int nicIndex, long now)
+    /// <summary>The requests this loop reads from each NIC (<see cref="IOKernel.ReceiveBudget"/>).</summary>
+    private int ReadBudget()
+    {
+        int queued = 0;
+        foreach (KernelApp app in _apps)
+        {
+            if (app.Policy is { } policy)
+            {
+                queued += policy.Count;
+            }
+        }
+        int budget = _receiveBudget.Next(_rxBatch.Length, Counters.Dispatches, _dryDispatches, queued);
+        if (budget < _rxBatch.Length)
+        {
+            Counters.BackloggedLoops++;
+        }
+        return budget;
+    }
+
+    private ReceiveBudget _receiveBudget;
+
+    private bool RxBurst(int nicIndex, int budget, long now)
     {
         Nic.INicQueue nic = _nics[nicIndex];
-        Span<Nic.Arrival> batch = _rxBatch;
+        Span<Nic.Arrival> batch = _rxBatch.AsSpan(0, budget);
         if (nic.Saturating)
         {
             // A saturation source is offered only the room left in the smallest queue it could
-            // fill, so it never meets a full one.
+            // fill, so it never meets a full one (nor pays a rejection: the budget is not its).
+            batch = _rxBatch;
             int room = batch.Length;
             foreach (KernelApp app in _apps)
             {

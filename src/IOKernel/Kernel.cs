@@ -628,6 +628,10 @@ internal sealed class KernelCounters
     public long StuckSlices;
     /// <summary>Batch slices that did not give their core back within the watchdog's bound.</summary>
     public long StuckBatchSlices;
+    /// <summary>Loops that found a whole receive batch already queued and a worker run dry, and read
+    /// only as many requests as they handed the workers (<see cref="IOKernel.ReceiveBudget"/>): the IOKernel,
+    /// not its workers, was short.</summary>
+    public long BackloggedLoops;
     /// <summary>Dispatches a mailbox refused although its worker held fewer than k requests (a broken
     /// invariant: the request went back to the head of its queue, nothing was lost).</summary>
     public long MailboxRefusals;

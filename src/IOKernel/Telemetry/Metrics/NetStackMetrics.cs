@@ -61,6 +61,7 @@ public sealed class NetStackMetrics : IDisposable
         Counter(Names.PreemptRequests, "{request}", "Preemption words the IOKernel wrote (KernelCounters.PreemptRequests).");
         Counter(Names.Dispatches, "{dispatch}", "Green threads handed to worker mailboxes (KernelCounters.Dispatches).");
         Counter(Names.CoreMoves, "{move}", "Core moves after the initial partition (KernelCounters.CoreMoves).");
+        Counter(Names.BackloggedLoops, "{loop}", "IOKernel loops that read only what they handed the workers, the IOKernel being what was short (KernelCounters.BackloggedLoops).");
         Counter(Names.WatchdogStuck, "{slice}", "Slices the watchdog found running past its bound without a checkpoint, by kind (request, batch).");
         Counter(Names.Grants, "{grant}", "Cores given to an app, by app and reason (AllocationLog; initial partition included).");
         Counter(Names.Revokes, "{revoke}", "Cores taken from an app, by app and reason (AllocationLog).");
@@ -234,6 +235,8 @@ public sealed class NetStackMetrics : IDisposable
         public const string Cores = "netstack.cores";
         /// <summary>Core moves.</summary>
         public const string CoreMoves = "netstack.core.moves";
+        /// <summary>Loops whose receive budget was what they handed out.</summary>
+        public const string BackloggedLoops = "netstack.iokernel.backlogged_loops";
         /// <summary>Slices stuck past the watchdog's bound.</summary>
         public const string WatchdogStuck = "netstack.watchdog.stuck";
         /// <summary>Cores granted, by app and reason.</summary>
@@ -312,6 +315,7 @@ public sealed class NetStackMetrics : IDisposable
             Add(into, new(Names.PreemptRequests), Volatile.Read(ref c.PreemptRequests));
             Add(into, new(Names.Dispatches), Volatile.Read(ref c.Dispatches));
             Add(into, new(Names.CoreMoves), Volatile.Read(ref c.CoreMoves));
+            Add(into, new(Names.BackloggedLoops), Volatile.Read(ref c.BackloggedLoops));
             Add(into, new(Names.Received), Volatile.Read(ref c.Received));
 
             long units = 0;
