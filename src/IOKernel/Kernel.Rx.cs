@@ -26,7 +26,7 @@ internal sealed partial class Kernel
                 queued += policy.Count;
             }
         }
-        int budget = _receiveBudget.Next(_rxBatch.Length, Counters.Dispatches, _dryDispatches, queued);
+        int budget = _receiveBudget.Next(_rxBatch.Length, _longQueue, Counters.Dispatches, _dryDispatches, queued);
         if (budget < _rxBatch.Length)
         {
             Counters.BackloggedLoops++;
@@ -35,6 +35,7 @@ internal sealed partial class Kernel
     }
 
     private ReceiveBudget _receiveBudget;
+    private readonly int _longQueue;
 
     private bool RxBurst(int nicIndex, int budget, long now)
     {

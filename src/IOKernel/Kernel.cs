@@ -174,6 +174,7 @@ internal sealed partial class Kernel : INicHost
             nic.Attach(this);
         }
         _rxBatch = new Arrival[options.RxBatch];
+        _longQueue = ReceiveBudget.LongQueue(options.QueueCapacity, options.RxBatch);
         _parkAfterTicks = Clock.FromMicros(Math.Max(0, options.IdleSpinMicros + options.IdleYieldMicros - ParkMarginMicros));
         _realTime = ReferenceEquals(_time, TimeSource.System);
         _idle = new IdleStrategy(options.IOKernelIdle, options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros);
@@ -628,7 +629,7 @@ internal sealed class KernelCounters
     public long StuckSlices;
     /// <summary>Batch slices that did not give their core back within the watchdog's bound.</summary>
     public long StuckBatchSlices;
-    /// <summary>Loops that found a whole receive batch already queued and a worker run dry, and read
+    /// <summary>Loops that found a long queue and a worker run dry, and read
     /// only as many requests as they handed the workers (<see cref="IOKernel.ReceiveBudget"/>): the IOKernel,
     /// not its workers, was short.</summary>
     public long BackloggedLoops;

@@ -11,13 +11,21 @@ namespace NetStack.Tests.IOKernel;
 public class ReceiveBudgetTests
 {
     private const int Batch = 32;
+    private const int LongQueue = 2048;
 
     [Fact]
-    public void AWholeBatchWhileFewerThanABatchWait()
+    public void TheLongQueueIsAQuarterOfTheBoundAndAtLeastABatch()
+    {
+        Assert.Equal(2048, ReceiveBudget.LongQueue(8192, Batch));
+        Assert.Equal(Batch, ReceiveBudget.LongQueue(16, Batch));
+    }
+
+    [Fact]
+    public void AWholeBatchWhileTheQueueIsShorterThanLong()
     {
         var budget = new ReceiveBudget();
-        Assert.Equal(Batch, budget.Next(Batch, dispatches: 2, dryDispatches: 1, queued: Batch - 1));
-        Assert.Equal(Batch, budget.Next(Batch, dispatches: 4, dryDispatches: 2, queued: 0));
+        Assert.Equal(Batch, budget.Next(Batch, LongQueue, dispatches: 2, dryDispatches: 1, queued: LongQueue - 1));
+        Assert.Equal(Batch, budget.Next(Batch, LongQueue, dispatches: 4, dryDispatches: 2, queued: 0));
     }
 
     [Fact]
@@ -27,7 +35,7 @@ public class ReceiveBudgetTests
         var budget = new ReceiveBudget();
         for (int loop = 1; loop <= 100; loop++)
         {
-            Assert.Equal(Batch, budget.Next(Batch, dispatches: loop, dryDispatches: 0, queued: 8192));
+            Assert.Equal(Batch, budget.Next(Batch, LongQueue, dispatches: loop, dryDispatches: 0, queued: 8192));
         }
     }
 
@@ -35,12 +43,12 @@ public class ReceiveBudgetTests
     public void OnlyWhatThePreviousLoopHandedOutOnceAWorkerRanDryWithABatchWaiting()
     {
         var budget = new ReceiveBudget();
-        Assert.Equal(10, budget.Next(Batch, dispatches: 10, dryDispatches: 1, queued: 500));
-        Assert.Equal(2, budget.Next(Batch, dispatches: 12, dryDispatches: 2, queued: 500));
+        Assert.Equal(10, budget.Next(Batch, LongQueue, dispatches: 10, dryDispatches: 1, queued: 5000));
+        Assert.Equal(2, budget.Next(Batch, LongQueue, dispatches: 12, dryDispatches: 2, queued: 5000));
         // Nothing handed out, nothing read: the queue is already a batch long.
-        Assert.Equal(0, budget.Next(Batch, dispatches: 12, dryDispatches: 2, queued: 500));
+        Assert.Equal(0, budget.Next(Batch, LongQueue, dispatches: 12, dryDispatches: 2, queued: 5000));
         // Never more than a batch, however many went out.
-        Assert.Equal(Batch, budget.Next(Batch, dispatches: 112, dryDispatches: 3, queued: 500));
+        Assert.Equal(Batch, budget.Next(Batch, LongQueue, dispatches: 112, dryDispatches: 3, queued: 5000));
     }
 
     [Fact]
@@ -48,12 +56,12 @@ public class ReceiveBudgetTests
     {
         var budget = new ReceiveBudget();
         long dispatches = 0;
-        Assert.Equal(1, budget.Next(Batch, ++dispatches, dryDispatches: 1, queued: 500));
+        Assert.Equal(1, budget.Next(Batch, LongQueue, ++dispatches, dryDispatches: 1, queued: 5000));
         for (int loop = 1; loop < ReceiveBudget.DryMemoryLoops; loop++)
         {
-            Assert.Equal(1, budget.Next(Batch, ++dispatches, dryDispatches: 1, queued: 500));
+            Assert.Equal(1, budget.Next(Batch, LongQueue, ++dispatches, dryDispatches: 1, queued: 5000));
         }
-        Assert.Equal(Batch, budget.Next(Batch, ++dispatches, dryDispatches: 1, queued: 500));
+        Assert.Equal(Batch, budget.Next(Batch, LongQueue, ++dispatches, dryDispatches: 1, queued: 5000));
     }
 
     [Fact]
@@ -61,11 +69,12 @@ public class ReceiveBudgetTests
     {
         // A NIC whose every read costs 30 µs (a receive system call and more) with requests always
         // waiting, and handlers that take no time: the worker runs dry between loops, the IOKernel is
-        // what is short, and the queue is kept a batch long instead of being filled and rejected.
+        // what is short, and the queue is kept long instead of being filled and rejected.
         const int Max = 20_000;
         var slow = new SlowEndlessNic(Max, readCostNs: 30_000);
         var nic = new CountingNic(slow, Max);
         var options = TestKernel.Options("cfcfs", mailboxDepth: 2);
+        options.QueueCapacity = 256; // the long queue is then 64
         var kernel = new Kernel(options, nic, new global::NetStack.Apps.Spin.SpinApp()) { StopWhenExhausted = true };
         TestKernel.RunToEnd(kernel);
 
