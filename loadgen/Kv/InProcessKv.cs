@@ -10,9 +10,10 @@ namespace NetStack.LoadGen.Kv;
 
 /// <summary>What an in-process kernel counted over one point.</summary>
 /// <param name="DataPathAllocatedBytes">Bytes the IOKernel and carrier threads allocated from the point's warm-up end.</param>
+/// <param name="DataPathPoolGrowthBytes">Of those, pools growing past their high-water mark.</param>
 /// <param name="Preemptions">Yields that went back to the queue (a multiget's steps under ps).</param>
 /// <param name="Rejected">Requests refused as overloaded.</param>
-internal sealed record InProcessCounts(long DataPathAllocatedBytes, long Preemptions, long Rejected);
+internal sealed record InProcessCounts(long DataPathAllocatedBytes, long DataPathPoolGrowthBytes, long Preemptions, long Rejected);
 
 /// <summary>
 /// One store for the whole run (loaded once), and for each point a fresh IOKernel with its TCP and UDP
@@ -98,7 +99,7 @@ internal sealed class InProcessKv : IDisposable
         _nics = null;
         _kernel = null;
         KernelCounters c = kernel.Counters;
-        return new InProcessCounts(kernel.DataPathAllocatedBytes, c.Requeues, c.Rejected);
+        return new InProcessCounts(kernel.DataPathAllocatedBytes, kernel.DataPathPoolGrowthBytes, c.Requeues, c.Rejected);
     }
 
     /// <inheritdoc />

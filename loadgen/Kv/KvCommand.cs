@@ -203,6 +203,7 @@ internal static class KvCommand
                 InProcessCounts counts = kv.Stop();
                 kv = null;
                 p.DataPathAllocatedBytesPerRequest = p.All.Count == 0 ? 0 : (double)counts.DataPathAllocatedBytes / p.All.Count;
+                p.DataPathPoolGrowthBytesPerRequest = p.All.Count == 0 ? 0 : (double)counts.DataPathPoolGrowthBytes / p.All.Count;
                 p.Preemptions = counts.Preemptions;
             }
             return p;

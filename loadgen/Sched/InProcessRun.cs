@@ -143,6 +143,7 @@ internal static class InProcessRun
             Preemptions = c.Requeues,
             AllocatedBytesPerRequest = done == 0 ? 0 : (double)(allocatedAfter - allocatedBefore) / done,
             DataPathAllocatedBytesPerRequest = done == 0 ? 0 : (double)kernel.DataPathAllocatedBytes / done,
+            DataPathPoolGrowthBytesPerRequest = done == 0 ? 0 : (double)kernel.DataPathPoolGrowthBytes / done,
             PreemptionLatencyNs = merged.PreemptionLatency.TotalCount == 0 ? null : Summary.From(merged.PreemptionLatency, 1.0),
             All = all,
             Types = types,

@@ -151,7 +151,8 @@ public sealed class NetStackHost : IHostedService, IDisposable
             summary += "; stuck carriers (inside a handler or batch job that never reached a checkpoint): " +
                 string.Join(", ", _kernel.StuckCarriers.Select(k => $"core {k.Worker.Core}"));
         }
-        summary += $"; data path allocated {_kernel.DataPathAllocatedBytes} bytes after the first {AllocationWarmupSeconds} s; {GcMetrics.Describe()}";
+        summary += $"; data path allocated {_kernel.DataPathAllocatedBytes} bytes after the first {AllocationWarmupSeconds} s " +
+            $"({_kernel.DataPathPoolGrowthBytes} of them pools growing past their high-water mark); {GcMetrics.Describe()}";
         if (_network is { } network)
         {
             foreach ((string name, object counters) in network.CountersByBinding())

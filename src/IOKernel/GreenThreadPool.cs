@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using NetStack.Runtime;
 using NetStack.Runtime.Buffers;
 using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.IOKernel;
 
@@ -78,6 +79,7 @@ internal sealed unsafe class GreenThreadPool : IDisposable
         {
             return false;
         }
+        using PoolGrowth.Scope growth = PoolGrowth.Measure();
         var slab = (byte*)NativeMemory.AlignedAlloc((nuint)(n * _inlineReplyBytes), CacheLine.Size);
         _slabs.Add((nint)slab);
         for (int i = 0; i < n; i++)

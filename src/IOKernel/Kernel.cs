@@ -256,6 +256,10 @@ internal sealed partial class Kernel : INicHost
     /// to <see cref="MeasureUntil"/>, or until they stopped (read after the kernel stopped).</summary>
     public long DataPathAllocatedBytes => _allocations.Bytes + _carriers.Sum(c => c.AllocatedBytes);
 
+    /// <summary>Of <see cref="DataPathAllocatedBytes"/>, the bytes of pools growing past their high-water
+    /// mark (<see cref="PoolGrowth"/>).</summary>
+    public long DataPathPoolGrowthBytes => _allocations.GrowthBytes + _carriers.Sum(c => c.AllocatedGrowthBytes);
+
     /// <summary>When the loop started, in ticks (the origin of allocation-log times).</summary>
     public long StartedTicks { get; private set; }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using NetStack.Runtime;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.IOKernel.Nic;
 
@@ -22,6 +23,7 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
     private nint[] _pointer = new nint[256];
     private int[] _class = new int[256];
     private int[] _refs = new int[256];
+    private readonly int[] _blocksOfClass;
     private int _blocks;
     private bool _disposed;
 
@@ -37,6 +39,7 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
         _minShift = BitOperations.Log2((uint)minBlockBytes);
         _classes = BitOperations.Log2((uint)maxBlockBytes) - _minShift + 1;
         _free = new Stack<int>[_classes];
+        _blocksOfClass = new int[_classes];
         for (int c = 0; c < _classes; c++)
         {
             _free[c] = new Stack<int>();
@@ -136,6 +139,9 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
 
     private int NewBlock(int c, long size)
     {
+        using PoolGrowth.Scope growth = PoolGrowth.Measure();
+        // Room in the class's free stack for every block it has, so that a release never grows it.
+        _free[c].EnsureCapacity(++_blocksOfClass[c]);
         if (_blocks == _pointer.Length)
         {
             Array.Resize(ref _pointer, _blocks * 2);

@@ -6,6 +6,7 @@ using NetStack.IOKernel.Nic.IoUring;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.IOKernel.Nic;
 
@@ -737,9 +738,23 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
         {
             return c;
         }
-        c = new TcpConnection(_connections.Count, _options.MaxInFlightPerConnection, _sendIovPerConnection);
-        _connections.Add(c);
+        using (PoolGrowth.Measure())
+        {
+            c = new TcpConnection(_connections.Count, _options.MaxInFlightPerConnection, _sendIovPerConnection);
+            _connections.Add(c);
+            // Room for every connection made in each list that holds a connection at most once, so
+            // that a close, a read or a write never grows one.
+            _freeConnections.EnsureCapacity(_connections.Count);
+            _ready.EnsureCapacity(_connections.Count);
+            _writes.EnsureCapacity(_connections.Count);
+            ConnectionsGrew(_connections.Count);
+        }
         return c;
+    }
+
+    /// <summary>A connection was made past the most so far: a backend sizes its own per-connection lists to <paramref name="connections"/>.</summary>
+    private protected virtual void ConnectionsGrew(int connections)
+    {
     }
 
     private protected void MarkReady(TcpConnection c)

@@ -42,6 +42,10 @@ public sealed class PointReport
     /// <summary>Bytes the data-path threads (IOKernel, carriers) allocated per request, counted per
     /// thread from the end of warm-up: exact, whatever other threads of the process do.</summary>
     public double? DataPathAllocatedBytesPerRequest { get; set; }
+    /// <summary>Of <see cref="DataPathAllocatedBytesPerRequest"/>, the bytes of pools growing past their
+    /// high-water mark (green threads, receive blocks, reply segments, connections: each grows once per
+    /// new high and never past its bound); the rest is what the requests themselves allocated.</summary>
+    public double? DataPathPoolGrowthBytesPerRequest { get; set; }
     /// <summary>Preemption word written → next green thread running on that worker, ns.</summary>
     public Summary? PreemptionLatencyNs { get; set; }
     /// <summary>All requests of the measured window.</summary>

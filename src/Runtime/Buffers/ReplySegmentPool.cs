@@ -24,6 +24,7 @@ internal sealed unsafe class ReplySegmentPool : IDisposable
     private readonly Lock _lock = new();
     private readonly Stack<nint>[] _free = new Stack<nint>[Classes];
     private readonly List<nint> _all = [];
+    private readonly int[] _segmentsOfClass = new int[Classes];
     private long _allocatedBytes;
     private bool _disposed;
 
@@ -70,8 +71,11 @@ internal sealed unsafe class ReplySegmentPool : IDisposable
             {
                 return null;
             }
+            using Threading.PoolGrowth.Scope growth = Threading.PoolGrowth.Measure();
             var p = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, CacheLine.Size);
             _all.Add((nint)p);
+            // Room in the class's free stack for every segment it has, so that a return never grows it.
+            _free[sizeClass].EnsureCapacity(++_segmentsOfClass[sizeClass]);
             _allocatedBytes += bytes;
             return p;
         }

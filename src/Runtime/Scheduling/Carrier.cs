@@ -96,6 +96,9 @@ internal sealed class Carrier
     /// <see cref="MeasureUntil"/> (or its stop, if earlier).</summary>
     public long AllocatedBytes => _allocations.Bytes;
 
+    /// <summary>Of <see cref="AllocatedBytes"/>, pool growth (<see cref="PoolGrowth"/>).</summary>
+    public long AllocatedGrowthBytes => _allocations.GrowthBytes;
+
     /// <summary>The end of the measured window (0: none; set before <see cref="Start"/>): allocations
     /// stop being counted here, and the in-window busy and batch times stop growing.</summary>
     public long MeasureUntil

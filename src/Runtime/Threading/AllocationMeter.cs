@@ -14,6 +14,7 @@ namespace NetStack.Runtime.Threading;
 internal struct AllocationMeter
 {
     private long _atMark;
+    private long _growthAtMark;
     private bool _marked;
     private bool _stopped;
 
@@ -26,6 +27,9 @@ internal struct AllocationMeter
     /// <summary>Bytes allocated while counting.</summary>
     public long Bytes { get; private set; }
 
+    /// <summary>Of <see cref="Bytes"/>, those allocated growing a pool past its high-water mark (<see cref="PoolGrowth"/>).</summary>
+    public long GrowthBytes { get; private set; }
+
     /// <summary>Called by the owning thread with its current time: starts counting when due.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Tick(long now)
@@ -34,6 +38,7 @@ internal struct AllocationMeter
         {
             _marked = true;
             _atMark = GC.GetAllocatedBytesForCurrentThread();
+            _growthAtMark = PoolGrowth.OnThisThread;
         }
         if (_marked && !_stopped && UntilTicks != 0 && now >= UntilTicks)
         {
@@ -48,6 +53,7 @@ internal struct AllocationMeter
         {
             _stopped = true;
             Bytes = GC.GetAllocatedBytesForCurrentThread() - _atMark;
+            GrowthBytes = PoolGrowth.OnThisThread - _growthAtMark;
         }
     }
 }

@@ -167,6 +167,9 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
     // ================================================================== receive
 
     /// <inheritdoc />
+    private protected override void ConnectionsGrew(int connections) => _rearm.EnsureCapacity(connections);
+
+    /// <inheritdoc />
     /// <remarks>Memory reads only: the completions since the last loop.</remarks>
     private protected override void Poll()
     {

@@ -1,0 +1,132 @@
+// What the data path allocates once warm is only its pools growing past their high-water mark, and the meters say which part that is.
+using NetStack.IOKernel.Nic;
+using NetStack.Runtime;
+using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
+using NetStack.Tests.Support;
+using Xunit;
+
+namespace NetStack.Tests.IOKernel;
+
+public class PoolGrowthTests
+{
+    [Fact]
+    public void ABurstPastEveryEarlierOneAllocatesOnlyPoolGrowthOnTheDataPath()
+    {
+        // Warm with 64 requests, then, inside the measured window, 1000 at once, each 200 µs: the
+        // IOKernel reads them all long before the worker has served a tenth, so the green-thread
+        // pool must grow from its first chunk to about a thousand. Every byte the IOKernel and the
+        // carrier allocate from then on must be that growth.
+        var nic = new BurstNic(1064);
+        long measureFrom = Clock.Now() + Clock.FromMicros(500_000);
+        var kernel = new Kernel(TestKernel.Options("cfcfs", mailboxDepth: 2), nic, new global::NetStack.Apps.Spin.SpinApp())
+        {
+            MeasureAllocationsFrom = measureFrom,
+        };
+        kernel.Start();
+        try
+        {
+            nic.Release(64, serviceNs: 1_000);
+            WaitFor(() => nic.Answered == 64, "the warm-up requests were not answered");
+            WaitFor(() => Clock.Now() > measureFrom + Clock.FromMicros(20_000), "the clock did not reach the measured window");
+            nic.Release(1000, serviceNs: 200_000);
+            WaitFor(() => nic.Answered == 1064, "the burst was not answered");
+        }
+        finally
+        {
+            kernel.RequestStop();
+            Assert.True(kernel.Wait(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.Equal(1064, nic.Ok);
+        Assert.True(kernel.DataPathPoolGrowthBytes > 0, "the burst should have grown the green-thread pool");
+        Assert.Equal(kernel.DataPathPoolGrowthBytes, kernel.DataPathAllocatedBytes);
+    }
+
+    [Fact]
+    public void AScopeCountsOnlyWhatItsThreadAllocatesInsideIt()
+    {
+        long before = PoolGrowth.OnThisThread;
+        object kept;
+        using (PoolGrowth.Measure())
+        {
+            kept = new byte[10_000];
+        }
+        _ = new byte[50_000]; // outside: not growth
+        long counted = PoolGrowth.OnThisThread - before;
+        Assert.InRange(counted, 10_000, 10_100);
+        GC.KeepAlive(kept);
+    }
+
+    /// <summary>Delivers the requests the test releases and counts answers, allocating nothing itself
+    /// (a NIC that queued its answers in a collection would count as the IOKernel's allocations).</summary>
+    private sealed class BurstNic(int max) : INicQueue
+    {
+        private readonly long[] _service = new long[max];
+        private int _released;
+        private int _next;
+        private int _answered;
+        private int _ok;
+        private INicHost? _host;
+
+        public int Answered => Volatile.Read(ref _answered);
+
+        public int Ok => Volatile.Read(ref _ok);
+
+        public bool Exhausted => false;
+
+        public bool Saturating => false;
+
+        /// <summary>Makes <paramref name="count"/> more requests of <paramref name="serviceNs"/> arrive (test thread).</summary>
+        public void Release(int count, long serviceNs)
+        {
+            int from = Volatile.Read(ref _released);
+            for (int i = from; i < from + count; i++)
+            {
+                _service[i] = serviceNs;
+            }
+            Volatile.Write(ref _released, from + count);
+        }
+
+        public void Attach(INicHost host) => _host = host;
+
+        public int RxBurst(long now, Span<Arrival> batch)
+        {
+            int released = Volatile.Read(ref _released);
+            int n = 0;
+            while (n < batch.Length && _next < released)
+            {
+                batch[n++] = new Arrival { Id = _next, ServiceNs = _service[_next], ArrivalTicks = Clock.Now(), FlowHash = (uint)_next, Buffer = -1 };
+                _next++;
+            }
+            return n;
+        }
+
+        public void Transmit(GreenThread thread)
+        {
+            if (thread.Status == RequestStatus.Ok)
+            {
+                Volatile.Write(ref _ok, _ok + 1);
+            }
+            Volatile.Write(ref _answered, _answered + 1);
+            _host!.Recycle(thread);
+        }
+
+        public void Reject(in Arrival arrival, RequestStatus status) => Volatile.Write(ref _answered, _answered + 1);
+
+        public bool TxBurst() => false;
+    }
+
+    private static void WaitFor(Func<bool> done, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!done())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new Xunit.Sdk.XunitException(what + " within a minute");
+            }
+            Thread.Sleep(5);
+        }
+    }
+}
