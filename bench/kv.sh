@@ -106,7 +106,9 @@ python3 - "$out" <<'EOF'
 import json, sys
 for name in ["kv-alloc-usr", "kv-alloc-etc-long-binary"]:
     for p in json.load(open(f"{sys.argv[1]}/{name}/report.json"))["points"]:
-        print(f"{name}: {p['offeredRps']:.0f} req/s: data path {p.get('dataPathAllocatedBytesPerRequest')} B/req, "
+        total, growth = p.get('dataPathAllocatedBytesPerRequest'), p.get('dataPathPoolGrowthBytesPerRequest')
+        print(f"{name}: {p['offeredRps']:.0f} req/s: data path {total} B/req, of which pools growing past their "
+              f"high-water mark {growth}, everything else {None if total is None or growth is None else total - growth}; "
               f"generator {p.get('generatorAllocatedBytesPerRequest')} B/req")
 EOF
 

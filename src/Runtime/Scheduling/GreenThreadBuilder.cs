@@ -123,7 +123,7 @@ internal sealed class GreenThreadBox<TStateMachine> : IGreenThreadBox where TSta
 
     public static GreenThreadBox<TStateMachine> Rent()
     {
-        GreenThreadBox<TStateMachine>?[] local = t_local ??= new GreenThreadBox<TStateMachine>?[LocalBoxes];
+        GreenThreadBox<TStateMachine>?[] local = t_local ?? NewLocalCache();
         if (t_count == 0)
         {
             Refill(local);
@@ -134,15 +134,32 @@ internal sealed class GreenThreadBox<TStateMachine> : IGreenThreadBox where TSta
             local[t_count] = null;
             return box;
         }
+        return NewBox();
+    }
+
+    /// <summary>More requests of this handler are suspended at once than ever before: the pool grows by one
+    /// (bounded by the green threads, each holding at most one box).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static GreenThreadBox<TStateMachine> NewBox()
+    {
+        using Threading.PoolGrowth.Scope growth = Threading.PoolGrowth.Measure();
         Interlocked.Increment(ref Created);
         return new GreenThreadBox<TStateMachine>();
+    }
+
+    /// <summary>This thread's first box of this handler: its cache (pool growth too).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static GreenThreadBox<TStateMachine>?[] NewLocalCache()
+    {
+        using Threading.PoolGrowth.Scope growth = Threading.PoolGrowth.Measure();
+        return t_local = new GreenThreadBox<TStateMachine>?[LocalBoxes];
     }
 
     private void Return()
     {
         StateMachine = default;
         _core.Reset();
-        GreenThreadBox<TStateMachine>?[] local = t_local ??= new GreenThreadBox<TStateMachine>?[LocalBoxes];
+        GreenThreadBox<TStateMachine>?[] local = t_local ?? NewLocalCache();
         if (t_count == LocalBoxes)
         {
             Spill(local);

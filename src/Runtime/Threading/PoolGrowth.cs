@@ -2,7 +2,7 @@
 namespace NetStack.Runtime.Threading;
 
 /// <summary>
-/// Pools (green threads, receive blocks, reply segments, connections) grow only when what is in
+/// Pools (green threads, receive blocks, reply segments, connections, suspended handlers' boxes) grow only when what is in
 /// flight passes the most they have held so far, and never past their bound; each growth allocates
 /// once, then the pool reuses what it made. The bytes of those growths are counted here, per thread,
 /// so that an <see cref="AllocationMeter"/> can say how much of what the data path allocated was a
