@@ -91,6 +91,21 @@ internal sealed class HandoffRing
         return true;
     }
 
+    /// <summary>Consumer only: the green thread the next <see cref="TryPop"/> would take, left in the ring.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPeek([MaybeNullWhen(false)] out GreenThread thread)
+    {
+        long head = _head.Value;
+        long word = Volatile.Read(ref _words[_first + (int)((uint)head & _mask)]); // acquire, as in TryPop
+        if (SequenceOf(word) != (uint)head + 1)
+        {
+            thread = null;
+            return false;
+        }
+        thread = _registry[(int)word];
+        return true;
+    }
+
     /// <summary>Consumer only: true when nothing waits.</summary>
     public bool IsEmptyForConsumer()
     {

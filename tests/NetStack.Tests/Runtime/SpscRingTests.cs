@@ -116,6 +116,31 @@ public class HandoffRingTests
     }
 
     [Fact]
+    public void PeekShowsWhatTheNextPopTakesAndLeavesItThere()
+    {
+        var registry = new GreenThreadRegistry(8);
+        var ring = new HandoffRing(4, registry);
+        var threads = Enumerable.Range(0, 3).Select(i => { var t = new GreenThread { Id = i }; registry.Register(t); return t; }).ToArray();
+        Assert.False(ring.TryPeek(out _));
+        for (int lap = 0; lap < 3; lap++)
+        {
+            Assert.True(ring.TryPush(threads[0]));
+            Assert.True(ring.TryPush(threads[1]));
+            Assert.True(ring.TryPeek(out GreenThread? first));
+            Assert.Same(threads[0], first);
+            Assert.True(ring.TryPeek(out GreenThread? again));
+            Assert.Same(threads[0], again);
+            Assert.Equal(2, ring.Count);
+            Assert.True(ring.TryPop(out GreenThread? popped));
+            Assert.Same(threads[0], popped);
+            Assert.True(ring.TryPeek(out GreenThread? second));
+            Assert.Same(threads[1], second);
+            Assert.True(ring.TryPop(out _));
+            Assert.False(ring.TryPeek(out _));
+        }
+    }
+
+    [Fact]
     public void ProducerAndConsumerOnTwoThreadsLoseNothing()
     {
         const int N = 200_000;
