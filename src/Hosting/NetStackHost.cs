@@ -152,7 +152,8 @@ public sealed class NetStackHost : IHostedService, IDisposable
                 string.Join(", ", _kernel.StuckCarriers.Select(k => $"core {k.Worker.Core}"));
         }
         summary += $"; data path allocated {_kernel.DataPathAllocatedBytes} bytes after the first {AllocationWarmupSeconds} s " +
-            $"({_kernel.DataPathPoolGrowthBytes} of them pools growing past their high-water mark); {GcMetrics.Describe()}";
+            $"({_kernel.DataPathPoolGrowthBytes} of them pools growing past their high-water mark; the IOKernel's {_kernel.IOKernelAllocatedBytes}, " +
+            $"the carriers' {_kernel.DataPathAllocatedBytes - _kernel.IOKernelAllocatedBytes}); {GcMetrics.Describe()}";
         if (_network is { } network)
         {
             foreach ((string name, object counters) in network.CountersByBinding())

@@ -260,6 +260,9 @@ internal sealed partial class Kernel : INicHost
     /// mark (<see cref="PoolGrowth"/>).</summary>
     public long DataPathPoolGrowthBytes => _allocations.GrowthBytes + _carriers.Sum(c => c.AllocatedGrowthBytes);
 
+    /// <summary>Of <see cref="DataPathAllocatedBytes"/>, the IOKernel thread's (the rest are the carriers').</summary>
+    public long IOKernelAllocatedBytes => _allocations.Bytes;
+
     /// <summary>When the loop started, in ticks (the origin of allocation-log times).</summary>
     public long StartedTicks { get; private set; }
 

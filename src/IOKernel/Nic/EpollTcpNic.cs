@@ -223,9 +223,7 @@ internal sealed unsafe class EpollTcpNic : TcpNic
     private protected override void CloseDescriptor(TcpConnection c)
     {
         SetWriteBlocked(c, false);
-        c.Fd?.Dispose(); // closing the descriptor also takes it out of the epoll set
-        c.Fd = null;
-        c.FdNumber = -1;
+        c.CloseDescriptor(); // closing the descriptor also takes it out of the epoll set
     }
 
     private void SetWriteBlocked(TcpConnection c, bool blocked)

@@ -63,8 +63,23 @@ internal sealed unsafe class TcpConnection : IDisposable
     public int Index { get; }
 
     // ---- identity, set when accepted ----
-    public FileDescriptor? Fd;
+    /// <summary>Its socket's descriptor, owned by the connection until <see cref="CloseDescriptor"/> (-1: none).
+    /// A number, not a SafeHandle: a connection object is reused, and a handle per accept would be an
+    /// allocation per connection on the IOKernel thread. The NIC's Dispose closes what is still open.</summary>
     public int FdNumber = -1;
+
+    /// <summary>True while it holds an open descriptor.</summary>
+    public bool HasDescriptor => FdNumber >= 0;
+
+    /// <summary>Closes its descriptor, if it holds one (closing also takes it out of an epoll set).</summary>
+    public void CloseDescriptor()
+    {
+        if (FdNumber >= 0)
+        {
+            NativeTcp.Close(FdNumber);
+            FdNumber = -1;
+        }
+    }
     public int Listener;
     public long Serial;
     public PeerAddress Peer;
@@ -147,7 +162,7 @@ internal sealed unsafe class TcpConnection : IDisposable
     /// <summary>Clears it for a new connection.</summary>
     public void Reset()
     {
-        Fd = null; FdNumber = -1; Listener = 0; Serial = 0; Peer = default; LocalPort = 0; FlowHash = 0; FramerState = 0;
+        FdNumber = -1; Listener = 0; Serial = 0; Peer = default; LocalPort = 0; FlowHash = 0; FramerState = 0;
         Block = -1; Start = 0; End = 0; Skip = 0; NeedBytes = 0;
         Readable = false; PeerClosed = false; Closing = false; Closed = false; InReadyList = false; Backpressured = false;
         NextSeq = 0; SendSeq = 0; SendOffset = 0; InFlight = 0; UnsentBytes = 0; WriteBlocked = false; InWriteList = false;

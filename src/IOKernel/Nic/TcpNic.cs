@@ -213,7 +213,6 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
             return null;
         }
         TcpConnection c = RentConnection();
-        c.Fd = new FileDescriptor(fd);
         c.FdNumber = fd;
         c.Listener = listener;
         c.Serial = ++_nextSerial;
@@ -725,7 +724,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
     /// <summary>A closed connection's object goes back for reuse once nothing in flight refers to it.</summary>
     private protected void FreeIfDone(TcpConnection c)
     {
-        if (c.Closed && c.InFlight == 0 && !c.InReadyList && !c.InWriteList && c.KernelOps == 0 && c.Fd is null && !c.InRearmList)
+        if (c.Closed && c.InFlight == 0 && !c.InReadyList && !c.InWriteList && c.KernelOps == 0 && !c.HasDescriptor && !c.InRearmList)
         {
             c.Reset();
             _freeConnections.Push(c);
@@ -790,8 +789,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
         DisposeBackend();
         foreach (TcpConnection c in _connections)
         {
-            c.Fd?.Dispose();
-            c.Fd = null;
+            c.CloseDescriptor();
             if (!_keepNativeMemory)
             {
                 c.Dispose();

@@ -363,7 +363,7 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
         c.FailureQueued = false;
         if (c.KernelOps == 0)
         {
-            CloseFd(c);
+            c.CloseDescriptor();
             return;
         }
         IoUringPrep.CancelFd(ref _ring.GetSqe(), c.FdNumber, IoUringUserData.Pack(CancelKind, (uint)c.Index));
@@ -642,18 +642,11 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
     /// <summary>A closed connection's descriptor goes once the kernel holds nothing on it, then the object may be reused.</summary>
     private void FinishClose(TcpConnection c)
     {
-        if (c.KernelOps == 0 && c.Fd is not null)
+        if (c.KernelOps == 0 && c.HasDescriptor)
         {
-            CloseFd(c);
+            c.CloseDescriptor();
         }
         FreeIfDone(c);
-    }
-
-    private static void CloseFd(TcpConnection c)
-    {
-        c.Fd?.Dispose();
-        c.Fd = null;
-        c.FdNumber = -1;
     }
 
     private void RearmAccepts()
