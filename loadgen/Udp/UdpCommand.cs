@@ -91,7 +91,8 @@ internal static class UdpCommand
         if (tcp)
         {
             report.Config.Notes.Add($"tcp: {connections} connections per target, request i on connection i mod {connections}, pipelined; " +
-                "a reply out of its connection's order counts as failed (outOfOrder)");
+                "a reply out of its connection's order counts as failed (outOfOrder); fresh connections for every point, " +
+                "closed with a reset when the point left requests unanswered or unsent, so no point inherits another's backlog");
         }
         if (payload > 0)
         {
@@ -102,7 +103,10 @@ internal static class UdpCommand
             "The server is another process: its stalls are not seen, so untouched here leaves out only the requests whose busy period " +
             "(as the generator saw it, intended send to answer) met a stall of the generator's threads; the server's own pauses stay in both figures");
 
-        var sockets = targets.Select(t => tcp ? ConnectTcp(t, connections) : [Connect(t)]).ToList();
+        // TCP gets fresh connections for every point (below): a point past capacity leaves requests
+        // in the server's socket buffers, and on the same connections the next point would queue
+        // behind them. UDP has one socket per target for the whole run.
+        var sockets = targets.Select(t => tcp ? [] : new[] { Connect(t) }).ToList();
         try
         {
             var schedule = new OpenLoopSchedule();
@@ -135,9 +139,18 @@ internal static class UdpCommand
                         Connections = connections,
                         StallThresholdMicros = stallThreshold,
                     };
-                    PointReport p = tcp
-                        ? new Tcp.TcpOpenLoopPoint(spec, schedule, sockets[t]).Run()
-                        : new OpenLoopPoint(spec, schedule, sockets[t][0]).Run();
+                    PointReport p;
+                    if (tcp)
+                    {
+                        Socket[] fresh = ConnectTcp(targets[t], connections);
+                        sockets[t] = fresh;
+                        p = new Tcp.TcpOpenLoopPoint(spec, schedule, fresh).Run();
+                        CloseTcp(fresh, leftUnanswered: p.Lost > 0 || p.Sent < p.Scheduled);
+                    }
+                    else
+                    {
+                        p = new OpenLoopPoint(spec, schedule, sockets[t][0]).Run();
+                    }
                     report.Points.Add(p);
                     progress.Finished(OneLine(p));
                 }
@@ -254,6 +267,30 @@ internal static class UdpCommand
                 s?.Dispose();
             }
             throw new UsageException($"tcp: cannot connect to target {target.Label} at {target.EndPoint}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Ends a point's connections. When the point left requests unanswered or unsent, with a reset
+    /// (SO_LINGER 0): the server then drops what it still holds for them, where a plain close would
+    /// let it serve that backlog into the next point. Otherwise with a plain close.
+    /// </summary>
+    private static void CloseTcp(Socket[] sockets, bool leftUnanswered)
+    {
+        foreach (Socket s in sockets)
+        {
+            if (leftUnanswered)
+            {
+                try
+                {
+                    s.LingerState = new LingerOption(true, 0);
+                }
+                catch (SocketException)
+                {
+                    // Already reset by the server: closing it is all that is left.
+                }
+            }
+            s.Dispose();
         }
     }
 
