@@ -61,10 +61,12 @@ $L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --
 capacity=${LONG_CAPACITY_RPS:-$(python3 - "$out/kv-long-sweep/report.json" <<'EOF'
 import json, sys
 points = json.load(open(sys.argv[1]))["points"]
-# Saturation: the highest rate kv served whole, with the generator on schedule (nothing lost or
-# rejected, 97 % of it achieved, p99 under 10 ms).
+# Saturation: the highest rate kv served whole (nothing lost or rejected, 97 % of it achieved, p99
+# under 10 ms). The generator's lateness flag does not disqualify a point: it shares core 0 with
+# kv's IOKernel and is "behind" at almost every rate, so requiring it on schedule made the sweep
+# fall back to its floor; the 97 % achieved is what says the offered load was delivered.
 ok = [p["offeredRps"] for p in points if p["system"] == "netstack" and p["lost"] == 0 and p["rejected"] == 0
-      and not p["generatorFellBehind"] and p["achievedRps"] >= 0.97 * p["offeredRps"] and p["all"]["latencyUs"]["p99"] < 10000]
+      and p["achievedRps"] >= 0.97 * p["offeredRps"] and p["all"]["latencyUs"]["p99"] < 10000]
 if not ok:
     print("no point of the sweep was served whole; taking 10000 requests/s", file=sys.stderr)
 print(int(max(ok)) if ok else 10000)
