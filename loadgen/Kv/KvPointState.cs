@@ -326,22 +326,9 @@ internal sealed class KvPointState
         Thread? receiver = Spec.InlineReceive ? null
             : new Thread(() => Guard(Spec.ReceiverCore, () => Receive(pollOnce))) { IsBackground = true, Name = $"{threadName}-receiver" };
         var sender = new Thread(() => Guard(Spec.SenderCore, SendThenMaybeReceive)) { IsBackground = true, Name = $"{threadName}-sender" };
-        receiver?.Start();
-        sender.Start();
-        Reports.ReportFiles.SleepUntil(MeasureFromTicks);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        Reports.ReportFiles.SleepUntil(EndTicks);
-        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
-        TimeSpan bound = TimeSpan.FromSeconds(Spec.Limits.MaxGraceSeconds + 5);
-        if (!sender.Join(bound) || (receiver is not null && !receiver.Join(bound)))
-        {
-            throw new InvalidOperationException($"kv point against {Spec.Target.Label} did not finish within {bound.TotalSeconds:0} s of its end");
-        }
-        if (failure is not null)
-        {
-            throw new InvalidOperationException($"kv point against {Spec.Target.Label} failed: {failure.Message}", failure);
-        }
-        return Report(allocatedAfter - allocatedBefore, transport, connections);
+        long allocated = PointWindow.Run(sender, receiver, MeasureFromTicks, EndTicks, Spec.Limits.MaxGraceSeconds,
+            $"kv point against {Spec.Target.Label}", () => failure);
+        return Report(allocated, transport, connections);
     }
 
     /// <summary>Pins the calling thread when a core is given.</summary>

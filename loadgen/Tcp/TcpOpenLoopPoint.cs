@@ -111,22 +111,9 @@ internal sealed unsafe class TcpOpenLoopPoint
     {
         Thread? receiver = _spec.InlineReceive ? null : new Thread(ReceiveLoop) { IsBackground = true, Name = "tcp-receiver" };
         var sender = new Thread(SendLoop) { IsBackground = true, Name = "tcp-sender" };
-        receiver?.Start();
-        sender.Start();
-        Reports.ReportFiles.SleepUntil(_measureFromTicks);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        Reports.ReportFiles.SleepUntil(_endTicks);
-        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
-        TimeSpan bound = TimeSpan.FromSeconds(_spec.Limits.MaxGraceSeconds + 5);
-        if (!sender.Join(bound) || (receiver is not null && !receiver.Join(bound)))
-        {
-            throw new InvalidOperationException($"tcp point against {_spec.Target.Label} did not finish within {bound.TotalSeconds:0} s of its end");
-        }
-        if (_failure is not null)
-        {
-            throw new InvalidOperationException($"tcp point against {_spec.Target.Label} failed: {_failure.Message}", _failure);
-        }
-        return Report(allocatedAfter - allocatedBefore);
+        long allocated = PointWindow.Run(sender, receiver, _measureFromTicks, _endTicks, _spec.Limits.MaxGraceSeconds,
+            $"tcp point against {_spec.Target.Label}", () => _failure);
+        return Report(allocated);
     }
 
     private void SendLoop()

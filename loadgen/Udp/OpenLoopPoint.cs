@@ -128,10 +128,7 @@ internal sealed partial class OpenLoopPoint
             t.Start();
         }
 
-        Reports.ReportFiles.SleepUntil(_measureFromTicks);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        Reports.ReportFiles.SleepUntil(_endTicks);
-        long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
+        long allocated = PointWindow.AllocatedBytes(_measureFromTicks, _endTicks);
 
         // Every loop checks the clock against the point's end, so these joins are bounds, not hopes.
         TimeSpan receiverBound = TimeSpan.FromSeconds(_spec.Limits.MaxGraceSeconds + 5);
@@ -151,7 +148,7 @@ internal sealed partial class OpenLoopPoint
         }
 
         long? dropsAfter = UdpSocketDrops.Read(_socket);
-        return Report(allocatedAfter - allocatedBefore, dropsAfter - dropsBefore);
+        return Report(allocated, dropsAfter - dropsBefore);
     }
 
     private PointReport Report(long processAllocated, long? generatorDropped)

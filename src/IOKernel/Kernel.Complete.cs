@@ -20,12 +20,11 @@ internal sealed partial class Kernel
             while (n < _completed.Length && completions.TryPop(out GreenThread? popped))
             {
                 _completed[n++] = popped;
-                CacheLine.Prefetch(popped, GreenThreadLines);
+                CacheLine.Prefetch(popped, GreenThread.FirstReadLines);
             }
             for (int i = 0; i < n; i++)
             {
                 GreenThread ctx = _completed[i];
-                _completed[i] = null!;
                 any = true;
                 _slots[w].Occupancy--;
                 if (ctx.Outcome != SliceOutcome.Returned || ReferenceEquals(ctx, Carrier.DetachedMarker))
@@ -72,9 +71,6 @@ internal sealed partial class Kernel
 
     /// <summary>What one worker pushed, taken before it is handled (at most k, plus a detached marker per slot).</summary>
     private readonly GreenThread[] _completed = new GreenThread[2 * KernelOptions.MaxMailboxDepth];
-
-    /// <summary>The lines of a green thread's object a completion reads.</summary>
-    private const int GreenThreadLines = 3;
 
     /// <summary>The oldest request at worker <paramref name="w"/> came back: a stuck slice has returned.</summary>
     private void RetireFromWorker(int w)

@@ -223,7 +223,7 @@ internal sealed unsafe class EpollTcpNic : TcpNic
     private protected override void CloseDescriptor(TcpConnection c)
     {
         SetWriteBlocked(c, false);
-        c.CloseDescriptor(); // closing the descriptor also takes it out of the epoll set
+        c.CloseFd(); // closing the descriptor also takes it out of the epoll set
     }
 
     private void SetWriteBlocked(TcpConnection c, bool blocked)

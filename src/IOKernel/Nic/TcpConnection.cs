@@ -63,16 +63,16 @@ internal sealed unsafe class TcpConnection : IDisposable
     public int Index { get; }
 
     // ---- identity, set when accepted ----
-    /// <summary>Its socket's descriptor, owned by the connection until <see cref="CloseDescriptor"/> (-1: none).
+    /// <summary>Its socket's descriptor, owned by the connection until <see cref="CloseFd"/> (-1: none).
     /// A number, not a SafeHandle: a connection object is reused, and a handle per accept would be an
     /// allocation per connection on the IOKernel thread. The NIC's Dispose closes what is still open.</summary>
     public int FdNumber = -1;
 
     /// <summary>True while it holds an open descriptor.</summary>
-    public bool HasDescriptor => FdNumber >= 0;
+    public bool HasFd => FdNumber >= 0;
 
     /// <summary>Closes its descriptor, if it holds one (closing also takes it out of an epoll set).</summary>
-    public void CloseDescriptor()
+    public void CloseFd()
     {
         if (FdNumber >= 0)
         {

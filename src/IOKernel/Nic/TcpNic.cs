@@ -724,7 +724,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
     /// <summary>A closed connection's object goes back for reuse once nothing in flight refers to it.</summary>
     private protected void FreeIfDone(TcpConnection c)
     {
-        if (c.Closed && c.InFlight == 0 && !c.InReadyList && !c.InWriteList && c.KernelOps == 0 && !c.HasDescriptor && !c.InRearmList)
+        if (c.Closed && c.InFlight == 0 && !c.InReadyList && !c.InWriteList && c.KernelOps == 0 && !c.HasFd && !c.InRearmList)
         {
             c.Reset();
             _freeConnections.Push(c);
@@ -789,7 +789,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
         DisposeBackend();
         foreach (TcpConnection c in _connections)
         {
-            c.CloseDescriptor();
+            c.CloseFd();
             if (!_keepNativeMemory)
             {
                 c.Dispose();

@@ -18,9 +18,6 @@ internal sealed class Carrier
     /// the context itself completes later through its detached path.</summary>
     public static readonly GreenThread DetachedMarker = GreenThreadRegistry.Marker;
 
-    /// <summary>The lines of a green thread's object a slice starts by reading.</summary>
-    private const int GreenThreadLines = 3;
-
     private readonly Worker _worker;
     private readonly IdleStrategy _idle;
     private readonly CompletionRecorder? _recorder;
@@ -207,7 +204,7 @@ internal sealed class Carrier
                 if (mailbox.TryPeek(out GreenThread? next))
                 {
                     // The next request's lines, written by the IOKernel, come in while this one runs.
-                    CacheLine.Prefetch(next, GreenThreadLines);
+                    CacheLine.Prefetch(next, GreenThread.FirstReadLines);
                 }
                 RunSlice(ctx);
             }

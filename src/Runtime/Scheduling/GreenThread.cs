@@ -50,6 +50,10 @@ internal enum GreenThreadState : byte
 /// </summary>
 internal sealed class GreenThread
 {
+    /// <summary>The cache lines of the object, from its start, that the other core reads first when a
+    /// green thread crosses over (a slice's start, a completion): what each side prefetches.</summary>
+    internal const int FirstReadLines = 3;
+
     private const int RunRunning = 0;
     private const int RunDone = 1;
     private const int RunDetached = 2;

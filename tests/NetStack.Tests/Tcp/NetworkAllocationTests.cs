@@ -16,13 +16,7 @@ public class NetworkAllocationTests
     [InlineData(NicBackend.IoUring)]
     public void TcpRequestsWithPayloadsAllocateNothingOnTheDataPathAfterWarmUp(NicBackend backend)
     {
-        // c-FCFS, so no request is suspended (a suspended one takes a pooled box whose pool's size
-        // follows the most ever suspended at once: the scheduler's high-water mark, not the network's).
-        var options = NetworkTestHost.Options("cfcfs", 1);
-        long measureFrom = Clock.Now() + Clock.FromMicros(2_000_000);
-        using var host = NetworkTestHost.Start(options, null, backend, Global.Spin());
-        host.Kernel.MeasureAllocationsFrom = measureFrom;
-        // MeasureAllocationsFrom is read by the threads as they tick; set before the warm-up ends.
+        using NetworkTestHost host = MeasuredHost(backend, out long measureFrom);
         using var a = new TcpTestClient(host.TcpPort);
         using var b = new TcpTestClient(host.TcpPort);
         byte[] Burst(int from) => Enumerable.Range(from, 200)
@@ -35,10 +29,7 @@ public class NetworkAllocationTests
             Assert.Equal(200, a.Read(200).Count);
             Assert.Equal(200, b.Read(200).Count);
         }
-        while (Clock.Now() < measureFrom + Clock.FromMicros(50_000))
-        {
-            Thread.Sleep(10);
-        }
+        WaitIntoTheWindow(measureFrom);
         a.Send(Burst(1000));
         List<SpinReply> replies = a.Read(200);
         Assert.Equal(200, replies.Count);
@@ -55,10 +46,7 @@ public class NetworkAllocationTests
         // Accepting, serving and closing a connection reuses a pooled connection object and its
         // descriptor number: no handle object per accept. Pools may still grow (if a close is
         // still being finished when the next connection comes), and that growth is counted apart.
-        var options = NetworkTestHost.Options("cfcfs", 1);
-        long measureFrom = Clock.Now() + Clock.FromMicros(2_000_000);
-        using var host = NetworkTestHost.Start(options, null, backend, Global.Spin());
-        host.Kernel.MeasureAllocationsFrom = measureFrom;
+        using NetworkTestHost host = MeasuredHost(backend, out long measureFrom);
         void OneConnection(ulong id)
         {
             using var client = new TcpTestClient(host.TcpPort);
@@ -69,16 +57,36 @@ public class NetworkAllocationTests
         {
             OneConnection((ulong)i);
         }
-        while (Clock.Now() < measureFrom + Clock.FromMicros(50_000))
-        {
-            Thread.Sleep(10);
-        }
+        WaitIntoTheWindow(measureFrom);
         for (int i = 0; i < 40; i++)
         {
             OneConnection(1000 + (ulong)i);
         }
         host.Stop();
         Assert.Equal(0, host.Kernel.DataPathAllocatedBytes - host.Kernel.DataPathPoolGrowthBytes);
+    }
+
+    /// <summary>
+    /// A spin host on <paramref name="backend"/> whose data path counts its allocations from 2 s on
+    /// (<paramref name="measureFrom"/>; the threads read it as they tick, so it is set before the
+    /// warm-up ends). c-FCFS, so no request is suspended: a suspended one takes a pooled box whose
+    /// pool follows the most ever suspended at once, the scheduler's high-water mark, not the network's.
+    /// </summary>
+    private static NetworkTestHost MeasuredHost(NicBackend backend, out long measureFrom)
+    {
+        measureFrom = Clock.Now() + Clock.FromMicros(2_000_000);
+        NetworkTestHost host = NetworkTestHost.Start(NetworkTestHost.Options("cfcfs", 1), null, backend, Global.Spin());
+        host.Kernel.MeasureAllocationsFrom = measureFrom;
+        return host;
+    }
+
+    /// <summary>Waits until the measured window has begun on every data-path thread's clock.</summary>
+    private static void WaitIntoTheWindow(long measureFrom)
+    {
+        while (Clock.Now() < measureFrom + Clock.FromMicros(50_000))
+        {
+            Thread.Sleep(10);
+        }
     }
 
     [Theory]

@@ -363,7 +363,7 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
         c.FailureQueued = false;
         if (c.KernelOps == 0)
         {
-            c.CloseDescriptor();
+            c.CloseFd();
             return;
         }
         IoUringPrep.CancelFd(ref _ring.GetSqe(), c.FdNumber, IoUringUserData.Pack(CancelKind, (uint)c.Index));
@@ -642,9 +642,9 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
     /// <summary>A closed connection's descriptor goes once the kernel holds nothing on it, then the object may be reused.</summary>
     private void FinishClose(TcpConnection c)
     {
-        if (c.KernelOps == 0 && c.HasDescriptor)
+        if (c.KernelOps == 0 && c.HasFd)
         {
-            c.CloseDescriptor();
+            c.CloseFd();
         }
         FreeIfDone(c);
     }
