@@ -18,6 +18,10 @@ internal sealed partial class Kernel
     /// <summary>The requests this loop reads from each NIC (<see cref="IOKernel.ReceiveBudget"/>).</summary>
     private int ReadBudget()
     {
+        if (!_receiveBudget.RanDryRecently(Counters.Dispatches, _dryDispatches))
+        {
+            return _rxBatch.Length; // the common loop: no queue is counted
+        }
         int queued = 0;
         foreach (KernelApp app in _apps)
         {
@@ -26,7 +30,7 @@ internal sealed partial class Kernel
                 queued += policy.Count;
             }
         }
-        int budget = _receiveBudget.Next(_rxBatch.Length, _longQueue, Counters.Dispatches, _dryDispatches, queued);
+        int budget = _receiveBudget.Limit(_rxBatch.Length, _longQueue, queued);
         if (budget < _rxBatch.Length)
         {
             Counters.BackloggedLoops++;

@@ -31,16 +31,18 @@ internal struct ReceiveBudget
     private long _dispatches;
     private long _dryDispatches;
     private int _dryLoopsLeft;
+    private long _handed;
 
-    /// <summary>The requests this loop may read from each NIC.</summary>
-    /// <param name="batch">A whole receive batch.</param>
-    /// <param name="longQueue">The queued requests from which the budget may apply.</param>
+    /// <summary>
+    /// This loop's first step: takes in the dispatch counts, and says whether a worker ran dry
+    /// recently enough for the queue's length to matter. When it returns false the loop reads a
+    /// whole batch, and the queues need not be counted.
+    /// </summary>
     /// <param name="dispatches">Every dispatch so far (a monotonic count).</param>
     /// <param name="dryDispatches">Of those, dispatches to a worker holding nothing.</param>
-    /// <param name="queued">Requests waiting in the latency-critical apps' queues now.</param>
-    public int Next(int batch, int longQueue, long dispatches, long dryDispatches, int queued)
+    public bool RanDryRecently(long dispatches, long dryDispatches)
     {
-        long handed = dispatches - _dispatches;
+        _handed = dispatches - _dispatches;
         _dispatches = dispatches;
         if (dryDispatches != _dryDispatches)
         {
@@ -51,10 +53,22 @@ internal struct ReceiveBudget
         {
             _dryLoopsLeft--;
         }
-        if (_dryLoopsLeft == 0 || queued < longQueue)
-        {
-            return batch;
-        }
-        return (int)Math.Min(handed, batch);
+        return _dryLoopsLeft > 0;
     }
+
+    /// <summary>The second step, after <see cref="RanDryRecently"/> said true: the requests this loop may read from each NIC.</summary>
+    /// <param name="batch">A whole receive batch.</param>
+    /// <param name="longQueue">The queued requests from which the budget applies.</param>
+    /// <param name="queued">Requests waiting in the latency-critical apps' queues now.</param>
+    public readonly int Limit(int batch, int longQueue, int queued) =>
+        queued < longQueue ? batch : (int)Math.Min(_handed, batch);
+
+    /// <summary>Both steps at once: the requests this loop may read from each NIC.</summary>
+    /// <param name="batch">A whole receive batch.</param>
+    /// <param name="longQueue">The queued requests from which the budget may apply.</param>
+    /// <param name="dispatches">Every dispatch so far (a monotonic count).</param>
+    /// <param name="dryDispatches">Of those, dispatches to a worker holding nothing.</param>
+    /// <param name="queued">Requests waiting in the latency-critical apps' queues now.</param>
+    public int Next(int batch, int longQueue, long dispatches, long dryDispatches, int queued) =>
+        RanDryRecently(dispatches, dryDispatches) ? Limit(batch, longQueue, queued) : batch;
 }
