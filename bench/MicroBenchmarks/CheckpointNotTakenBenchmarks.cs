@@ -64,7 +64,7 @@ public class CheckpointNotTakenBenchmarks
     private long RunSlice(StepHandler handler)
     {
         GreenThread t = _thread;
-        t.ResetState();
+        t.Reset();
         t.Handler = handler;
         t.MoveTo(GreenThreadState.Queued);
         t.MoveTo(GreenThreadState.AtWorker);

@@ -30,7 +30,7 @@ public class CheckpointTakenBenchmarks
     public void Setup()
     {
         _word.Request(Slice, YieldReason.Quantum); // every slice numbered Slice is asked to end
-        _thread.ResetState();
+        _thread.Reset();
         _thread.Handler = _handler;
         // The first slice starts the handler, which suspends at its first checkpoint (its box is rented here).
         RunSlice(SliceOutcome.Yielded);

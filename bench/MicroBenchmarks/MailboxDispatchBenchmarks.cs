@@ -74,9 +74,7 @@ public class MailboxDispatchBenchmarks
                 if (worker.Mailbox.TryPop(out GreenThread? t))
                 {
                     backoff.Reset();
-                    while (!worker.Completions.TryPush(t))
-                    {
-                    }
+                    worker.Completions.Push(t, 0); // counted: one completion per request popped, at most k
                 }
                 else
                 {
@@ -163,10 +161,7 @@ public class MailboxDispatchBenchmarks
         {
             while (_freeCount > 0 && dispatched < Requests)
             {
-                if (!worker.Mailbox.TryPush(_free[--_freeCount]))
-                {
-                    throw new InvalidOperationException("a mailbox below k refused a push");
-                }
+                worker.Mailbox.Push(_free[--_freeCount], 0); // counted: fewer than k in flight
                 dispatched++;
             }
             while (worker.Completions.TryPop(out GreenThread? t))
@@ -195,22 +190,21 @@ public class MailboxDispatchBenchmarks
                 t.MoveTo(GreenThreadState.Queued);
                 t.MoveTo(GreenThreadState.AtWorker);
                 bool wasEmpty = dispatched - completed == 0;
-                if (!worker.Mailbox.TryPush(t))
-                {
-                    throw new InvalidOperationException("a mailbox below k refused a push");
-                }
+                worker.Mailbox.Push(t, t.DispatchTag); // counted: fewer than k in flight
                 if (wasEmpty)
                 {
                     worker.CarrierIdle?.WakeIfParked(); // as Dispatch does at level 0 (a no-op for SpinYield)
                 }
                 dispatched++;
             }
-            while (worker.Completions.TryPop(out GreenThread? t))
+            while (worker.Completions.TryPop(out GreenThread? t, out byte tag))
             {
-                if (t.Outcome != SliceOutcome.Completed)
+                // As Kernel.Complete does: the word says how the slice ended.
+                if (CompletionTag.Outcome(tag) != SliceOutcome.Completed)
                 {
-                    throw new InvalidOperationException($"a zero-service request came back {t.Outcome}");
+                    throw new InvalidOperationException($"a zero-service request came back {CompletionTag.Outcome(tag)}");
                 }
+                t.CameBack(tag);
                 // Answered and recycled, as GreenThreadPool.Return does.
                 t.MoveTo(GreenThreadState.Free);
                 t.ResetState();

@@ -83,7 +83,7 @@ public class MigrationBenchmarks
                 }
             }
         });
-        _thread.ResetState();
+        _thread.Reset();
         _thread.Handler = _handler;
         // The first slice, here, starts the handler up to its first checkpoint; then it goes across.
         RunSlice(_thread, _mainWord, SliceOutcome.Yielded);

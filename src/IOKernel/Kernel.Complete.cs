@@ -1,6 +1,5 @@
 // Stage 5, complete: green threads come back from workers; finished ones are answered, yielded ones requeued.
 using NetStack.IOKernel.Telemetry;
-using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel;
@@ -13,30 +12,33 @@ internal sealed partial class Kernel
         for (int w = 0; w < _workers.Length; w++)
         {
             var completions = _workers[w].Completions;
-            // Everything the worker has pushed is taken first and its lines asked for at once: each
-            // green thread's first read below misses on lines the carrier wrote, and k misses issued
-            // together cost about one round trip, where k issued one after another cost k.
+            // Everything the worker has pushed is taken first, then handled: each word says how its
+            // slice ended, so the loop below reads none of the lines the carrier wrote.
             int n = 0;
-            while (n < _completed.Length && completions.TryPop(out GreenThread? popped))
+            while (n < _completed.Length && completions.TryPop(out GreenThread? popped, out byte tag))
             {
-                _completed[n++] = popped;
-                CacheLine.Prefetch(popped, GreenThread.FirstReadLines);
+                _completed[n] = popped;
+                _completedTags[n++] = tag;
             }
             for (int i = 0; i < n; i++)
             {
                 GreenThread ctx = _completed[i];
+                byte tag = _completedTags[i];
+                SliceOutcome outcome = CompletionTag.Outcome(tag);
+                bool detached = ReferenceEquals(ctx, Carrier.DetachedMarker);
                 any = true;
                 _slots[w].Occupancy--;
-                if (ctx.Outcome != SliceOutcome.Returned || ReferenceEquals(ctx, Carrier.DetachedMarker))
+                if (outcome != SliceOutcome.Returned || detached)
                 {
                     _slots[w].SlicesEnded++; // every push but a hand-back ends a slice
                 }
                 RetireFromWorker(w);
-                if (ReferenceEquals(ctx, Carrier.DetachedMarker))
+                if (detached)
                 {
                     continue; // the context itself comes back through the detached queue
                 }
-                switch (ctx.Outcome)
+                ctx.CameBack(tag);
+                switch (outcome)
                 {
                     case SliceOutcome.Yielded when _shuttingDown:
                     case SliceOutcome.Returned when _shuttingDown:
@@ -57,7 +59,7 @@ internal sealed partial class Kernel
                         _apps[ctx.AppId].Policy!.PutBack(ctx);
                         break;
                     default:
-                        Answer(ctx, w);
+                        Answer(ctx, CompletionTag.Status(tag), w);
                         break;
                 }
             }
@@ -71,6 +73,7 @@ internal sealed partial class Kernel
 
     /// <summary>What one worker pushed, taken before it is handled (at most k, plus a detached marker per slot).</summary>
     private readonly GreenThread[] _completed = new GreenThread[2 * KernelOptions.MaxMailboxDepth];
+    private readonly byte[] _completedTags = new byte[2 * KernelOptions.MaxMailboxDepth];
 
     /// <summary>The oldest request at worker <paramref name="w"/> came back: a stuck slice has returned.</summary>
     private void RetireFromWorker(int w)
@@ -89,16 +92,17 @@ internal sealed partial class Kernel
         {
             any = true;
             Counters.DetachedCompletions++;
+            ctx.CameBackDetached();
             _ownRecorder?.RecordCompletion(ctx);
-            Answer(ctx, -1);
+            Answer(ctx, ctx.Status, -1);
         }
         return any;
     }
 
-    private void Answer(GreenThread ctx, int worker)
+    private void Answer(GreenThread ctx, RequestStatus status, int worker)
     {
         Counters.Completed++;
-        if (ctx.Status == RequestStatus.Error)
+        if (status == RequestStatus.Error)
         {
             Counters.Errors++;
         }

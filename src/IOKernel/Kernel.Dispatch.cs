@@ -48,7 +48,7 @@ internal sealed partial class Kernel
                 }
                 Worker worker = _workers[w];
                 ctx.MoveTo(GreenThreadState.AtWorker);
-                if (!HandOff(worker.Mailbox, ctx, app.Policy!))
+                if (!HandOff(worker.Mailbox, _slots[w].Occupancy, ctx, app.Policy!))
                 {
                     MailboxRefused(w);
                     continue;
@@ -90,13 +90,16 @@ internal sealed partial class Kernel
     private readonly long _parkAfterTicks;
     private readonly bool _realTime;
 
-    /// <summary>Pushes <paramref name="t"/> into a worker's mailbox. A mailbox below k always takes a
-    /// push; if one ever refuses (a broken count), the request goes back to the head of its queue,
-    /// in Release builds too: a dispatch never loses a request.</summary>
-    internal static bool HandOff(Runtime.Threading.HandoffRing mailbox, GreenThread t, Policies.ISchedulingPolicy policy)
+    /// <summary>Pushes <paramref name="t"/> into a worker's mailbox, which is counted: the IOKernel's
+    /// own count of what the worker holds (<paramref name="occupancy"/>) says the next slot is free,
+    /// and the push reads nothing of the carrier's. A count at the mailbox's capacity cannot happen
+    /// below k; if it ever does (a broken count), the request goes back to the head of its queue, in
+    /// Release builds too: a dispatch never loses a request, nor overwrites one.</summary>
+    internal static bool HandOff(Runtime.Threading.HandoffRing mailbox, int occupancy, GreenThread t, Policies.ISchedulingPolicy policy)
     {
-        if (mailbox.TryPush(t))
+        if ((uint)occupancy < (uint)mailbox.Capacity)
         {
+            mailbox.Push(t, t.DispatchTag);
             return true;
         }
         t.MoveTo(GreenThreadState.Queued);

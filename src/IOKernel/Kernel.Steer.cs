@@ -47,7 +47,9 @@ internal sealed unsafe partial class Kernel
             t.Handler = app.Handler;
             t.Protocol = a.Protocol;
             t.Context.SetRequest((byte*)a.Data, a.Length);
-            t.Context.Reply.Begin(a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes);
+            // The reply writer is begun by the carrier, on its own lines, when it starts the request.
+            t.ReplyHeaderBytes = a.Protocol?.ReplyHeaderBytes ?? 0;
+            t.MaxReplyBytes = app.Options.MaxReplyBytes;
             t.MoveTo(GreenThreadState.Queued);
             if (!app.Policy!.Enqueue(t))
             {

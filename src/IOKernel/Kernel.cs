@@ -448,6 +448,7 @@ internal sealed partial class Kernel : INicHost
     private void Refuse(GreenThread t)
     {
         t.MoveTo(GreenThreadState.Done);
+        t.EnsureCarrierFields();
         t.CompletionTicks = _time.Now();
         t.FailReply(RequestStatus.ShuttingDown);
         Counters.ShutdownRefusals++;

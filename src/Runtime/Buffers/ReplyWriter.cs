@@ -80,6 +80,9 @@ public sealed unsafe class ReplyWriter : IBufferWriter<byte>, IDisposable
     /// request fails whatever its handler does next.</summary>
     public bool Overflowed => _overflowed;
 
+    /// <summary>True when the reply took overflow segments, which go back to the pool once it is sent.</summary>
+    internal bool HasSegments => _segmentCount > 0;
+
     /// <summary>Header and body together.</summary>
     internal int TotalBytes => _headerBytes + _bodyBytes;
 

@@ -193,7 +193,7 @@ internal sealed class Carrier
             {
                 RunBatch(batch, epoch);
             }
-            else if (app != Worker.NoApp && mailbox.TryPop(out GreenThread? ctx))
+            else if (app != Worker.NoApp && mailbox.TryPop(out GreenThread? ctx, out byte tag))
             {
                 if (idleSince != 0)
                 {
@@ -205,6 +205,10 @@ internal sealed class Carrier
                 {
                     // The next request's lines, written by the IOKernel, come in while this one runs.
                     CacheLine.Prefetch(next, GreenThread.FirstReadLines);
+                }
+                if (tag == DispatchTag.Fresh)
+                {
+                    ctx.BeginOnCarrier(); // the last request's carrier fields, cleared on this core
                 }
                 RunSlice(ctx);
             }
@@ -274,6 +278,7 @@ internal sealed class Carrier
         BusyTicks += end - start;
         BusyTicksInWindow += InWindow(start, end);
         GreenThread toIOKernel = ctx;
+        RequestStatus status = RequestStatus.Ok;
         CompletionStamps completed = default;
         switch (outcome)
         {
@@ -282,6 +287,7 @@ internal sealed class Carrier
                 ctx.CompletionTicks = end;
                 // The header (timings, status) is written here, in parallel across workers, not on the IOKernel.
                 ctx.FinishReply();
+                status = ctx.Status;
                 Completed++;
                 if (_recorder is not null)
                 {
@@ -302,11 +308,14 @@ internal sealed class Carrier
                 toIOKernel = DetachedMarker;
                 break;
         }
+        bool segments = false;
         if (outcome != SliceOutcome.Detached)
         {
             ctx.Outcome = outcome;
+            segments = ctx.ReplyHasSegments;
         }
-        Push(toIOKernel);
+        // The word says how the slice ended: the IOKernel reads none of the lines written here.
+        Push(toIOKernel, CompletionTag.Of(outcome, status, segments));
         if (outcome == SliceOutcome.Completed)
         {
             // After the push: the histograms' cache misses no longer delay the reply.
@@ -350,7 +359,7 @@ internal sealed class Carrier
         {
             ctx.Outcome = SliceOutcome.Returned;
             Returned++;
-            Push(ctx);
+            Push(ctx, CompletionTag.Of(SliceOutcome.Returned, RequestStatus.Ok, replyHasSegments: false));
         }
     }
 
@@ -367,23 +376,7 @@ internal sealed class Carrier
         return start;
     }
 
-    private void Push(GreenThread ctx)
-    {
-        if (!_worker.Completions.TryPush(ctx))
-        {
-            PushSlow(ctx);
-        }
-    }
-
-    private void PushSlow(GreenThread ctx)
-    {
-        // Cannot happen while the IOKernel keeps at most k contexts at this worker; if it ever
-        // does, waiting is right: dropping would lose a request.
-        Debug.Fail("completion ring full");
-        var spin = new SpinWait();
-        while (!_worker.Completions.TryPush(ctx))
-        {
-            spin.SpinOnce();
-        }
-    }
+    /// <summary>A completion, into a counted ring: one per request popped, and at most k held, so the
+    /// slot is free (<see cref="HandoffRing"/>).</summary>
+    private void Push(GreenThread ctx, byte tag) => _worker.Completions.Push(ctx, tag);
 }

@@ -1,5 +1,6 @@
 // A green thread: the scheduler's side of one pooled request — its state machine, stamps, slices and suspended continuation.
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using NetStack.Runtime.Buffers;
 using NetStack.Runtime.Protocol;
 
@@ -41,6 +42,37 @@ internal enum GreenThreadState : byte
     Done,
 }
 
+/// <summary>What a completion ring's tag says of the green thread it carries: how its slice ended,
+/// its status, and whether its reply took overflow segments. The IOKernel decides from the word it
+/// popped, without reading the lines the carrier just wrote.</summary>
+internal static class CompletionTag
+{
+    private const int StatusShift = 3;
+    private const byte SegmentsBit = 0x80;
+
+    /// <summary>The tag of a slice that ended with <paramref name="outcome"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte Of(SliceOutcome outcome, RequestStatus status, bool replyHasSegments) =>
+        (byte)((byte)outcome | ((byte)status << StatusShift) | (replyHasSegments ? SegmentsBit : 0));
+
+    /// <summary>How the slice ended.</summary>
+    public static SliceOutcome Outcome(byte tag) => (SliceOutcome)(tag & ((1 << StatusShift) - 1));
+
+    /// <summary>The request's status when the slice ended.</summary>
+    public static RequestStatus Status(byte tag) => (RequestStatus)((tag & ~SegmentsBit) >> StatusShift);
+
+    /// <summary>Whether the reply holds overflow segments for the IOKernel to give back.</summary>
+    public static bool ReplyHasSegments(byte tag) => (tag & SegmentsBit) != 0;
+}
+
+/// <summary>What a mailbox's tag says of the green thread it carries.</summary>
+internal static class DispatchTag
+{
+    /// <summary>A request starting: the carrier clears its own fields of the last request first
+    /// (<see cref="GreenThread.BeginOnCarrier"/>).</summary>
+    public const byte Fresh = 1;
+}
+
 /// <summary>
 /// The scheduler's state of one request: which app and handler, the request's stamps, the slice it
 /// runs, its state machine, its suspended continuation, and the transport's bookkeeping. The IOKernel
@@ -48,10 +80,20 @@ internal enum GreenThreadState : byte
 /// readable (recorders, reports, tests) and writable only inside NetStack; the handler sees
 /// <see cref="Context"/>, its <see cref="RequestContext"/>.
 /// </summary>
-internal sealed class GreenThread
+/// <remarks>
+/// Each side writes its own lines. What the IOKernel writes (the request, its stamps up to dispatch,
+/// the state machine) is in this object; what the carrier writes while the request runs (the slice's
+/// stamps, status, outcome, the suspended continuation, the checkpoint's words) is in its
+/// <see cref="RequestContext"/>'s <see cref="CarrierFields"/>, padded onto lines of their own. Each
+/// side also clears only its own: the IOKernel's recycle clears its fields, and the carrier clears
+/// its own when it starts a request that the IOKernel dispatched with <see cref="DispatchTag.Fresh"/>. A request thus crosses cores as
+/// the IOKernel's lines (read by the carrier) and a ring word; the carrier's lines stay on its core.
+/// An IOKernel that finishes a request itself, unrun (a refusal), clears the carrier's fields first.
+/// </remarks>
+internal sealed unsafe class GreenThread
 {
-    /// <summary>The cache lines of the object, from its start, that the other core reads first when a
-    /// green thread crosses over (a slice's start, a completion): what each side prefetches.</summary>
+    /// <summary>The cache lines of the object, from its start, that a carrier reads first when it
+    /// starts a request (the IOKernel's fields): what it prefetches of the next one in its mailbox.</summary>
     internal const int FirstReadLines = 3;
 
     private const int RunRunning = 0;
@@ -59,16 +101,17 @@ internal sealed class GreenThread
     private const int RunDetached = 2;
 
     private readonly Action _onHandlerCompleted;
-    private Action? _continuation;
-    private ValueTask _pending;
-    private bool _started;
-    private bool _yielded;
-    private int _runState;
+    private readonly ReplyWriter _reply;
+    // The IOKernel's: whether the carrier's fields hold this request's values (its carrier cleared
+    // them, or the IOKernel did), and whether the reply may hold overflow segments to give back.
+    private bool _carrierFieldsCurrent;
+    private bool _replyMayHaveSegments = true;
 
     /// <summary>A green thread whose reply writer is <paramref name="reply"/>.</summary>
     internal GreenThread(ReplyWriter reply)
     {
         _onHandlerCompleted = OnHandlerCompleted;
+        _reply = reply;
         Context = new RequestContext(this, reply);
     }
 
@@ -79,6 +122,13 @@ internal sealed class GreenThread
 
     /// <summary>What the handler sees.</summary>
     public RequestContext Context { get; }
+
+    /// <summary>The carrier's fields of this request, which live in its context (<see cref="CarrierFields"/>).</summary>
+    private ref CarrierFields Carried
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref Context.Carried;
+    }
 
     /// <summary>Its index in the kernel's <see cref="Threading.GreenThreadRegistry"/>: what the handoff rings carry.</summary>
     internal int RingIndex { get; set; } = -1;
@@ -121,7 +171,20 @@ internal sealed class GreenThread
     public int Buffer { get; internal set; } = -1;
 
     /// <summary>Set by the handler (<see cref="RequestContext.CloseConnectionAfterReply"/>).</summary>
-    public bool CloseAfterReply { get; internal set; }
+    public bool CloseAfterReply { get => Carried.CloseAfterReply; internal set => Carried.CloseAfterReply = value; }
+
+    // The request's bytes (RequestContext.Request), here with the IOKernel's other per-request
+    // fields, on lines the carrier reads anyway, not in the context, which is the carrier's.
+    internal byte* RequestBytes;
+    internal int RequestLength;
+    internal bool RequestIsManaged;
+    internal ReadOnlyMemory<byte> ManagedRequest;
+
+    /// <summary>Bytes the app's protocol keeps in front of the reply for its header.</summary>
+    public int ReplyHeaderBytes { get; internal set; }
+
+    /// <summary>The reply's bound (the app's MaxReplyBytes).</summary>
+    public int MaxReplyBytes { get; internal set; } = 1 << 20;
 
     // ---- stamps, in Clock ticks (written by the one thread that owns the green thread at the time) ----
 
@@ -134,28 +197,35 @@ internal sealed class GreenThread
     /// <summary>When the IOKernel first handed it to a worker (0 until then).</summary>
     public long FirstDispatchTicks { get; internal set; }
 
+    // ---- the carrier's (CarrierFields) ----
+
     /// <summary>When it last yielded (0 if never).</summary>
-    public long LastPreemptionTicks { get; internal set; }
+    public long LastPreemptionTicks { get => Carried.LastPreemptionTicks; internal set => Carried.LastPreemptionTicks = value; }
 
     /// <summary>When the handler completed.</summary>
-    public long CompletionTicks { get; internal set; }
+    public long CompletionTicks { get => Carried.CompletionTicks; internal set => Carried.CompletionTicks = value; }
 
     /// <summary>Ticks spent running (sum of its slices).</summary>
-    public long ServiceTicks { get; internal set; }
+    public long ServiceTicks { get => Carried.ServiceTicks; internal set => Carried.ServiceTicks = value; }
 
     /// <summary>Times it was preempted.</summary>
-    public int Preemptions { get; internal set; }
+    public int Preemptions { get => Carried.Preemptions; internal set => Carried.Preemptions = value; }
 
     /// <summary>The answer's status.</summary>
-    public RequestStatus Status { get; internal set; }
+    public RequestStatus Status { get => Carried.Status; internal set => Carried.Status = value; }
 
     /// <summary>The handler's exception when <see cref="Status"/> is <see cref="RequestStatus.Error"/>.</summary>
-    public Exception? Error { get; private set; }
+    public Exception? Error => Carried.Error;
 
     /// <summary>How the last slice ended.</summary>
-    public SliceOutcome Outcome { get; internal set; }
+    public SliceOutcome Outcome { get => Carried.Outcome; internal set => Carried.Outcome = value; }
 
-    /// <summary>Where it is in its life.</summary>
+    // ---- the IOKernel's again ----
+
+    /// <summary>Where it is in its life. The IOKernel's moves are kept in every build; a carrier's
+    /// (<see cref="GreenThreadState.Running"/> and what a slice ends in) only in Debug builds, where
+    /// they are checked, so that a carrier writes none of the IOKernel's lines: in Release, a green
+    /// thread at a worker reads <see cref="GreenThreadState.AtWorker"/> until the IOKernel takes it back.</summary>
     public GreenThreadState State { get; private set; }
 
     internal IRequestHandler? Handler { get; set; }
@@ -172,6 +242,10 @@ internal sealed class GreenThread
         AssertTransition(State, next);
         State = next;
     }
+
+    /// <summary>A move made on a carrier or a detached handler's thread: Debug builds only (see <see cref="State"/>).</summary>
+    [Conditional("DEBUG")]
+    private void MoveOnCarrier(GreenThreadState next) => MoveTo(next);
 
     [Conditional("DEBUG")]
     private static void AssertTransition(GreenThreadState from, GreenThreadState to)
@@ -195,46 +269,142 @@ internal sealed class GreenThread
         Debug.Assert(allowed, $"green thread state {from} -> {to} is not a transition");
     }
 
-    /// <summary>Clears the green thread for its next request. The IOKernel's pool calls it before reuse.</summary>
+    /// <summary>Clears the whole green thread, both sides, for a request with these reply bounds
+    /// (tests, standalone runs: whatever runs it on one thread).</summary>
     internal void Reset(int replyHeaderBytes, int maxReplyBytes)
     {
         ResetState();
-        Context.Reply.Begin(replyHeaderBytes, maxReplyBytes);
-    }
-
-    /// <summary>Clears everything but the reply writer's bounds (the IOKernel sets those per app at steer time).</summary>
-    internal void ResetState()
-    {
-        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; Connection = default;
-        Nic = 0; NicToken = 0; Tag = 0; Buffer = -1; CloseAfterReply = false;
-        ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0; LastPreemptionTicks = 0; CompletionTicks = 0;
-        ServiceTicks = 0; Preemptions = 0; Status = RequestStatus.Ok; Error = null; Outcome = SliceOutcome.None;
-        Handler = null; Protocol = null; _continuation = null; _pending = default; _started = false; _yielded = false;
-        _runState = RunRunning;
-        Context.Preemption = PreemptionWord.Never;
-        Context.Slice = -1;
-        Context.ClearRequest();
-        Context.Reply.ReleaseSegments();
-        State = GreenThreadState.Free;
+        ReplyHeaderBytes = replyHeaderBytes;
+        MaxReplyBytes = maxReplyBytes;
+        BeginCarrierFields();
     }
 
     /// <summary>As <see cref="Reset(int, int)"/> with no header and a 1 MiB bound (tests, standalone runs).</summary>
     public void Reset() => Reset(0, 1 << 20);
+
+    /// <summary>
+    /// The IOKernel's recycle: clears its own fields and gives back the reply's overflow segments
+    /// (once they are sent). The carrier's fields keep the last request's values until the carrier
+    /// starts the next one (<see cref="BeginOnCarrier"/>), so recycling writes no line a carrier
+    /// wrote. It writes every line of the IOKernel's a carrier read, here, after the reply is out:
+    /// taking those lines back is then off the path of the next request, whose steer finds them
+    /// owned, and whose mailbox word is not held in the store buffer behind them.
+    /// </summary>
+    internal void ResetState()
+    {
+        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; Connection = default;
+        Nic = 0; NicToken = 0; Tag = 0; Buffer = -1;
+        ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0;
+        Handler = null; Protocol = null;
+        ReplyHeaderBytes = 0; MaxReplyBytes = 1 << 20;
+        Context.ClearRequest();
+        if (_replyMayHaveSegments)
+        {
+            _reply.ReleaseSegments();
+        }
+        _replyMayHaveSegments = true;
+        _carrierFieldsCurrent = false;
+        State = GreenThreadState.Free;
+    }
+
+    /// <summary>The tag of this green thread's next dispatch: <see cref="DispatchTag.Fresh"/> until its
+    /// carrier has cleared the last request's fields (IOKernel).</summary>
+    internal byte DispatchTag => _carrierFieldsCurrent ? (byte)0 : Scheduling.DispatchTag.Fresh;
+
+    /// <summary>The IOKernel took the green thread back from a carrier with <paramref name="tag"/>: a
+    /// slice ran, so the carrier's fields are this request's (unless it was handed back unrun).</summary>
+    internal void CameBack(byte tag)
+    {
+        if (CompletionTag.Outcome(tag) != SliceOutcome.Returned)
+        {
+            _carrierFieldsCurrent = true;
+        }
+        _replyMayHaveSegments = CompletionTag.ReplyHasSegments(tag);
+    }
+
+    /// <summary>A detached request came back through its detached path (IOKernel): it ran.</summary>
+    internal void CameBackDetached() => _carrierFieldsCurrent = true;
+
+    /// <summary>The carrier starts a request dispatched <see cref="DispatchTag.Fresh"/>: its own fields
+    /// cleared on its own core; the reply writer is begun when first asked for (<see cref="BeginReply"/>).</summary>
+    internal void BeginOnCarrier() => ClearCarrierFields();
+
+    /// <summary>Begins the reply writer with the bounds the IOKernel set at steer, on whichever thread
+    /// first asks for it (the request's carrier, for a handler or its protocol's header).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void BeginReply()
+    {
+        Carried.ReplyBegun = true;
+        _reply.Begin(ReplyHeaderBytes, MaxReplyBytes);
+    }
+
+    /// <summary>Whether the reply writer was begun for this request (<see cref="BeginReply"/>).</summary>
+    internal bool ReplyBegun => Carried.ReplyBegun;
+
+    /// <summary>Whether <see cref="RequestContext.RequestMemory"/>'s manager points at this request's bytes.</summary>
+    internal bool RequestMemoryReady { get => Carried.RequestMemoryReady; set => Carried.RequestMemoryReady = value; }
+
+    /// <summary>Whether the reply overflowed (false for one never begun: nothing was written).</summary>
+    internal bool ReplyOverflowed => Carried.ReplyBegun && _reply.Overflowed;
+
+    /// <summary>Whether the reply took overflow segments (false for one never begun).</summary>
+    internal bool ReplyHasSegments => Carried.ReplyBegun && _reply.HasSegments;
+
+    /// <summary>The IOKernel finishes a request itself: if no carrier cleared the carrier's fields for
+    /// it, the IOKernel does (a refusal must not report the last request's stamps).</summary>
+    internal void EnsureCarrierFields()
+    {
+        if (!_carrierFieldsCurrent)
+        {
+            BeginCarrierFields();
+        }
+    }
+
+    private void BeginCarrierFields()
+    {
+        ClearCarrierFields();
+        BeginReply();
+        _carrierFieldsCurrent = true;
+    }
+
+    private void ClearCarrierFields()
+    {
+        // Field by field: assigning the whole struct would write its padding too, and the padding
+        // shares lines with the IOKernel's fields. Each value is its type's zero (Ok, None, RunRunning).
+        ref CarrierFields c = ref Carried;
+        c.Continuation = null;
+        c.Pending = default;
+        c.Error = null;
+        c.ServiceTicks = 0;
+        c.CompletionTicks = 0;
+        c.LastPreemptionTicks = 0;
+        c.Preemptions = 0;
+        c.RunState = RunRunning;
+        c.Status = RequestStatus.Ok;
+        c.Outcome = SliceOutcome.None;
+        c.Started = false;
+        c.Yielded = false;
+        c.CloseAfterReply = false;
+        c.ReplyBegun = false;
+        c.RequestMemoryReady = false;
+        c.Preemption = PreemptionWord.Never;
+        c.Slice = -1;
+    }
 
     /// <summary>Runs one slice on the calling carrier, until the handler completes, yields or detaches.</summary>
     /// <param name="preemption">The worker's preemption word.</param>
     /// <param name="slice">This slice's id: the word preempts the slice whose id it holds.</param>
     internal SliceOutcome RunSlice(PreemptionWord preemption, long slice)
     {
-        MoveTo(GreenThreadState.Running);
+        MoveOnCarrier(GreenThreadState.Running);
         SliceOutcome outcome = RunSliceCore(preemption, slice);
         if (outcome == SliceOutcome.Completed)
         {
-            MoveTo(GreenThreadState.Done);
+            MoveOnCarrier(GreenThreadState.Done);
         }
         else if (outcome == SliceOutcome.Yielded)
         {
-            MoveTo(GreenThreadState.Suspended);
+            MoveOnCarrier(GreenThreadState.Suspended);
         }
         return outcome;
     }
@@ -244,13 +414,13 @@ internal sealed class GreenThread
         RequestContext ctx = Context;
         ctx.Preemption = preemption;
         ctx.Slice = slice;
-        _yielded = false;
+        Carried.Yielded = false;
         GreenThread? outer = RequestContext.EnterSlice(this);
         try
         {
-            if (!_started)
+            if (!Carried.Started)
             {
-                _started = true;
+                Carried.Started = true;
                 ValueTask task;
                 try
                 {
@@ -265,7 +435,7 @@ internal sealed class GreenThread
                 {
                     return Finish(task);
                 }
-                _pending = task;
+                Carried.Pending = task;
                 // Our own callback: when the state machine finishes during a later slice, it runs inline
                 // on the carrier (our boxes run continuations synchronously) and marks us done.
                 // ConfigureAwait(false): a plain awaiter would post the callback to whatever
@@ -274,8 +444,8 @@ internal sealed class GreenThread
             }
             else
             {
-                Action continuation = _continuation!;
-                _continuation = null;
+                Action continuation = Carried.Continuation!;
+                Carried.Continuation = null;
                 continuation();
             }
         }
@@ -284,7 +454,7 @@ internal sealed class GreenThread
             RequestContext.LeaveSlice(outer);
         }
 
-        if (_yielded)
+        if (Carried.Yielded)
         {
             return SliceOutcome.Yielded;
         }
@@ -292,13 +462,13 @@ internal sealed class GreenThread
         // another thread, where its checkpoints must never yield (no carrier would resume it).
         ctx.Preemption = PreemptionWord.Never;
         ctx.Slice = -1;
-        MoveTo(GreenThreadState.Detached);
+        MoveOnCarrier(GreenThreadState.Detached);
         // Whoever comes second (this thread or the one that completes the handler) owns the
         // completion. The CAS is a full fence: the other thread's writes to the reply are visible
         // to whichever thread finishes the request.
-        if (Interlocked.CompareExchange(ref _runState, RunDetached, RunRunning) == RunDone)
+        if (Interlocked.CompareExchange(ref Carried.RunState, RunDetached, RunRunning) == RunDone)
         {
-            return Finish(_pending);
+            return Finish(Carried.Pending);
         }
         return SliceOutcome.Detached;
     }
@@ -306,14 +476,14 @@ internal sealed class GreenThread
     private void OnHandlerCompleted()
     {
         // Full fence both ways: decides with RunSlice which thread completes the request.
-        if (Interlocked.CompareExchange(ref _runState, RunDone, RunRunning) == RunRunning)
+        if (Interlocked.CompareExchange(ref Carried.RunState, RunDone, RunRunning) == RunRunning)
         {
             return; // completed inline, during RunSlice, which finishes it
         }
-        Finish(_pending);
+        Finish(Carried.Pending);
         CompletionTicks = Clock.Now();
         Outcome = SliceOutcome.Completed;
-        MoveTo(GreenThreadState.Done);
+        MoveOnCarrier(GreenThreadState.Done);
         FinishReply();
         DetachedCompletion?.Invoke(this);
     }
@@ -325,7 +495,7 @@ internal sealed class GreenThread
             // GetResult also returns a pooled state-machine box to its pool.
             task.GetAwaiter().GetResult();
             // A handler that caught the overflow of its reply still failed: half a reply never goes out.
-            Status = Context.Reply.Overflowed ? RequestStatus.Error : RequestStatus.Ok;
+            Status = ReplyOverflowed ? RequestStatus.Error : RequestStatus.Ok;
         }
         catch (Exception e)
         {
@@ -334,7 +504,7 @@ internal sealed class GreenThread
         return SliceOutcome.Completed;
     }
 
-    internal void SetError(Exception e) => Error = e;
+    internal void SetError(Exception e) => Carried.Error = e;
 
     /// <summary>
     /// Makes the reply what goes on the wire: the protocol's header in front of the handler's body
@@ -369,6 +539,7 @@ internal sealed class GreenThread
     /// (a reply that could not go out as written: too large for a datagram, or a refusal).</summary>
     internal void FailReply(RequestStatus status)
     {
+        EnsureCarrierFields();
         Status = status;
         Outcome = SliceOutcome.Completed;
         FinishReply();
@@ -394,19 +565,20 @@ internal sealed class GreenThread
     private SliceOutcome Fail(Exception e)
     {
         Status = RequestStatus.Error;
-        Error = e;
+        Carried.Error = e;
         return SliceOutcome.Completed;
     }
 
     internal void Suspend(Action continuation)
     {
-        _continuation = continuation;
-        _yielded = true;
+        Carried.Continuation = continuation;
+        Carried.Yielded = true;
     }
 
     /// <summary>Marks a request refused unrun (shutting down, or a reply that could not be built).</summary>
     internal void Refuse(RequestStatus status)
     {
+        EnsureCarrierFields();
         Status = status;
         Outcome = SliceOutcome.Completed;
     }

@@ -1,5 +1,6 @@
 // What a handler sees of its request: the bytes, the reply writer, where it came from, and the checkpoint.
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using NetStack.Runtime.Buffers;
 
 namespace NetStack.Runtime.Scheduling;
@@ -33,31 +34,50 @@ public sealed unsafe class RequestContext
     private static GreenThread? t_running;
 
     private readonly NativeMemoryManager _requestMemory = new();
-    private byte* _request;
-    private int _requestLength;
-    private ReadOnlyMemory<byte> _managedRequest;
-    private bool _requestIsManaged;
-    private bool _requestMemoryReady;
 
-    // The checkpoint's two words: the worker's preemption word and this slice's id. Written by the
-    // carrier that runs the slice, before the handler runs, and read by the handler on that thread.
-    internal PreemptionWord Preemption = PreemptionWord.Never;
-    internal long Slice = -1;
+    /// <summary>The carrier's lines of the request (see <see cref="CarrierFields"/>).</summary>
+    internal CarrierFields Carried;
 
     internal RequestContext(GreenThread thread, ReplyWriter reply)
     {
-        Thread = thread;
-        Reply = reply;
+        Carried.Thread = thread;
+        Carried.Reply = reply;
+        Carried.Preemption = PreemptionWord.Never;
+        Carried.Slice = -1;
     }
 
-    internal GreenThread Thread { get; }
+    internal GreenThread Thread
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Carried.Thread;
+    }
+
+    // The checkpoint's two words: the worker's preemption word and this slice's id. Written by the
+    // carrier that runs the slice, before the handler runs, and read by the handler on that thread.
+    internal PreemptionWord Preemption
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Carried.Preemption;
+        set => Carried.Preemption = value;
+    }
+
+    internal long Slice
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Carried.Slice;
+        set => Carried.Slice = value;
+    }
 
     /// <summary>The request's bytes as its protocol framed them (the spin protocol's payload, a memcached
     /// command line and its data block, ...). Valid until the request completes.</summary>
     public ReadOnlySpan<byte> Request
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _requestIsManaged ? _managedRequest.Span : new ReadOnlySpan<byte>(_request, _requestLength);
+        get
+        {
+            GreenThread t = Thread;
+            return t.RequestIsManaged ? t.ManagedRequest.Span : new ReadOnlySpan<byte>(t.RequestBytes, t.RequestLength);
+        }
     }
 
     /// <summary>The same bytes as memory, for a handler that keeps them across an await (a span cannot).</summary>
@@ -65,22 +85,34 @@ public sealed unsafe class RequestContext
     {
         get
         {
-            if (_requestIsManaged)
+            GreenThread t = Thread;
+            if (t.RequestIsManaged)
             {
-                return _managedRequest;
+                return t.ManagedRequest;
             }
-            if (!_requestMemoryReady)
+            if (!t.RequestMemoryReady)
             {
-                _requestMemory.Reset(_request, _requestLength);
-                _requestMemoryReady = true;
+                _requestMemory.Reset(t.RequestBytes, t.RequestLength);
+                t.RequestMemoryReady = true;
             }
-            return _requestMemory.MemoryOf(_requestLength);
+            return _requestMemory.MemoryOf(t.RequestLength);
         }
     }
 
     /// <summary>Where the handler writes its reply. The protocol's header (if it has one) is added
     /// by the transport; what the handler writes is the body.</summary>
-    public ReplyWriter Reply { get; }
+    public ReplyWriter Reply
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (!Thread.ReplyBegun)
+            {
+                Thread.BeginReply();
+            }
+            return Carried.Reply;
+        }
+    }
 
     /// <summary>The request's id: the client's when the protocol carries one, else a number the transport gives it.</summary>
     public long Id => Thread.Id;
@@ -123,11 +155,11 @@ public sealed unsafe class RequestContext
     /// <summary>Points the context at native request bytes (the IOKernel, per request).</summary>
     internal void SetRequest(byte* bytes, int length)
     {
-        _request = bytes;
-        _requestLength = length;
-        _requestIsManaged = false;
-        _requestMemoryReady = false;
-        _managedRequest = default;
+        GreenThread t = Thread;
+        t.RequestBytes = bytes;
+        t.RequestLength = length;
+        t.RequestIsManaged = false;
+        t.ManagedRequest = default;
     }
 
     /// <summary>No request bytes (a recycled context).</summary>
@@ -136,10 +168,11 @@ public sealed unsafe class RequestContext
     /// <summary>Points the context at managed request bytes (a standalone request).</summary>
     internal void SetRequest(ReadOnlyMemory<byte> bytes)
     {
-        _managedRequest = bytes;
-        _requestIsManaged = true;
-        _request = null;
-        _requestLength = bytes.Length;
+        GreenThread t = Thread;
+        t.ManagedRequest = bytes;
+        t.RequestIsManaged = true;
+        t.RequestBytes = null;
+        t.RequestLength = bytes.Length;
     }
 
     /// <summary>Marks the green thread as the one the calling thread runs, for the checkpoint's check.</summary>
@@ -181,4 +214,43 @@ public readonly struct CheckpointAwaitable : ICriticalNotifyCompletion
 
     /// <summary>As <see cref="UnsafeOnCompleted"/>: carriers do not flow an ExecutionContext of their own.</summary>
     public void OnCompleted(Action continuation) => _context.Suspend(continuation);
+}
+
+/// <summary>
+/// What the carrier writes while a request runs, and what it reads with it: the context's own
+/// references, the checkpoint's words, the slice's stamps, status and outcome, the suspended
+/// continuation. A line of padding on each side keeps them off the lines of whatever the runtime
+/// puts before and after the context (its green thread, whose fields the IOKernel writes per
+/// request), so that the carrier writes only lines no other core writes, and the IOKernel reads
+/// none of them on the data path (the completion ring's word carries what it needs). The fields a
+/// slice always touches come first.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = Size)]
+internal struct CarrierFields
+{
+    internal const int First = CacheLine.Size;
+    internal const int End = First + 104;
+    internal const int Size = End + CacheLine.Size;
+
+    [FieldOffset(First + 0)] public GreenThread Thread;
+    [FieldOffset(First + 8)] public PreemptionWord Preemption;
+    [FieldOffset(First + 16)] public long Slice;
+    [FieldOffset(First + 24)] public long ServiceTicks;
+    [FieldOffset(First + 32)] public long CompletionTicks;
+    [FieldOffset(First + 40)] public int Preemptions;
+    [FieldOffset(First + 44)] public int RunState;
+    [FieldOffset(First + 48)] public RequestStatus Status;
+    [FieldOffset(First + 49)] public SliceOutcome Outcome;
+    [FieldOffset(First + 50)] public bool Started;
+    [FieldOffset(First + 51)] public bool Yielded;
+    [FieldOffset(First + 52)] public bool CloseAfterReply;
+    // The reply writer is begun when first asked for (RequestContext.Reply), not at the start:
+    // a handler that writes no reply, with a protocol that frames none, never touches its lines.
+    [FieldOffset(First + 53)] public bool ReplyBegun;
+    [FieldOffset(First + 54)] public bool RequestMemoryReady;
+    [FieldOffset(First + 56)] public ReplyWriter Reply;
+    [FieldOffset(First + 64)] public Action? Continuation;
+    [FieldOffset(First + 72)] public ValueTask Pending;
+    [FieldOffset(First + 88)] public Exception? Error;
+    [FieldOffset(First + 96)] public long LastPreemptionTicks;
 }

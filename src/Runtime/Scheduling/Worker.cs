@@ -79,9 +79,11 @@ internal sealed class Worker
         Index = index;
         Core = core;
         MailboxDepth = mailboxDepth;
-        Mailbox = new HandoffRing(mailboxDepth, registry);
-        // The carrier holds at most k contexts, so k slots always take every completion.
-        Completions = new HandoffRing(mailboxDepth, registry);
+        // Both rings are counted: the IOKernel pushes only while the worker holds fewer than k, and
+        // the carrier pushes one completion per request it popped, so with at least k slots each
+        // producer's next slot is free, and neither ring's line has to come back to its producer.
+        Mailbox = new HandoffRing(mailboxDepth, registry, counted: true);
+        Completions = new HandoffRing(mailboxDepth, registry, counted: true);
         _assignment.App = initialApp;
         _assignment.Epoch = 1;
     }

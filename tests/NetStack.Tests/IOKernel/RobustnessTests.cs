@@ -18,19 +18,27 @@ public class RobustnessTests
     public void MailboxThatRefusesAPushPutsTheRequestBackInsteadOfDroppingIt()
     {
         var registry = new GreenThreadRegistry(8);
-        var mailbox = new HandoffRing(1, registry);
+        var mailbox = new HandoffRing(1, registry, counted: true);
         for (int i = 0; i < mailbox.Capacity; i++)
         {
             var filler = new GreenThread();
             registry.Register(filler);
-            Assert.True(mailbox.TryPush(filler));
+            mailbox.Push(filler, 0);
         }
         var policy = new CentralFcfsPolicy();
         policy.Initialize(1, 16);
         var t = global::NetStack.Tests.Runtime.GreenThreadTests.Ready(new GreenThread { Id = 9 });
         registry.Register(t);
 
-        Assert.False(Kernel.HandOff(mailbox, t, policy));
+        // A broken count (the worker said to hold as many as the mailbox has slots): nothing is
+        // overwritten, and the request goes back to its queue.
+        Assert.False(Kernel.HandOff(mailbox, mailbox.Capacity, t, policy));
+        Assert.Equal(mailbox.Capacity, mailbox.Count);
+        for (int i = 0; i < mailbox.Capacity; i++)
+        {
+            Assert.True(mailbox.TryPop(out GreenThread? kept));
+            Assert.NotSame(t, kept);
+        }
         Assert.Equal(1, policy.Count);
         Assert.Same(t, policy.Next(0));
         Assert.Equal(GreenThreadState.Queued, t.State);
