@@ -38,18 +38,15 @@ internal sealed unsafe partial class Kernel
             t.ArrivalTicks = a.ArrivalTicks;
             t.QueuedTicks = now;
             t.FlowHash = a.FlowHash;
-            t.AppId = a.AppId;
             t.Connection = a.Connection;
             t.Nic = nicIndex;
             t.NicToken = a.NicToken;
             t.Tag = a.Tag;
             t.Buffer = a.Buffer;
-            t.Handler = app.Handler;
-            t.Protocol = a.Protocol;
             t.Context.SetRequest((byte*)a.Data, a.Length);
-            // The reply writer is begun by the carrier, on its own lines, when it starts the request.
-            t.ReplyHeaderBytes = a.Protocol?.ReplyHeaderBytes ?? 0;
-            t.MaxReplyBytes = app.Options.MaxReplyBytes;
+            // The app's fields are written only when they change; the reply writer is begun on the
+            // carrier, on its own lines, when the handler first asks for it.
+            t.SetApp(a.AppId, app.Handler, a.Protocol, a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes);
             t.MoveTo(GreenThreadState.Queued);
             if (!app.Policy!.Enqueue(t))
             {

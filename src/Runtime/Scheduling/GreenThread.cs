@@ -1,6 +1,7 @@
 // A green thread: the scheduler's side of one pooled request — its state machine, stamps, slices and suspended continuation.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using NetStack.Runtime.Buffers;
 using NetStack.Runtime.Protocol;
 
@@ -92,9 +93,11 @@ internal static class DispatchTag
 /// </remarks>
 internal sealed unsafe class GreenThread
 {
-    /// <summary>The cache lines of the object, from its start, that a carrier reads first when it
-    /// starts a request (the IOKernel's fields): what it prefetches of the next one in its mailbox.</summary>
-    internal const int FirstReadLines = 3;
+    /// <summary>The cache lines of the object, from its start, that a carrier prefetches of the next
+    /// request in its mailbox: enough to cover group A of <see cref="KernelFields"/>, which ends about
+    /// 160 bytes past the object's start (after its references and the struct's leading pad), however
+    /// the object sits on its lines.</summary>
+    internal const int FirstReadLines = 4;
 
     private const int RunRunning = 0;
     private const int RunDone = 1;
@@ -102,16 +105,62 @@ internal sealed unsafe class GreenThread
 
     private readonly Action _onHandlerCompleted;
     private readonly ReplyWriter _reply;
-    // The IOKernel's: whether the carrier's fields hold this request's values (its carrier cleared
-    // them, or the IOKernel did), and whether the reply may hold overflow segments to give back.
-    private bool _carrierFieldsCurrent;
-    private bool _replyMayHaveSegments = true;
+    private KernelFields _k;
+
+    /// <summary>
+    /// The IOKernel's fields of the request, in three groups a line of padding apart, by who reads
+    /// them. A: set per request and read by the carrier, the one group whose lines the IOKernel must
+    /// take back from the carrier for each request. B: per app (handler, protocol, reply bounds),
+    /// read by the carrier and written only when they change, so their line stays shared. C: the
+    /// IOKernel's alone (queue stamps, the NIC's bookkeeping, the state machine), which never leave
+    /// its core. Each group sits alone on its lines wherever the struct starts.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = Size)]
+    internal struct KernelFields
+    {
+        internal const int A = CacheLine.Size;
+        internal const int AEnd = A + 56;
+        internal const int B = AEnd + CacheLine.Size;
+        internal const int BEnd = B + 32;
+        internal const int C = BEnd + CacheLine.Size;
+        internal const int Size = C + 40;
+
+        [FieldOffset(A + 0)] public long Id;
+        [FieldOffset(A + 8)] public long ServiceNs;
+        [FieldOffset(A + 16)] public long ArrivalTicks;
+        [FieldOffset(A + 24)] public long Tag;
+        [FieldOffset(A + 32)] public byte* RequestBytes;
+        [FieldOffset(A + 40)] public int Type;
+        [FieldOffset(A + 44)] public int RequestLength;
+        [FieldOffset(A + 48)] public bool RequestIsManaged;
+
+        [FieldOffset(B + 0)] public IRequestHandler? Handler;
+        [FieldOffset(B + 8)] public AppProtocol? Protocol;
+        [FieldOffset(B + 16)] public int AppId;
+        [FieldOffset(B + 20)] public int ReplyHeaderBytes;
+        [FieldOffset(B + 24)] public int MaxReplyBytes;
+
+        [FieldOffset(C + 0)] public long QueuedTicks;
+        [FieldOffset(C + 8)] public long FirstDispatchTicks;
+        [FieldOffset(C + 16)] public long NicToken;
+        [FieldOffset(C + 24)] public uint FlowHash;
+        [FieldOffset(C + 28)] public int Nic;
+        [FieldOffset(C + 32)] public int Buffer;
+        [FieldOffset(C + 36)] public GreenThreadState State;
+        // Whether the carrier's fields hold this request's values (its carrier cleared them, or the
+        // IOKernel did), and whether the reply may hold overflow segments to give back.
+        [FieldOffset(C + 37)] public bool CarrierFieldsCurrent;
+        [FieldOffset(C + 38)] public bool ReplyMayHaveSegments;
+    }
 
     /// <summary>A green thread whose reply writer is <paramref name="reply"/>.</summary>
     internal GreenThread(ReplyWriter reply)
     {
         _onHandlerCompleted = OnHandlerCompleted;
         _reply = reply;
+        _k.Buffer = -1;
+        _k.MaxReplyBytes = 1 << 20;
+        _k.ReplyMayHaveSegments = true;
         Context = new RequestContext(this, reply);
     }
 
@@ -139,19 +188,19 @@ internal sealed unsafe class GreenThread
     // ---- the request (set at steer time by the IOKernel) ----
 
     /// <summary>The request's id (the client's, for network requests).</summary>
-    public long Id { get; internal set; }
+    public long Id { get => _k.Id; internal set => _k.Id = value; }
 
     /// <summary>The request type.</summary>
-    public int Type { get; internal set; }
+    public int Type { get => _k.Type; internal set => _k.Type = value; }
 
     /// <summary>The service time the request asks for, in ns.</summary>
-    public long ServiceNs { get; internal set; }
+    public long ServiceNs { get => _k.ServiceNs; internal set => _k.ServiceNs = value; }
 
     /// <summary>The flow this request belongs to: d-FCFS steers by it.</summary>
-    public uint FlowHash { get; internal set; }
+    public uint FlowHash { get => _k.FlowHash; internal set => _k.FlowHash = value; }
 
     /// <summary>The app that serves it.</summary>
-    public int AppId { get; internal set; }
+    public int AppId { get => _k.AppId; internal set => _k.AppId = value; }
 
     /// <summary>The connection it came on.</summary>
     public ConnectionInfo Connection { get; internal set; }
@@ -159,43 +208,55 @@ internal sealed unsafe class GreenThread
     // ---- the transport's bookkeeping (opaque to the scheduler) ----
 
     /// <summary>The NIC queue it came from, by index in the IOKernel.</summary>
-    public int Nic { get; internal set; }
+    public int Nic { get => _k.Nic; internal set => _k.Nic = value; }
 
     /// <summary>The NIC's token: where the reply goes (a peer, a connection and a sequence number).</summary>
-    public long NicToken { get; internal set; }
+    public long NicToken { get => _k.NicToken; internal set => _k.NicToken = value; }
 
     /// <summary>The framer's <see cref="Protocol.Frame.Tag"/>, handed back to the reply header.</summary>
-    public long Tag { get; internal set; }
+    public long Tag { get => _k.Tag; internal set => _k.Tag = value; }
 
     /// <summary>The receive buffer holding the request's bytes, released when it completes (-1: none).</summary>
-    public int Buffer { get; internal set; } = -1;
+    public int Buffer { get => _k.Buffer; internal set => _k.Buffer = value; }
 
     /// <summary>Set by the handler (<see cref="RequestContext.CloseConnectionAfterReply"/>).</summary>
     public bool CloseAfterReply { get => Carried.CloseAfterReply; internal set => Carried.CloseAfterReply = value; }
 
     // The request's bytes (RequestContext.Request), here with the IOKernel's other per-request
     // fields, on lines the carrier reads anyway, not in the context, which is the carrier's.
-    internal byte* RequestBytes;
-    internal int RequestLength;
-    internal bool RequestIsManaged;
+    internal byte* RequestBytes { get => _k.RequestBytes; set => _k.RequestBytes = value; }
+    internal int RequestLength { get => _k.RequestLength; set => _k.RequestLength = value; }
+    internal bool RequestIsManaged { get => _k.RequestIsManaged; set => _k.RequestIsManaged = value; }
     internal ReadOnlyMemory<byte> ManagedRequest;
 
+    /// <summary>Sets the app's fields of the request (group B of <see cref="KernelFields"/>), writing
+    /// only those that change, so that their line stays shared with the carriers that read it.</summary>
+    internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes)
+    {
+        ref KernelFields k = ref _k;
+        if (k.AppId != appId) { k.AppId = appId; }
+        if (!ReferenceEquals(k.Handler, handler)) { k.Handler = handler; }
+        if (!ReferenceEquals(k.Protocol, protocol)) { k.Protocol = protocol; }
+        if (k.ReplyHeaderBytes != replyHeaderBytes) { k.ReplyHeaderBytes = replyHeaderBytes; }
+        if (k.MaxReplyBytes != maxReplyBytes) { k.MaxReplyBytes = maxReplyBytes; }
+    }
+
     /// <summary>Bytes the app's protocol keeps in front of the reply for its header.</summary>
-    public int ReplyHeaderBytes { get; internal set; }
+    public int ReplyHeaderBytes { get => _k.ReplyHeaderBytes; internal set => _k.ReplyHeaderBytes = value; }
 
     /// <summary>The reply's bound (the app's MaxReplyBytes).</summary>
-    public int MaxReplyBytes { get; internal set; } = 1 << 20;
+    public int MaxReplyBytes { get => _k.MaxReplyBytes; internal set => _k.MaxReplyBytes = value; }
 
     // ---- stamps, in Clock ticks (written by the one thread that owns the green thread at the time) ----
 
     /// <summary>When the request arrived (for open-loop sources, when it was meant to be sent).</summary>
-    public long ArrivalTicks { get; internal set; }
+    public long ArrivalTicks { get => _k.ArrivalTicks; internal set => _k.ArrivalTicks = value; }
 
     /// <summary>When it last joined its app's queue (arrival or requeue): Caladan's queueing delay runs from here.</summary>
-    public long QueuedTicks { get; internal set; }
+    public long QueuedTicks { get => _k.QueuedTicks; internal set => _k.QueuedTicks = value; }
 
     /// <summary>When the IOKernel first handed it to a worker (0 until then).</summary>
-    public long FirstDispatchTicks { get; internal set; }
+    public long FirstDispatchTicks { get => _k.FirstDispatchTicks; internal set => _k.FirstDispatchTicks = value; }
 
     // ---- the carrier's (CarrierFields) ----
 
@@ -226,12 +287,12 @@ internal sealed unsafe class GreenThread
     /// (<see cref="GreenThreadState.Running"/> and what a slice ends in) only in Debug builds, where
     /// they are checked, so that a carrier writes none of the IOKernel's lines: in Release, a green
     /// thread at a worker reads <see cref="GreenThreadState.AtWorker"/> until the IOKernel takes it back.</summary>
-    public GreenThreadState State { get; private set; }
+    public GreenThreadState State { get => _k.State; private set => _k.State = value; }
 
-    internal IRequestHandler? Handler { get; set; }
+    internal IRequestHandler? Handler { get => _k.Handler; set => _k.Handler = value; }
 
     /// <summary>The app's protocol, which frames the reply (null for in-process requests, which have no wire).</summary>
-    internal AppProtocol? Protocol { get; set; }
+    internal AppProtocol? Protocol { get => _k.Protocol; set => _k.Protocol = value; }
 
     /// <summary>Called, on whatever thread finishes it, when a detached handler completes.</summary>
     internal Action<GreenThread>? DetachedCompletion { get; set; }
@@ -292,24 +353,24 @@ internal sealed unsafe class GreenThread
     /// </summary>
     internal void ResetState()
     {
-        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; AppId = 0; Connection = default;
+        // Groups A and C of KernelFields; the app's group B stays as it is (SetApp writes it when it
+        // changes), so its line is not taken back from the carriers once per request.
+        Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; Connection = default;
         Nic = 0; NicToken = 0; Tag = 0; Buffer = -1;
         ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0;
-        Handler = null; Protocol = null;
-        ReplyHeaderBytes = 0; MaxReplyBytes = 1 << 20;
         Context.ClearRequest();
-        if (_replyMayHaveSegments)
+        if (_k.ReplyMayHaveSegments)
         {
             _reply.ReleaseSegments();
         }
-        _replyMayHaveSegments = true;
-        _carrierFieldsCurrent = false;
+        _k.ReplyMayHaveSegments = true;
+        _k.CarrierFieldsCurrent = false;
         State = GreenThreadState.Free;
     }
 
     /// <summary>The tag of this green thread's next dispatch: <see cref="DispatchTag.Fresh"/> until its
     /// carrier has cleared the last request's fields (IOKernel).</summary>
-    internal byte DispatchTag => _carrierFieldsCurrent ? (byte)0 : Scheduling.DispatchTag.Fresh;
+    internal byte DispatchTag => _k.CarrierFieldsCurrent ? (byte)0 : Scheduling.DispatchTag.Fresh;
 
     /// <summary>The IOKernel took the green thread back from a carrier with <paramref name="tag"/>: a
     /// slice ran, so the carrier's fields are this request's (unless it was handed back unrun).</summary>
@@ -317,13 +378,13 @@ internal sealed unsafe class GreenThread
     {
         if (CompletionTag.Outcome(tag) != SliceOutcome.Returned)
         {
-            _carrierFieldsCurrent = true;
+            _k.CarrierFieldsCurrent = true;
         }
-        _replyMayHaveSegments = CompletionTag.ReplyHasSegments(tag);
+        _k.ReplyMayHaveSegments = CompletionTag.ReplyHasSegments(tag);
     }
 
     /// <summary>A detached request came back through its detached path (IOKernel): it ran.</summary>
-    internal void CameBackDetached() => _carrierFieldsCurrent = true;
+    internal void CameBackDetached() => _k.CarrierFieldsCurrent = true;
 
     /// <summary>The carrier starts a request dispatched <see cref="DispatchTag.Fresh"/>: its own fields
     /// cleared on its own core; the reply writer is begun when first asked for (<see cref="BeginReply"/>).</summary>
@@ -354,7 +415,7 @@ internal sealed unsafe class GreenThread
     /// it, the IOKernel does (a refusal must not report the last request's stamps).</summary>
     internal void EnsureCarrierFields()
     {
-        if (!_carrierFieldsCurrent)
+        if (!_k.CarrierFieldsCurrent)
         {
             BeginCarrierFields();
         }
@@ -364,7 +425,7 @@ internal sealed unsafe class GreenThread
     {
         ClearCarrierFields();
         BeginReply();
-        _carrierFieldsCurrent = true;
+        _k.CarrierFieldsCurrent = true;
     }
 
     private void ClearCarrierFields()

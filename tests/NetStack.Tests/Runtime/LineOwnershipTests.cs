@@ -137,6 +137,36 @@ public class LineOwnershipTests
     }
 
     [Fact]
+    public void TheIOKernelsFieldGroupsAreALineApart()
+    {
+        Assert.True(GreenThread.KernelFields.A >= CacheLine.Size);
+        Assert.True(GreenThread.KernelFields.B - GreenThread.KernelFields.AEnd >= CacheLine.Size);
+        Assert.True(GreenThread.KernelFields.C - GreenThread.KernelFields.BEnd >= CacheLine.Size);
+        Assert.Equal(GreenThread.KernelFields.Size, Unsafe.SizeOf<GreenThread.KernelFields>());
+    }
+
+    [Fact]
+    public void TheAppsFieldsAreWrittenOnlyWhenTheyChangeAndSurviveTheRecycle()
+    {
+        var t = new GreenThread();
+        var handler = new Throwing();
+        t.SetApp(2, handler, null, 8, 100);
+        t.MoveTo(GreenThreadState.Queued);
+        t.MoveTo(GreenThreadState.Done);
+        t.MoveTo(GreenThreadState.Free);
+        t.ResetState();
+        Assert.Equal(2, t.AppId);
+        Assert.Same(handler, t.Handler);
+        Assert.Equal(8, t.ReplyHeaderBytes);
+        Assert.Equal(100, t.MaxReplyBytes);
+        t.SetApp(3, null, null, 0, 200);
+        Assert.Equal(3, t.AppId);
+        Assert.Null(t.Handler);
+        Assert.Equal(0, t.ReplyHeaderBytes);
+        Assert.Equal(200, t.MaxReplyBytes);
+    }
+
+    [Fact]
     public void ARecycledGreenThreadRefusedUnrunReportsNoneOfTheLastRequestsStamps()
     {
         var t = GreenThreadTests.Ready(new GreenThread { Id = 1, Handler = new Throwing() });
