@@ -3,8 +3,11 @@
 # syscalls backend, interleaved point by point by one generator (docs/results.md, "Overload"):
 #   UDP extreme-bimodal and exp-10 latency from low load to past capacity, UDP 64-byte echo past
 #   capacity, TCP extreme-bimodal at low load.
-# Usage: bench/overload-ab.sh OLD_REV [OUT_DIR]   (about 5 minutes on 2 cores; run it on an otherwise
-# idle machine). OLD_REV is built in a temporary git worktree, removed at the end.
+# Usage: [ROUNDS=2] bench/overload-ab.sh OLD_REV [OUT_DIR]   (about 5 minutes a round on 2 cores; run it
+# on an otherwise idle machine). OLD_REV is built in a temporary git worktree, removed at the end.
+# The generator measures a point's targets one after the other, and the one measured second is not
+# measured on the same machine as the first (measured: +0.5 us of p99 for whichever ran second), so
+# the rounds alternate the order: odd rounds old first, even rounds new first (OUT_DIR/round-N/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old_rev=${1:?usage: bench/overload-ab.sh OLD_REV [OUT_DIR]}
@@ -28,17 +31,23 @@ serve="serve --backend syscalls --policy ps --allocation static --batch false $i
 dotnet "$wt/src/Apps/bin/Release/net10.0/netstack.dll" $serve --port 9100 > "$out/old.log" 2>&1 & pids+=($!)
 dotnet src/Apps/bin/Release/net10.0/netstack.dll $serve --port 9102 > "$out/new.log" 2>&1 & pids+=($!)
 sleep 3
-t="old=127.0.0.1:9100,new=127.0.0.1:9102"
+rounds=${ROUNDS:-2}
 $L noise --duration-s 2 > "$out/noise-before.txt"
-for w in extreme-bimodal exp-10; do
-  loads=0.1,0.2,0.3,0.4,0.5,0.6,0.7; [ "$w" = extreme-bimodal ] && loads=0.05,0.1,0.15,0.2,0.25,0.3
-  $L udp --target "$t" --workload $w --loads $loads --workers 1 --duration-s 2 --receiver inline --cores 0 \
-    --behind-p99-us 50 --slo "p99-latency<=1000" --no-charts --out "$out/udp-$w" >/dev/null
+for round in $(seq 1 "$rounds"); do
+  r="$out/round-$round"
+  mkdir -p "$r"
+  t="old=127.0.0.1:9100,new=127.0.0.1:9102"; [ $((round % 2)) = 0 ] && t="new=127.0.0.1:9102,old=127.0.0.1:9100"
+  echo "round $round: $t"
+  for w in extreme-bimodal exp-10; do
+    loads=0.1,0.2,0.3,0.4,0.5,0.6,0.7; [ "$w" = extreme-bimodal ] && loads=0.05,0.1,0.15,0.2,0.25,0.3
+    $L udp --target "$t" --workload $w --loads $loads --workers 1 --duration-s 2 --receiver inline --cores 0 \
+      --behind-p99-us 50 --slo "p99-latency<=1000" --no-charts --out "$r/udp-$w" >/dev/null
+  done
+  $L udp --target "$t" --workload zero --payload-bytes 24 --rates 100000,150000,200000,300000 --duration-s 2 \
+    --receiver inline --cores 0 --slo "p99-latency<=1000" --no-charts --out "$r/udp-echo64" >/dev/null
+  $L tcp --target "$t" --workload extreme-bimodal --loads 0.05,0.1,0.15,0.2 --workers 1 --duration-s 2 --receiver inline \
+    --cores 0 --connections 16 --behind-p99-us 50 --slo "p99-latency<=1000" --no-charts --out "$r/tcp-extreme-bimodal" >/dev/null
 done
-$L udp --target "$t" --workload zero --payload-bytes 24 --rates 100000,150000,200000,300000 --duration-s 2 \
-  --receiver inline --cores 0 --slo "p99-latency<=1000" --no-charts --out "$out/udp-echo64" >/dev/null
-$L tcp --target "$t" --workload extreme-bimodal --loads 0.05,0.1,0.15,0.2 --workers 1 --duration-s 2 --receiver inline \
-  --cores 0 --connections 16 --behind-p99-us 50 --slo "p99-latency<=1000" --no-charts --out "$out/tcp-extreme-bimodal" >/dev/null
 $L noise --duration-s 2 > "$out/noise-after.txt"
 kill -TERM "${pids[@]}"; wait "${pids[@]}" || true; pids=()
 { echo "old ($old_rev):"; grep -o "netstack: received.*" "$out/old.log" | cut -d';' -f1
