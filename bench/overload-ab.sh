@@ -3,7 +3,7 @@
 # syscalls backend, interleaved point by point by one generator (docs/results.md, "Overload"):
 #   UDP extreme-bimodal and exp-10 latency from low load to past capacity, UDP 64-byte echo past
 #   capacity, TCP extreme-bimodal at low load.
-# Usage: [ROUNDS=2] bench/overload-ab.sh OLD_REV [OUT_DIR]   (about 5 minutes a round on 2 cores; run it
+# Usage: [ROUNDS=2] bench/overload-ab.sh OLD_REV [OUT_DIR]   (about 2 minutes a round, after the builds, on 2 cores; run it
 # on an otherwise idle machine). OLD_REV is built in a temporary git worktree, removed at the end.
 # The generator measures a point's targets one after the other, and the one measured second is not
 # measured on the same machine as the first (measured: +0.5 us of p99 for whichever ran second), so
