@@ -1,5 +1,4 @@
 // A carrier thread: pinned to one worker core, it runs whichever app owns the core: green threads or batch slices.
-using System.Diagnostics;
 using NetStack.Runtime.Threading;
 
 namespace NetStack.Runtime.Scheduling;
@@ -279,6 +278,7 @@ internal sealed class Carrier
         BusyTicksInWindow += InWindow(start, end);
         GreenThread toIOKernel = ctx;
         RequestStatus status = RequestStatus.Ok;
+        bool segments = false; // only a completion's word settles it (GreenThread.CameBack)
         CompletionStamps completed = default;
         switch (outcome)
         {
@@ -288,6 +288,7 @@ internal sealed class Carrier
                 // The header (timings, status) is written here, in parallel across workers, not on the IOKernel.
                 ctx.FinishReply();
                 status = ctx.Status;
+                segments = ctx.ReplyHasSegments;
                 Completed++;
                 if (_recorder is not null)
                 {
@@ -308,11 +309,9 @@ internal sealed class Carrier
                 toIOKernel = DetachedMarker;
                 break;
         }
-        bool segments = false;
         if (outcome != SliceOutcome.Detached)
         {
             ctx.Outcome = outcome;
-            segments = ctx.ReplyHasSegments;
         }
         // The word says how the slice ended: the IOKernel reads none of the lines written here.
         Push(toIOKernel, CompletionTag.Of(outcome, status, segments));

@@ -347,8 +347,8 @@ internal sealed unsafe class GreenThread
     /// The IOKernel's recycle: clears its own fields and gives back the reply's overflow segments
     /// (once they are sent). The carrier's fields keep the last request's values until the carrier
     /// starts the next one (<see cref="BeginOnCarrier"/>), so recycling writes no line a carrier
-    /// wrote. It writes every line of the IOKernel's a carrier read, here, after the reply is out:
-    /// taking those lines back is then off the path of the next request, whose steer finds them
+    /// wrote. It writes every per-request line a carrier read (group A), here, after the reply is
+    /// out: taking those lines back is then off the path of the next request, whose steer finds them
     /// owned, and whose mailbox word is not held in the store buffer behind them.
     /// </summary>
     internal void ResetState()
@@ -373,18 +373,26 @@ internal sealed unsafe class GreenThread
     internal byte DispatchTag => _k.CarrierFieldsCurrent ? (byte)0 : Scheduling.DispatchTag.Fresh;
 
     /// <summary>The IOKernel took the green thread back from a carrier with <paramref name="tag"/>: a
-    /// slice ran, so the carrier's fields are this request's (unless it was handed back unrun).</summary>
+    /// slice ran, so the carrier's fields are this request's (unless it was handed back unrun). Only a
+    /// completion's word settles whether the reply holds segments; after a yield or a hand-back the
+    /// reply may still grow, so the recycle keeps looking.</summary>
     internal void CameBack(byte tag)
     {
-        if (CompletionTag.Outcome(tag) != SliceOutcome.Returned)
+        SliceOutcome outcome = CompletionTag.Outcome(tag);
+        if (outcome != SliceOutcome.Returned)
         {
             _k.CarrierFieldsCurrent = true;
         }
-        _k.ReplyMayHaveSegments = CompletionTag.ReplyHasSegments(tag);
+        _k.ReplyMayHaveSegments = outcome != SliceOutcome.Completed || CompletionTag.ReplyHasSegments(tag);
     }
 
-    /// <summary>A detached request came back through its detached path (IOKernel): it ran.</summary>
-    internal void CameBackDetached() => _k.CarrierFieldsCurrent = true;
+    /// <summary>A detached request came back through its detached path (IOKernel): it ran, and its
+    /// reply, finished on another thread, may hold segments.</summary>
+    internal void CameBackDetached()
+    {
+        _k.CarrierFieldsCurrent = true;
+        _k.ReplyMayHaveSegments = true;
+    }
 
     /// <summary>The carrier starts a request dispatched <see cref="DispatchTag.Fresh"/>: its own fields
     /// cleared on its own core; the reply writer is begun when first asked for (<see cref="BeginReply"/>).</summary>
@@ -401,9 +409,6 @@ internal sealed unsafe class GreenThread
 
     /// <summary>Whether the reply writer was begun for this request (<see cref="BeginReply"/>).</summary>
     internal bool ReplyBegun => Carried.ReplyBegun;
-
-    /// <summary>Whether <see cref="RequestContext.RequestMemory"/>'s manager points at this request's bytes.</summary>
-    internal bool RequestMemoryReady { get => Carried.RequestMemoryReady; set => Carried.RequestMemoryReady = value; }
 
     /// <summary>Whether the reply overflowed (false for one never begun: nothing was written).</summary>
     internal bool ReplyOverflowed => Carried.ReplyBegun && _reply.Overflowed;

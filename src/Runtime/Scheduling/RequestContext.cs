@@ -1,4 +1,4 @@
-// What a handler sees of its request: the bytes, the reply writer, where it came from, and the checkpoint.
+// What a handler sees of its request (the bytes, the reply writer, where it came from, the checkpoint), and the carrier's padded lines of it.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NetStack.Runtime.Buffers;
@@ -90,10 +90,10 @@ public sealed unsafe class RequestContext
             {
                 return t.ManagedRequest;
             }
-            if (!t.RequestMemoryReady)
+            if (!Carried.RequestMemoryReady)
             {
                 _requestMemory.Reset(t.RequestBytes, t.RequestLength);
-                t.RequestMemoryReady = true;
+                Carried.RequestMemoryReady = true;
             }
             return _requestMemory.MemoryOf(t.RequestLength);
         }
@@ -106,9 +106,9 @@ public sealed unsafe class RequestContext
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if (!Thread.ReplyBegun)
+            if (!Carried.ReplyBegun)
             {
-                Thread.BeginReply();
+                Carried.Thread.BeginReply();
             }
             return Carried.Reply;
         }

@@ -169,15 +169,7 @@ public class LineOwnershipTests
     [Fact]
     public void ARecycledGreenThreadRefusedUnrunReportsNoneOfTheLastRequestsStamps()
     {
-        var t = GreenThreadTests.Ready(new GreenThread { Id = 1, Handler = new Throwing() });
-        Assert.Equal(SliceOutcome.Completed, t.RunSlice(new PreemptionWord(), 1));
-        t.ServiceTicks = 500;
-        t.Preemptions = 3;
-        Assert.Equal(RequestStatus.Error, t.Status);
-        t.CameBack(CompletionTag.Of(SliceOutcome.Completed, RequestStatus.Error, replyHasSegments: false));
-        t.MoveTo(GreenThreadState.Done);
-        t.MoveTo(GreenThreadState.Free);
-        t.ResetState(); // the IOKernel's recycle: its own fields only
+        var t = FailedAndRecycled(serviceTicks: 500, preemptions: 3);
 
         // The next request is refused before any carrier started it: the IOKernel clears the
         // carrier's fields itself, so the refusal says nothing of the last request.
@@ -193,12 +185,7 @@ public class LineOwnershipTests
     [Fact]
     public void AFreshDispatchClearsTheCarrierFieldsOnTheCarrierAndAYieldedOneKeepsThem()
     {
-        var t = GreenThreadTests.Ready(new GreenThread { Id = 1, Handler = new Throwing() });
-        Assert.Equal(SliceOutcome.Completed, t.RunSlice(new PreemptionWord(), 1));
-        t.CameBack(CompletionTag.Of(SliceOutcome.Completed, t.Status, replyHasSegments: false));
-        t.MoveTo(GreenThreadState.Done);
-        t.MoveTo(GreenThreadState.Free);
-        t.ResetState();
+        var t = FailedAndRecycled();
         Assert.Equal(RequestStatus.Error, t.Status); // still the last request's: nothing cleared it yet
 
         t.Handler = new TwoCheckpointsHandler();
@@ -232,7 +219,23 @@ public class LineOwnershipTests
         Assert.Equal(0, reply.WrittenBytes);
     }
 
-    private sealed class Throwing : IRequestHandler
+    /// <summary>A request that failed on a carrier (with these stamps), taken back and recycled by
+    /// the IOKernel: its recycle clears only the IOKernel's fields.</summary>
+    private static GreenThread FailedAndRecycled(long serviceTicks = 0, int preemptions = 0)
+    {
+        var t = GreenThreadTests.Ready(new GreenThread { Id = 1, Handler = new Throwing() });
+        Assert.Equal(SliceOutcome.Completed, t.RunSlice(new PreemptionWord(), 1));
+        Assert.Equal(RequestStatus.Error, t.Status);
+        t.ServiceTicks = serviceTicks;
+        t.Preemptions = preemptions;
+        t.CameBack(CompletionTag.Of(SliceOutcome.Completed, t.Status, replyHasSegments: false));
+        t.MoveTo(GreenThreadState.Done);
+        t.MoveTo(GreenThreadState.Free);
+        t.ResetState();
+        return t;
+    }
+
+        private sealed class Throwing : IRequestHandler
     {
         public ValueTask HandleAsync(RequestContext ctx) => throw new InvalidOperationException("boom");
     }
