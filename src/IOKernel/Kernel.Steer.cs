@@ -43,7 +43,7 @@ internal sealed unsafe partial class Kernel
             t.NicToken = a.NicToken;
             t.Tag = a.Tag;
             t.Buffer = a.Buffer;
-            t.Context.SetRequest((byte*)a.Data, a.Length);
+            t.SetRequest((byte*)a.Data, a.Length);
             // The app's fields are written only when they change; the reply writer is begun on the
             // carrier, on its own lines, when the handler first asks for it.
             t.SetApp(a.AppId, app.Handler, a.Protocol, a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes);

@@ -229,6 +229,28 @@ internal sealed unsafe class GreenThread
     internal bool RequestIsManaged { get => _k.RequestIsManaged; set => _k.RequestIsManaged = value; }
     internal ReadOnlyMemory<byte> ManagedRequest;
 
+    /// <summary>Points the request at native bytes (the IOKernel, per request). Written here, not
+    /// through the context, whose first line the carrier writes per request: going through it read
+    /// that line from the carrier at every steer and every recycle.</summary>
+    internal void SetRequest(byte* bytes, int length)
+    {
+        ref KernelFields k = ref _k;
+        k.RequestBytes = bytes;
+        k.RequestLength = length;
+        k.RequestIsManaged = false;
+        ManagedRequest = default;
+    }
+
+    /// <summary>Points the request at managed bytes (a standalone request).</summary>
+    internal void SetRequest(ReadOnlyMemory<byte> bytes)
+    {
+        ref KernelFields k = ref _k;
+        ManagedRequest = bytes;
+        k.RequestIsManaged = true;
+        k.RequestBytes = null;
+        k.RequestLength = bytes.Length;
+    }
+
     /// <summary>Sets the app's fields of the request (group B of <see cref="KernelFields"/>), writing
     /// only those that change, so that their line stays shared with the carriers that read it.</summary>
     internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes)
@@ -358,7 +380,7 @@ internal sealed unsafe class GreenThread
         Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; Connection = default;
         Nic = 0; NicToken = 0; Tag = 0; Buffer = -1;
         ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0;
-        Context.ClearRequest();
+        SetRequest(null, 0);
         if (_k.ReplyMayHaveSegments)
         {
             _reply.ReleaseSegments();

@@ -152,29 +152,6 @@ public sealed unsafe class RequestContext
     /// (memcached's <c>quit</c>). A no-op for datagrams.</summary>
     public void CloseConnectionAfterReply() => Thread.CloseAfterReply = true;
 
-    /// <summary>Points the context at native request bytes (the IOKernel, per request).</summary>
-    internal void SetRequest(byte* bytes, int length)
-    {
-        GreenThread t = Thread;
-        t.RequestBytes = bytes;
-        t.RequestLength = length;
-        t.RequestIsManaged = false;
-        t.ManagedRequest = default;
-    }
-
-    /// <summary>No request bytes (a recycled context).</summary>
-    internal void ClearRequest() => SetRequest(null, 0);
-
-    /// <summary>Points the context at managed request bytes (a standalone request).</summary>
-    internal void SetRequest(ReadOnlyMemory<byte> bytes)
-    {
-        GreenThread t = Thread;
-        t.ManagedRequest = bytes;
-        t.RequestIsManaged = true;
-        t.RequestBytes = null;
-        t.RequestLength = bytes.Length;
-    }
-
     /// <summary>Marks the green thread as the one the calling thread runs, for the checkpoint's check.</summary>
     internal static GreenThread? EnterSlice(GreenThread thread)
     {

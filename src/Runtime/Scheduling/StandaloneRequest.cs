@@ -55,7 +55,7 @@ public sealed class StandaloneRequest : IDisposable
         ConnectionInfo connection = default, int appId = 0)
     {
         _thread.Reset(_headerBytes, _maxReplyBytes);
-        _thread.Context.SetRequest(request);
+        _thread.SetRequest(request);
         _thread.Id = id;
         _thread.Type = type;
         _thread.ServiceNs = serviceNs;
