@@ -18,6 +18,9 @@ trap 'rm -f "$data"' EXIT
 # a double-mapped memfd that perf cannot match against the map, so W^X is turned off for the run.
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -F 4000 -o "$data" -- \
   dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll "$@" >/dev/null 2>&1
+# `head` closes its pipe early: with pipefail, the sort before it would end the script after the
+# first thread's table.
+set +o pipefail
 for thread in netstack-iokern netstack-carrie; do
   echo "== $thread: samples per symbol (of $(perf script -i "$data" -F comm 2>/dev/null | grep -c "^ *$thread"))"
   perf script -i "$data" -F comm,ip,sym,dso 2>/dev/null \
