@@ -193,11 +193,24 @@ internal static class KvCommand
             (IPEndPoint tcp, udp) = kv.Start(spec.MeasureFrom(start));
             spec = spec with { EndPoint = tcp, StartAtTicks = start };
         }
+        if (spec.StartAtTicks == 0)
+        {
+            spec = spec with { StartAtTicks = Clock.Now() + Clock.FromMicros(KvPointSpec.StartDelayMillis * 1000) };
+        }
         try
         {
+            // The server's own count of its latency (kv only), read at the warm-up's end and after the point.
+            var atWarmupEnd = KvServerLatency.ReadAt(spec.EndPoint, spec.MeasureFrom(spec.StartAtTicks));
             PointReport p = run.Udp
                 ? new KvUdpPoint(spec with { EndPoint = udp }, schedule).Run()
                 : new KvTcpPoint(spec, schedule).Run();
+            (KvServerLatency? before, string? why) = atWarmupEnd.Result;
+            KvServerLatency? after = before is null ? null : KvServerLatency.TryRead(spec.EndPoint, out why);
+            if (p.Kv is not null)
+            {
+                p.Kv.ServerLatency = before is not null && after is not null ? KvServerLatency.Between(before, after) : null;
+                p.Kv.ServerLatencyNote = why;
+            }
             if (kv is not null)
             {
                 InProcessCounts counts = kv.Stop();

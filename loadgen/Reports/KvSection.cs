@@ -54,6 +54,50 @@ internal static class KvSection
                 first = false;
             }
         }
+        AppendServerLatency(sb, kv);
+    }
+
+    /// <summary>
+    /// The server's own latency beside the client's, per operation, for targets that keep it (kv's
+    /// <c>stats latency</c>): what the client measured beyond it is the generator's lateness, the
+    /// kernel's sockets and the loopback, which no server-side change can take away.
+    /// </summary>
+    private static void AppendServerLatency(StringBuilder sb, List<PointReport> kv)
+    {
+        List<PointReport> with = kv.Where(p => p.Kv!.ServerLatency is { Count: > 0 }).ToList();
+        if (with.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Server-side latency beside the client's");
+        sb.AppendLine();
+        sb.AppendLine("Server: the target's own count (kv's `stats latency`), from each request's arrival at the IOKernel to its handler's end, " +
+            "read at the warm-up's end and after the point, so over the client's window (quantiles from buckets a quarter of a power of two wide, interpolated). " +
+            "Client: the same window, from each request's intended send time. The difference is the generator's lateness, the sockets and the loopback. " +
+            "Only the operations the generator sent are shown (the verb's own stats requests are left out).");
+        sb.AppendLine();
+        sb.AppendLine("| system | load | operation | client p50 µs | server p50 µs | client p99 µs | server p99 µs | server p99.9 µs | server count |");
+        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        foreach (PointReport p in with)
+        {
+            foreach (KvServerLatencyReport s in p.Kv!.ServerLatency!)
+            {
+                ClassReport? c = p.Types.FirstOrDefault(t => t.Name == s.Name);
+                if (c is null)
+                {
+                    continue;
+                }
+                string clientP50 = c.LatencyUs.Count == 0 ? "–" : Inv($"{c.LatencyUs.P50:0.#}");
+                string clientP99 = c.LatencyUs.Count == 0 ? "–" : Inv($"{c.LatencyUs.P99:0.#}");
+                sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {s.Name} | {clientP50} | {s.P50Us:0.#} | {clientP99} | {s.P99Us:0.#} | {s.P999Us:0.#} | {s.Count} |"));
+            }
+        }
+        foreach (PointReport p in kv.Where(p => p.Kv!.ServerLatencyNote is not null).GroupBy(p => p.Label).Select(g => g.First()))
+        {
+            sb.AppendLine();
+            sb.AppendLine($"- {p.Label}: no server-side figure ({p.Kv!.ServerLatencyNote})");
+        }
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

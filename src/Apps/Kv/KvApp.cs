@@ -1,5 +1,6 @@
 // kv as a NetStack app: the handler that runs the engine's bounded steps with a checkpoint between them.
 using System.Runtime.CompilerServices;
+using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
 
 namespace NetStack.Apps.Kv;
@@ -31,5 +32,7 @@ internal sealed class KvApp(KvEngine engine) : IRequestHandler
         {
             ctx.CloseConnectionAfterReply();
         }
+        // The server's share of the request's latency, for `stats latency` (one clock read).
+        engine.Latency.Record(ctx.Type, ctx.ArrivalTicks, Clock.Now());
     }
 }

@@ -4,6 +4,7 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using NetStack.Apps.Kv.Protocol;
 using NetStack.Apps.Kv.Store;
+using NetStack.IOKernel.Telemetry.Metrics;
 
 namespace NetStack.Apps.Kv;
 
@@ -137,12 +138,16 @@ internal sealed partial class KvEngine
         }
     }
 
-    /// <summary>The sub-commands kv answers: settings, items, slabs, sizes. False for any other.</summary>
+    /// <summary>The sub-commands kv answers: settings, items, slabs, sizes, and its own latency. False for any other.</summary>
     private bool SubStats(ReadOnlySpan<byte> sub, in StatSink sink)
     {
         if (sub.SequenceEqual("settings"u8))
         {
             SettingsStats(in sink);
+        }
+        else if (sub.SequenceEqual("latency"u8))
+        {
+            LatencyStats(in sink);
         }
         else if (sub.SequenceEqual("items"u8) || sub.SequenceEqual("slabs"u8))
         {
@@ -158,6 +163,48 @@ internal sealed partial class KvEngine
         }
         sink.End();
         return true;
+    }
+
+    /// <summary>
+    /// kv's own sub-command (memcached has none like it): for each request type that has run, the
+    /// requests counted (<c>STAT latency:get:count 1234</c>) and every non-empty bucket of their
+    /// server-side latency in ns, arrival at the IOKernel to the handler's end, as
+    /// <c>STAT latency:get:LOWER-UPPER COUNT</c> (LOWER inclusive, UPPER exclusive). Cumulative since
+    /// start: a client takes the difference of two reads (docs/kv.md).
+    /// </summary>
+    private void LatencyStats(in StatSink sink)
+    {
+        Span<long> counts = stackalloc long[LatencyBuckets.Count];
+        Span<byte> name = stackalloc byte[96];
+        for (int type = 0; type < KvLatency.Types; type++)
+        {
+            counts.Clear();
+            Latency.AddTo(type, counts);
+            long total = 0;
+            foreach (long n in counts)
+            {
+                total += n;
+            }
+            if (total == 0)
+            {
+                continue;
+            }
+            string typeName = KvLatency.TypeName(type);
+            sink.Add(StatName(name, $"latency:{typeName}:count"), total);
+            for (int i = 0; i < counts.Length; i++)
+            {
+                if (counts[i] != 0)
+                {
+                    sink.Add(StatName(name, $"latency:{typeName}:{LatencyBuckets.LowerBoundNs(i)}-{LatencyBuckets.UpperBoundNs(i)}"), counts[i]);
+                }
+            }
+        }
+    }
+
+    private static ReadOnlySpan<byte> StatName(Span<byte> into, string name)
+    {
+        int n = System.Text.Encoding.ASCII.GetBytes(name, into);
+        return into[..n];
     }
 
     /// <summary>The general statistics: memcached 1.6.18's names in its order, so tools that read

@@ -110,6 +110,9 @@ internal sealed partial class KvEngine
     /// <summary>The host's counts, shown by stats.</summary>
     public KvHostStats Host { get; }
 
+    /// <summary>Server-side latency per request type, counted by the handler and shown by <c>stats latency</c>.</summary>
+    public KvLatency Latency { get; } = new();
+
     /// <summary>The store.</summary>
     public KvStore Store => _store;
 

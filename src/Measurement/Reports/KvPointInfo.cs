@@ -22,6 +22,11 @@ public sealed class KvPointInfo
     public long Reconnects { get; set; }
     /// <summary>Per operation (get, set, multiget), over the whole point, warm-up included.</summary>
     public List<KvOperationCounts> Operations { get; set; } = [];
+    /// <summary>The server's own latency per request type over the point (kv's <c>stats latency</c>);
+    /// null when the target keeps none (<see cref="ServerLatencyNote"/> says why).</summary>
+    public List<KvServerLatencyReport>? ServerLatency { get; set; }
+    /// <summary>Why <see cref="ServerLatency"/> is missing (a target that is not kv), or null.</summary>
+    public string? ServerLatencyNote { get; set; }
 }
 
 /// <summary>One operation's answers; a multiget counts its keys as hits and misses.</summary>
@@ -39,4 +44,26 @@ public sealed class KvOperationCounts
     public long Hits { get; set; }
     /// <summary>Keys not found.</summary>
     public long Misses { get; set; }
+}
+
+/// <summary>
+/// The server's own latency of one request type over a point, as kv counts it (<c>stats latency</c>:
+/// from the request's arrival at the IOKernel to its handler's end), read at the point's warm-up end
+/// and after it, so over the client's measured window (requests the server finished in it).
+/// Quantiles are read from buckets a quarter of a power of two wide, interpolated.
+/// </summary>
+public sealed class KvServerLatencyReport
+{
+    /// <summary>The request type as kv names it (get, multiget, set, delete, arith, other).</summary>
+    public string Name { get; set; } = "";
+    /// <summary>Requests of this type the server finished during the point.</summary>
+    public long Count { get; set; }
+    /// <summary>Median, µs.</summary>
+    public double P50Us { get; set; }
+    /// <summary>90th percentile, µs.</summary>
+    public double P90Us { get; set; }
+    /// <summary>99th percentile, µs.</summary>
+    public double P99Us { get; set; }
+    /// <summary>99.9th percentile, µs.</summary>
+    public double P999Us { get; set; }
 }

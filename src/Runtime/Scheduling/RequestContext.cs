@@ -129,6 +129,11 @@ public sealed unsafe class RequestContext
     /// <summary>The connection or socket it came on, and the peer.</summary>
     public ConnectionInfo Connection => Thread.Connection;
 
+    /// <summary>When the request reached the server, in <see cref="Clock"/> ticks: the stamp its NIC
+    /// queue gave it on arrival (for synthetic sources, its intended arrival). Its server-side latency
+    /// runs from here; 0 for a request that did not come through a NIC (a standalone run).</summary>
+    public long ArrivalTicks => Thread.ArrivalTicks;
+
     /// <summary>When the running slice started, in <see cref="Clock"/> ticks: the time before it was
     /// not spent running this request.</summary>
     public long SliceStartTicks => Slice < 0 ? 0 : Slice;
