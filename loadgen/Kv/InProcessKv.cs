@@ -51,6 +51,10 @@ internal sealed class InProcessKv : IDisposable
     }
 
     /// <summary>One line for the report's notes.</summary>
+    /// <summary>The server-side latency kv counts, read in place (no request through the data path,
+    /// whose allocations this target measures).</summary>
+    public KvLatency Latency => _engine.Latency;
+
     public string Description => $"kv in this process: policy {_options.Policy}, IOKernel on core {_options.IOKernelCore}, " +
         $"workers on cores {string.Join(',', _options.WorkerCores)}, {_engine.Store.Options.MemoryLimitMegabytes} MB of item memory";
 

@@ -200,12 +200,13 @@ internal static class KvCommand
         try
         {
             // The server's own count of its latency (kv only), read at the warm-up's end and after the point.
-            var atWarmupEnd = KvServerLatency.ReadAt(spec.EndPoint, spec.MeasureFrom(spec.StartAtTicks));
+            var atWarmupEnd = KvServerLatency.ReadAt(spec.EndPoint, spec.MeasureFrom(spec.StartAtTicks), kv?.Latency);
             PointReport p = run.Udp
                 ? new KvUdpPoint(spec with { EndPoint = udp }, schedule).Run()
                 : new KvTcpPoint(spec, schedule).Run();
             (KvServerLatency? before, string? why) = atWarmupEnd.Result;
-            KvServerLatency? after = before is null ? null : KvServerLatency.TryRead(spec.EndPoint, out why);
+            KvServerLatency? after = before is null ? null
+                : kv is not null ? KvServerLatency.Of(kv.Latency) : KvServerLatency.TryRead(spec.EndPoint, out why);
             if (p.Kv is not null)
             {
                 p.Kv.ServerLatency = before is not null && after is not null ? KvServerLatency.Between(before, after) : null;

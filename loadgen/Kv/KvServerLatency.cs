@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using NetStack.Apps.Kv;
 using NetStack.IOKernel.Telemetry.Metrics;
 using NetStack.Measurement.Reports;
 using NetStack.Runtime;
@@ -29,7 +30,7 @@ internal sealed class KvServerLatency
     /// client's window. The read is one request on a connection of its own: the measured window
     /// starts with it.
     /// </summary>
-    public static Task<(KvServerLatency? Counts, string? Why)> ReadAt(IPEndPoint endPoint, long atTicks)
+    public static Task<(KvServerLatency? Counts, string? Why)> ReadAt(IPEndPoint endPoint, long atTicks, KvLatency? inProcess = null)
     {
         var done = new TaskCompletionSource<(KvServerLatency?, string?)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
@@ -39,7 +40,8 @@ internal sealed class KvServerLatency
             {
                 Thread.Sleep(TimeSpan.FromMicroseconds(waitMicros));
             }
-            KvServerLatency? counts = TryRead(endPoint, out string? why);
+            string? why = null;
+            KvServerLatency? counts = inProcess is not null ? Of(inProcess) : TryRead(endPoint, out why);
             done.SetResult((counts, why));
         })
         { IsBackground = true, Name = "kv-server-latency" };
@@ -66,6 +68,20 @@ internal sealed class KvServerLatency
             why = $"stats latency was not answered: {e.Message}";
             return null;
         }
+    }
+
+    /// <summary>The counts of kv in this process, read in place: an in-process target's data path
+    /// measures its allocations, and a stats request would be counted in them.</summary>
+    public static KvServerLatency Of(KvLatency latency)
+    {
+        var counts = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        for (int type = 0; type < KvLatency.Types; type++)
+        {
+            var buckets = new long[LatencyBuckets.Count];
+            latency.AddTo(type, buckets);
+            counts[KvLatency.TypeName(type)] = buckets;
+        }
+        return new KvServerLatency(counts);
     }
 
     /// <summary>The counts in a <c>stats latency</c> reply; null, with <paramref name="why"/>, when it is not one.</summary>

@@ -29,7 +29,14 @@ internal sealed class KvLatency
     // Both ends padded by two cache lines: another thread's array may sit next to this one.
     private const int PadLongs = 16;
 
-    private readonly ThreadLocal<long[]> _counts = new(() => new long[PadLongs + Types * LatencyBuckets.Count + PadLongs], trackAllValues: true);
+    // The calling thread's array of the last KvLatency it counted for (one in a process, as a rule).
+    [ThreadStatic] private static KvLatency? t_owner;
+    [ThreadStatic] private static long[]? t_counts;
+
+    // Every thread's array, kept when the thread ends (ThreadLocal's would go with it), so counts
+    // stay cumulative whoever counted them; by managed thread id (a reused id reuses the array of a
+    // thread that has ended, which is still one writer).
+    private readonly Dictionary<int, long[]> _byThread = [];
 
     /// <summary>A request of <paramref name="type"/> that arrived at <paramref name="arrivalTicks"/>
     /// ends now (a request with no arrival stamp, run outside a NIC, is not counted).</summary>
@@ -40,8 +47,25 @@ internal sealed class KvLatency
             return;
         }
         int t = (uint)type < Types ? type : (int)KvRequestType.Other;
-        long[] counts = _counts.Value!;
+        long[] counts = ReferenceEquals(t_owner, this) ? t_counts! : Attach();
         counts[PadLongs + t * LatencyBuckets.Count + LatencyBuckets.IndexOf(Clock.ToNs(nowTicks - arrivalTicks))]++;
+    }
+
+    /// <summary>The calling thread's first count for this instance: its array, made once.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private long[] Attach()
+    {
+        lock (_byThread)
+        {
+            int id = Environment.CurrentManagedThreadId;
+            if (!_byThread.TryGetValue(id, out long[]? counts))
+            {
+                _byThread[id] = counts = new long[PadLongs + Types * LatencyBuckets.Count + PadLongs];
+            }
+            t_owner = this;
+            t_counts = counts;
+            return counts;
+        }
     }
 
     /// <summary>Adds every thread's counts of <paramref name="type"/> into <paramref name="into"/>
@@ -49,11 +73,14 @@ internal sealed class KvLatency
     public void AddTo(int type, Span<long> into)
     {
         int from = PadLongs + type * LatencyBuckets.Count;
-        foreach (long[] counts in _counts.Values)
+        lock (_byThread)
         {
-            for (int i = 0; i < LatencyBuckets.Count; i++)
+            foreach (long[] counts in _byThread.Values)
             {
-                into[i] += Volatile.Read(ref counts[from + i]);
+                for (int i = 0; i < LatencyBuckets.Count; i++)
+                {
+                    into[i] += Volatile.Read(ref counts[from + i]);
+                }
             }
         }
     }

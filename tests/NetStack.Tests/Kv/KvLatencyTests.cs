@@ -75,6 +75,28 @@ public class KvLatencyTests
     }
 
     [Fact]
+    public void CountsOfThreadsThatHaveEndedStayIn()
+    {
+        var engine = new KvEngine(new KvStore(new KvOptions()));
+        long arrival = Clock.FromMicros(1_000_000);
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            for (int i = 0; i < 25; i++)
+            {
+                engine.Latency.Record((int)KvRequestType.Set, arrival, arrival + Clock.FromNs(5_000));
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        KvServerLatency counts = KvServerLatency.Of(engine.Latency);
+        KvServerLatency none = KvServerLatency.Parse("END\r\n", out _)!;
+        Assert.Equal(100, Assert.Single(KvServerLatency.Between(none, counts)).Count);
+    }
+
+    [Fact]
     public void ATargetWithoutStatsLatencyIsNamedNotMisread()
     {
         Assert.Null(KvServerLatency.Parse("ERROR\r\n", out string? why));
