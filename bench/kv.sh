@@ -38,6 +38,11 @@ trap stop_servers EXIT
 sleep 3
 
 targets="netstack/ps=127.0.0.1:$KV,memcached-t1=127.0.0.1:$MC1,memcached-t2=127.0.0.1:$MC2"
+# The generator's every thread on core 0, not only its sender and receiver (--cores 0): its other
+# threads (the loader, the main thread, the runtime's) otherwise land on core 1 and take it from the
+# server's worker (traced with perf sched_switch: 423 ms of the carrier's time over a 3-rate usr
+# run, 92 ms with the whole process on core 0).
+LK="taskset -c 0 $L"
 # The generator shares core 0 with kv's IOKernel: "fell behind" at 50 µs of lateness p99, as for udp in run-all.sh.
 common="--receiver inline --cores 0 --connections 16 --duration-s 2 --behind-p99-us 50"
 rates=10000,20000,40000,60000,80000,100000,120000,150000
@@ -49,14 +54,14 @@ fi
 
 echo "== 1. usr and etc: the highest load holding p99 <= 200 us and <= 1 ms (loads in M requests/s)"
 for w in usr etc; do
-  $L kv --target "$targets" --workload "$w" --keys "$keys" --rates "$rates" $common \
+  $LK kv --target "$targets" --workload "$w" --keys "$keys" --rates "$rates" $common \
     --slo "p99-latency<=200,p99-latency<=1000" --out "$out/kv-$w" >/dev/null
 done
 
 echo "== 2. GETs with 0.5 % long requests (100-key multigets): GET p99 at 0.5 and 0.7 load"
 # The load needs a capacity: kv's saturation on this mix, from a sweep (override with LONG_CAPACITY_RPS).
 # This run loads usr's keys again: etc's loading above rewrote the 19-byte ones with etc-sized values.
-$L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --rates "$rates" $common \
+$LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --rates "$rates" $common \
   --out "$out/kv-long-sweep" >/dev/null
 capacity=${LONG_CAPACITY_RPS:-$(python3 - "$out/kv-long-sweep/report.json" <<'EOF'
 import json, sys
@@ -73,9 +78,9 @@ print(int(max(ok)) if ok else 10000)
 EOF
 )}
 echo "capacity for loads: $capacity requests/s" | tee "$out/kv-long-capacity.txt"
-$L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --capacity-rps "$capacity" \
+$LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --capacity-rps "$capacity" \
   --loads 0.5,0.7 $common --no-load --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long" >/dev/null
-$L kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --capacity-rps "$capacity" \
+$LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys 100 --capacity-rps "$capacity" \
   --loads 0.5,0.7 $common --no-load --protocol binary --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long-binary" >/dev/null
 
 echo "== 3. memcaslap (closed loop, 9:1 GET:SET, 16 connections, 1 thread on core 0): operations per second"

@@ -77,10 +77,14 @@ internal static class KvSection
             "Client: the same window, from each request's intended send time. The difference is the generator's lateness, the sockets and the loopback. " +
             "Only the operations the generator sent are shown (the verb's own stats requests are left out).");
         sb.AppendLine();
-        sb.AppendLine("| system | load | operation | client p50 µs | server p50 µs | client p99 µs | server p99 µs | server p99.9 µs | server count |");
-        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("The last column is the time the hypervisor took from each core during the point (/proc/stat's steal, 10 ms resolution): " +
+            "a stall with steal beside it is the host's.");
+        sb.AppendLine();
+        sb.AppendLine("| system | load | operation | client p50 µs | server p50 µs | client p99 µs | server p99 µs | server p99.9 µs | server count | steal ms per core |");
+        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---|");
         foreach (PointReport p in with)
         {
+            bool first = true;
             foreach (KvServerLatencyReport s in p.Kv!.ServerLatency!)
             {
                 ClassReport? c = p.Types.FirstOrDefault(t => t.Name == s.Name);
@@ -90,7 +94,9 @@ internal static class KvSection
                 }
                 string clientP50 = c.LatencyUs.Count == 0 ? "–" : Inv($"{c.LatencyUs.P50:0.#}");
                 string clientP99 = c.LatencyUs.Count == 0 ? "–" : Inv($"{c.LatencyUs.P99:0.#}");
-                sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {s.Name} | {clientP50} | {s.P50Us:0.#} | {clientP99} | {s.P99Us:0.#} | {s.P999Us:0.#} | {s.Count} |"));
+                string steal = !first ? "" : p.StealMsPerCore is { } ms ? string.Join(" / ", ms.Select(m => Inv($"{m:0}"))) : "–";
+                first = false;
+                sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {s.Name} | {clientP50} | {s.P50Us:0.#} | {clientP99} | {s.P99Us:0.#} | {s.P999Us:0.#} | {s.Count} | {steal} |"));
             }
         }
         foreach (PointReport p in kv.Where(p => p.Kv!.ServerLatencyNote is not null).GroupBy(p => p.Label).Select(g => g.First()))

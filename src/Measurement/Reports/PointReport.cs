@@ -82,6 +82,9 @@ public sealed class PointReport
     public long? Lost { get; set; }
     /// <summary>How far behind its schedule the generator sent, µs.</summary>
     public Summary? GeneratorLatenessUs { get; set; }
+    /// <summary>Time the hypervisor took from each core (index = core) during the point, ms, from
+    /// /proc/stat's steal (10 ms resolution); null where not known.</summary>
+    public List<double>? StealMsPerCore { get; set; }
     /// <summary>True when the generator could not keep its schedule: the point measures the generator.</summary>
     public bool? GeneratorFellBehind { get; set; }
     /// <summary>Requests the generator's schedule held (sent falls short of it when the generator fell behind).</summary>

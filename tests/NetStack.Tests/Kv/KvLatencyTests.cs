@@ -165,5 +165,16 @@ public class KvLatencyTests
         Assert.True(byType["get"].P50Us > 0);
     }
 
+    [Fact]
+    public void StealTimeIsReadPerCoreAndDifferencedWithoutGoingNegative()
+    {
+        long[] now = NetStack.Measurement.Stalls.StealTime.Read();
+        Assert.True(now.Length >= Environment.ProcessorCount, $"{now.Length} cores in /proc/stat");
+        List<double> none = NetStack.Measurement.Stalls.StealTime.Between(now, now)!;
+        Assert.All(none, ms => Assert.Equal(0, ms));
+        Assert.Equal([20.0, 0.0], NetStack.Measurement.Stalls.StealTime.Between([5, 9], [7, 8])); // ticks of 10 ms; a counter never runs back
+        Assert.Null(NetStack.Measurement.Stalls.StealTime.Between([], now));
+    }
+
     private static string Invariant(FormattableString s) => s.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
