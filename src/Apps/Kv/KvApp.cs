@@ -11,10 +11,19 @@ namespace NetStack.Apps.Kv;
 /// under processor sharing a 100-key multiget yields to the GETs that arrive behind it. No lock is
 /// held across a checkpoint: each step takes and releases its own (docs/kv.md).
 /// </summary>
-internal sealed class KvApp(KvEngine engine) : IRequestHandler
+internal sealed class KvApp : IRequestHandler
 {
+    private readonly KvEngine _engine;
+
+    /// <summary>kv's handler over <paramref name="engine"/>; kv's code is compiled first (<see cref="KvCode"/>).</summary>
+    public KvApp(KvEngine engine)
+    {
+        _engine = engine;
+        KvCode.Prepare();
+    }
+
     /// <summary>The engine (store, protocol, stats).</summary>
-    public KvEngine Engine => engine;
+    public KvEngine Engine => _engine;
 
     /// <inheritdoc />
     [AsyncMethodBuilder(typeof(GreenThreadBuilder))]
@@ -24,7 +33,7 @@ internal sealed class KvApp(KvEngine engine) : IRequestHandler
         KvStatus status;
         // The request's bytes stay in place until it completes; the span is taken afresh each step
         // because a span cannot live across an await.
-        while ((status = engine.Execute(ctx.Request, ref cursor, ctx.Reply)) == KvStatus.Continue)
+        while ((status = _engine.Execute(ctx.Request, ref cursor, ctx.Reply)) == KvStatus.Continue)
         {
             await ctx.Checkpoint();
         }
@@ -33,6 +42,6 @@ internal sealed class KvApp(KvEngine engine) : IRequestHandler
             ctx.CloseConnectionAfterReply();
         }
         // The server's share of the request's latency, for `stats latency` (one clock read).
-        engine.Latency.Record(ctx.Type, ctx.ArrivalTicks, Clock.Now());
+        _engine.Latency.Record(ctx.Type, ctx.ArrivalTicks, Clock.Now());
     }
 }

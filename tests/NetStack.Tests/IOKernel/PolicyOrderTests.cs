@@ -44,8 +44,9 @@ public class PolicyOrderTests
     [Fact]
     public void ProcessorSharingRoundRobinsTwoLongRequests()
     {
-        // Two long requests share the worker: both get preempted, so both finish near the end.
-        var nic = new ScriptedNic((0, 50_000_000), (0, 50_000_000));
+        // Two long requests share the worker: both get preempted, so both finish near the end. Long
+        // enough (200 ms each) that a busy machine's stall of the IOKernel cannot cover a whole one.
+        var nic = new ScriptedNic((0, 200_000_000), (0, 200_000_000));
         var kernel = new Kernel(TestKernel.Options("ps", 5), nic, new SpinApp()) { StopWhenExhausted = true };
         TestKernel.RunToEnd(kernel);
 
