@@ -180,10 +180,12 @@ internal static class MarkdownReport
             }
         }
         sb.AppendLine();
-        sb.AppendLine("Stalls that began in the measured window, per core (overlapping stalls of two threads on a core counted once in the total):");
+        sb.AppendLine("Stalls that began in the measured window, per core (overlapping stalls of two threads on a core counted once in the total). " +
+            "Steal: the time the hypervisor took from the core in the window (/proc/stat, 10 ms ticks): stall time with steal beside it is the host's, " +
+            "the rest the guest kernel's (interrupts, other threads) or the runtime's.");
         sb.AppendLine();
-        sb.AppendLine("| system | load | core | threads | stalls | per second | total ms | share of window | longest ms | busy periods touched | not kept |");
-        sb.AppendLine("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| system | load | core | threads | stalls | per second | total ms | share of window | longest ms | steal ms | busy periods touched | not kept |");
+        sb.AppendLine("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (PointReport p in watched)
         {
             StallReport st = p.Stalls!;
@@ -192,7 +194,8 @@ internal static class MarkdownReport
             {
                 string core = c.Core < 0 ? "unpinned" : c.Core.ToString(CultureInfo.InvariantCulture);
                 double perSecond = st.WindowS > 0 ? c.Count / st.WindowS : 0;
-                sb.AppendLine(Inv($"| {p.Label} | {LoadText(p)} | {core} | {c.Threads} | {c.Count} | {perSecond:0.#} | {c.TotalUs / 1000:0.###} | {c.ShareOfWindow:P2} | {c.LongestUs / 1000:0.###} | {touched} | {st.NotKept} |"));
+                string steal = p.StealMsPerCore is { } ms && c.Core >= 0 && c.Core < ms.Count ? Inv($"{ms[c.Core]:0}") : "–";
+                sb.AppendLine(Inv($"| {p.Label} | {LoadText(p)} | {core} | {c.Threads} | {c.Count} | {perSecond:0.#} | {c.TotalUs / 1000:0.###} | {c.ShareOfWindow:P2} | {c.LongestUs / 1000:0.###} | {steal} | {touched} | {st.NotKept} |"));
             }
         }
         if (watched.Any(p => p.Stalls!.NotLogged > 0))

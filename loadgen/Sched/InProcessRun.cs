@@ -104,8 +104,10 @@ internal static class InProcessRun
         kernel.Start();
         Reports.ReportFiles.SleepUntil(measureFrom);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        long[] stealBefore = Measurement.Stalls.StealTime.Read();
         Reports.ReportFiles.SleepUntil(measureUntil);
         long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
+        List<double>? stealMs = Measurement.Stalls.StealTime.Between(stealBefore, Measurement.Stalls.StealTime.Read());
         if (!kernel.Wait(TimeSpan.FromSeconds(30)))
         {
             kernel.RequestStop();
@@ -148,6 +150,7 @@ internal static class InProcessRun
             All = all,
             Types = types,
             WorkerBusyFraction = kernel.Carriers.Sum(k => (double)k.BusyTicksInWindow) / (workers * (double)(measureUntil - measureFrom)),
+            StealMsPerCore = stealMs,
         };
         StallAccounting stalls = Stalls(kernel, p.IOKernelCore, workload.Types.Count);
         stalls.AddRound(latency, kernel.Stalls.Snapshot(), kernel.Stalls.Overflowed, measureFrom, measureUntil);

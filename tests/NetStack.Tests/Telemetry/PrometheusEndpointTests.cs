@@ -41,6 +41,10 @@ public class PrometheusEndpointTests
         Assert.Equal(c.Rejected, Sample(text, "netstack_requests_rejected_total"));
         Assert.Equal(c.Completed, Sample(text, "netstack_request_latency_buckets_total", "le=\"+Inf\""));
         Assert.Contains("# TYPE netstack_requests_completed_total counter", text);
+        // The point also says what the hypervisor took from each core in its window.
+        Assert.NotNull(result.Report.StealMsPerCore);
+        Assert.True(result.Report.StealMsPerCore!.Count >= Environment.ProcessorCount);
+        Assert.All(result.Report.StealMsPerCore, ms => Assert.True(ms >= 0));
     }
 
     [Fact]
