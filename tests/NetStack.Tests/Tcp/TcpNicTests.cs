@@ -180,11 +180,14 @@ public abstract class TcpNicTests
         using (var client = new TcpTestClient(host.TcpPort))
         {
             client.Send(Enumerable.Range(0, 20).SelectMany(i => TcpTestClient.Frame((ulong)i, serviceNs: 200_000)).ToArray());
-            Thread.Sleep(5);
+            // The reset must find the connection accepted and its requests read: on a quick machine a
+            // fixed sleep was not enough, and the checks below then saw a connection not yet open.
+            Assert.True(NetworkTestHost.Eventually(() => host.Tcp.Requests > 0));
             client.Socket.LingerState = new LingerOption(true, 0); // close sends RST
         }
         Assert.True(NetworkTestHost.Eventually(() => host.Nics.Tcp!.OpenConnections == 0 && host.Kernel.InFlight == 0));
-        Assert.True(host.Tcp.Reset + host.Tcp.ClosedByPeer == 1);
+        Assert.True(host.Tcp.Reset + host.Tcp.ClosedByPeer == 1,
+            $"reset {host.Tcp.Reset}, closed by peer {host.Tcp.ClosedByPeer}, closed by server {host.Tcp.ClosedByServer}, replies {host.Tcp.Replies}, dropped {host.Tcp.DroppedReplies}");
         AssertServesAndHoldsNothing(host);
         host.Stop();
         Assert.Equal(20 + 1, host.Tcp.Replies + host.Tcp.DroppedReplies); // and the one request of the check
