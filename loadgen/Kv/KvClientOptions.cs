@@ -76,6 +76,9 @@ internal sealed class KvClientOptions
     /// <summary><c>--no-load</c>.</summary>
     public Option<bool> NoLoad { get; } = CliOption.Flag("no-load",
         "skip loading (the targets already hold the key space of an earlier run with the same --keys)");
+    /// <summary><c>--no-warmup-point</c>.</summary>
+    public Option<bool> NoWarmupPoint { get; } = CliOption.Flag("no-warmup-point",
+        "measure from the first point on (by default every target first runs a discarded point at the first rate, so that no server's first measured point pays for its own start)");
     /// <summary><c>--no-charts</c>.</summary>
     public Option<bool> NoCharts { get; } = CommonOptions.NoCharts();
 
@@ -86,6 +89,6 @@ internal sealed class KvClientOptions
     [
         Target, Workload, Keys, Popularity, ZipfExponent, Arrivals, MissFraction, LongFraction, LongKeys, Protocol, Transport, UdpPorts,
         Connections, Rates, Loads, CapacityRps, DurationS, Warmup, .. Generator.All, Cores, Slos, InProcessCores, InProcessMemoryMb,
-        Seed, Out, NoLoad, NoCharts,
+        Seed, Out, NoLoad, NoWarmupPoint, NoCharts,
     ]);
 }

@@ -143,6 +143,19 @@ internal static class KvCommand
     {
         ValuePattern.Reserve(run.Mix.Workload.Values.MaxBytes);
         var schedule = new KvSchedule();
+        if (run.WarmupPoint && run.Points.Count > 0)
+        {
+            // A discarded point per target at the first rate, as `sched` runs one per policy: the
+            // paths a server first reaches under load (its JIT, its caches, its pools) warm up here,
+            // not in the first measured point.
+            (double load, double rate) = run.Points[0];
+            KvRun warm = run with { DurationS = Math.Min(run.DurationS, WarmupPointSeconds) };
+            schedule.Fill(run.Mix, rate, warm.DurationS, run.Seed ^ 0xA5A5_A5A5_A5A5_A5A5UL);
+            foreach (KvTarget t in run.Targets)
+            {
+                RunPoint(warm, t, load, rate, schedule, inProcess.GetValueOrDefault(t));
+            }
+        }
         var progress = new Progress(run.Points.Count * run.Targets.Count, run.DurationS + 0.3);
         for (int r = 0; r < run.Points.Count; r++)
         {
@@ -166,6 +179,9 @@ internal static class KvCommand
             }
         }
     }
+
+    /// <summary>Longest discarded warm-up point (<c>--no-warmup-point</c> turns it off).</summary>
+    private const double WarmupPointSeconds = 1;
 
     private static PointReport RunPoint(KvRun run, KvTarget t, double load, double rate, KvSchedule schedule, InProcessKv? kv)
     {
@@ -257,6 +273,10 @@ internal static class KvCommand
         yield return run.Udp
             ? $"{(run.Protocol == KvProtocolKind.Text ? "text" : "binary")} protocol; gets over UDP with memcached's frame header (the workload's sets are not sent), loading over TCP ({run.Connections} connections)"
             : $"{(run.Protocol == KvProtocolKind.Text ? "text" : "binary")} protocol over TCP: {run.Connections} connections per target, request i on connection i mod {run.Connections}, pipelined; replies matched in order per connection";
+        if (run.WarmupPoint)
+        {
+            yield return Inv($"each target first ran a discarded point at the first rate ({Math.Min(run.DurationS, WarmupPointSeconds):0.##} s), so that no server's first measured point pays for its own start");
+        }
         yield return "targets: " + string.Join(", ", run.Targets.Select(t => t.InProcess ? $"{t.Label} = in this process" : $"{t.Label} = {t.Server.EndPoint}"));
         yield return run.CapacityRps is { } c
             ? string.Create(CultureInfo.InvariantCulture, $"load = rate / {c:0} requests/s (--capacity-rps)")
@@ -293,6 +313,7 @@ internal static class KvCommand
         public required int InProcessMemoryMegabytes { get; init; }
         public required string? Out { get; init; }
         public required bool NoLoad { get; init; }
+        public required bool WarmupPoint { get; init; }
         public required bool NoCharts { get; init; }
     }
 
@@ -374,6 +395,7 @@ internal static class KvCommand
             InProcessMemoryMegabytes = a.GetValue(o.InProcessMemoryMb),
             Out = a.GetValue(o.Out),
             NoLoad = a.GetValue(o.NoLoad),
+            WarmupPoint = !a.GetValue(o.NoWarmupPoint),
             NoCharts = a.GetValue(o.NoCharts),
         };
     }
