@@ -55,6 +55,32 @@ internal static class KvSection
             }
         }
         AppendServerLatency(sb, kv);
+        AppendSteal(sb, kv);
+    }
+
+    /// <summary>The hypervisor's steal per point and core, for every target: a tail with steal beside
+    /// it is the host's, whichever server it was measured on.</summary>
+    private static void AppendSteal(StringBuilder sb, List<PointReport> kv)
+    {
+        List<PointReport> with = kv.Where(p => p.StealMsPerCore is { Count: > 0 }).ToList();
+        if (with.Count == 0)
+        {
+            return;
+        }
+        int cores = with.Max(p => p.StealMsPerCore!.Count);
+        sb.AppendLine();
+        sb.AppendLine("## The hypervisor's steal during each point");
+        sb.AppendLine();
+        sb.AppendLine("Time the hypervisor ran something else while a core of this machine wanted to run (/proc/stat's steal, 10 ms ticks), " +
+            "over each point, warm-up included. A point's tail with tens of ms of steal beside it measures the host, not the server.");
+        sb.AppendLine();
+        sb.AppendLine("| system | load | " + string.Join(" | ", Enumerable.Range(0, cores).Select(c => Inv($"core {c} ms"))) + " |");
+        sb.AppendLine("|---|---:|" + string.Concat(Enumerable.Repeat("---:|", cores)));
+        foreach (PointReport p in with)
+        {
+            sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | ") +
+                string.Join(" | ", Enumerable.Range(0, cores).Select(c => c < p.StealMsPerCore!.Count ? Inv($"{p.StealMsPerCore[c]:0}") : "–")) + " |");
+        }
     }
 
     /// <summary>
