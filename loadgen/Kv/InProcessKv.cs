@@ -50,11 +50,11 @@ internal sealed class InProcessKv : IDisposable
         _options.Validate();
     }
 
-    /// <summary>One line for the report's notes.</summary>
     /// <summary>The server-side latency kv counts, read in place (no request through the data path,
     /// whose allocations this target measures).</summary>
     public KvLatency Latency => _engine.Latency;
 
+    /// <summary>One line for the report's notes.</summary>
     public string Description => $"kv in this process: policy {_options.Policy}, IOKernel on core {_options.IOKernelCore}, " +
         $"workers on cores {string.Join(',', _options.WorkerCores)}, {_engine.Store.Options.MemoryLimitMegabytes} MB of item memory";
 

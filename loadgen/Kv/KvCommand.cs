@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using NetStack.Measurement.Reports;
+using NetStack.Measurement.Stalls;
 using NetStack.LoadGen.Cli;
 using NetStack.LoadGen.Kv.Protocol;
 using NetStack.LoadGen.Reports;
@@ -215,13 +216,13 @@ internal static class KvCommand
         }
         try
         {
+            long[] stealBefore = StealTime.Read();
             // The server's own count of its latency (kv only), read at the warm-up's end and after the point.
-            long[] stealBefore = NetStack.Measurement.Stalls.StealTime.Read();
             var atWarmupEnd = KvServerLatency.ReadAt(spec.EndPoint, spec.MeasureFrom(spec.StartAtTicks), kv?.Latency);
             PointReport p = run.Udp
                 ? new KvUdpPoint(spec with { EndPoint = udp }, schedule).Run()
                 : new KvTcpPoint(spec, schedule).Run();
-            p.StealMsPerCore = NetStack.Measurement.Stalls.StealTime.Between(stealBefore, NetStack.Measurement.Stalls.StealTime.Read());
+            p.StealMsPerCore = StealTime.Between(stealBefore, StealTime.Read());
             (KvServerLatency? before, string? why) = atWarmupEnd.Result;
             KvServerLatency? after = before is null ? null
                 : kv is not null ? KvServerLatency.Of(kv.Latency) : KvServerLatency.TryRead(spec.EndPoint, out why);

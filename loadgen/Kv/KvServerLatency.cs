@@ -1,4 +1,4 @@
-// The server's share of a kv point's latency: kv's `stats latency` read before and after the point, differenced.
+// The server's share of a kv point's latency: kv's `stats latency` read at the point's warm-up end and after it, differenced.
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;

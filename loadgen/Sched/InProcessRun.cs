@@ -104,10 +104,10 @@ internal static class InProcessRun
         kernel.Start();
         Reports.ReportFiles.SleepUntil(measureFrom);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        long[] stealBefore = Measurement.Stalls.StealTime.Read();
+        long[] stealBefore = StealTime.Read();
         Reports.ReportFiles.SleepUntil(measureUntil);
         long allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
-        List<double>? stealMs = Measurement.Stalls.StealTime.Between(stealBefore, Measurement.Stalls.StealTime.Read());
+        List<double>? stealMs = StealTime.Between(stealBefore, StealTime.Read());
         if (!kernel.Wait(TimeSpan.FromSeconds(30)))
         {
             kernel.RequestStop();

@@ -2,6 +2,8 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Unicode;
 using NetStack.Apps.Kv.Protocol;
 using NetStack.Apps.Kv.Store;
 using NetStack.IOKernel.Telemetry.Metrics;
@@ -190,21 +192,17 @@ internal sealed partial class KvEngine
                 continue;
             }
             string typeName = KvLatency.TypeName(type);
-            sink.Add(StatName(name, $"latency:{typeName}:count"), total);
+            Utf8.TryWrite(name, CultureInfo.InvariantCulture, $"latency:{typeName}:count", out int length);
+            sink.Add(name[..length], total);
             for (int i = 0; i < counts.Length; i++)
             {
                 if (counts[i] != 0)
                 {
-                    sink.Add(StatName(name, $"latency:{typeName}:{LatencyBuckets.LowerBoundNs(i)}-{LatencyBuckets.UpperBoundNs(i)}"), counts[i]);
+                    Utf8.TryWrite(name, CultureInfo.InvariantCulture, $"latency:{typeName}:{LatencyBuckets.LowerBoundNs(i)}-{LatencyBuckets.UpperBoundNs(i)}", out length);
+                    sink.Add(name[..length], counts[i]);
                 }
             }
         }
-    }
-
-    private static ReadOnlySpan<byte> StatName(Span<byte> into, string name)
-    {
-        int n = System.Text.Encoding.ASCII.GetBytes(name, into);
-        return into[..n];
     }
 
     /// <summary>The general statistics: memcached 1.6.18's names in its order, so tools that read

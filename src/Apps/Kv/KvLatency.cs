@@ -24,7 +24,7 @@ namespace NetStack.Apps.Kv;
 internal sealed class KvLatency
 {
     /// <summary>Types counted apart (<see cref="KvRequestType"/>).</summary>
-    public const int Types = (int)KvRequestType.Other + 1;
+    public const int Types = KvProtocol.RequestTypes;
 
     // Both ends padded by two cache lines: another thread's array may sit next to this one.
     private const int PadLongs = 16;
@@ -86,5 +86,5 @@ internal sealed class KvLatency
     }
 
     /// <summary>The name <c>stats latency</c> gives <paramref name="type"/>.</summary>
-    public static string TypeName(int type) => ((KvRequestType)type).ToString().ToLowerInvariant();
+    public static string TypeName(int type) => KvProtocol.NameOf((KvRequestType)type);
 }

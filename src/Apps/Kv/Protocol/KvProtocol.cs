@@ -87,18 +87,23 @@ internal sealed class KvProtocol : AppProtocol
     public override string Name => "memcached";
 
     /// <inheritdoc />
-    public override int TypeCount => 6;
+    public override int TypeCount => RequestTypes;
+
+    /// <summary>The request types kv reports apart (<see cref="KvRequestType"/>).</summary>
+    internal const int RequestTypes = (int)KvRequestType.Other + 1;
 
     /// <inheritdoc />
-    public override string TypeName(int type) => type switch
+    public override string TypeName(int type) => (uint)type < RequestTypes ? NameOf((KvRequestType)type) : base.TypeName(type);
+
+    /// <summary>The name reports and <c>stats latency</c> give <paramref name="type"/>.</summary>
+    internal static string NameOf(KvRequestType type) => type switch
     {
-        0 => "get",
-        1 => "multiget",
-        2 => "set",
-        3 => "delete",
-        4 => "arith",
-        5 => "other",
-        _ => base.TypeName(type),
+        KvRequestType.Get => "get",
+        KvRequestType.Multiget => "multiget",
+        KvRequestType.Set => "set",
+        KvRequestType.Delete => "delete",
+        KvRequestType.Arith => "arith",
+        _ => "other",
     };
 
     /// <inheritdoc />
