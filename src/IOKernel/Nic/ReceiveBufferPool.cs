@@ -12,8 +12,11 @@ namespace NetStack.IOKernel.Nic;
 /// <see cref="Arrival.Buffer"/>); every request framed from a block holds a reference to it, so its
 /// bytes stay valid, in place and uncopied, until the request completes, and the block returns to
 /// its class when the last reference goes. Blocks are native, cache-line aligned, made when a class
-/// is first short and kept for reuse; the pool holds at most <see cref="MaxBytes"/>, and a rent past
-/// it fails (the NIC then waits, which is backpressure, not loss). IOKernel thread only.
+/// is first short and kept for reuse; the pool holds at most <see cref="MaxBytes"/>. A class short
+/// at the bound takes the memory of other classes' free blocks (<see cref="Reclaim"/>): an overload
+/// of small requests can fill the bound with small blocks, and a larger request must still find
+/// one once they are free. Past that a rent fails (the NIC then waits, which is backpressure, not
+/// loss). IOKernel thread only.
 /// </summary>
 internal sealed unsafe class ReceiveBufferPool : IDisposable
 {
@@ -24,6 +27,8 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
     private int[] _class = new int[256];
     private int[] _refs = new int[256];
     private readonly int[] _blocksOfClass;
+    // Handles whose block was freed to make room in another class, for the next new block.
+    private readonly Stack<int> _vacant = new();
     private int _blocks;
     private bool _disposed;
 
@@ -67,6 +72,9 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
     /// <summary>Blocks someone holds.</summary>
     public int InUseBlocks { get; private set; }
 
+    /// <summary>Free blocks whose memory went to a block of another size (<see cref="Reclaim"/>).</summary>
+    public long ReclaimedBlocks { get; private set; }
+
     /// <summary>A block of at least <paramref name="bytes"/> with one reference, or -1 when none can be had.</summary>
     public int TryRent(int bytes)
     {
@@ -79,7 +87,7 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
         if (!_free[c].TryPop(out handle))
         {
             long size = SizeOfClass(c);
-            if (AllocatedBytes + size > MaxBytes)
+            if (AllocatedBytes + size > MaxBytes && !Reclaim(AllocatedBytes + size - MaxBytes, c))
             {
                 return -1;
             }
@@ -130,25 +138,71 @@ internal sealed unsafe class ReceiveBufferPool : IDisposable
         _disposed = true;
         for (int i = 0; i < _blocks; i++)
         {
-            NativeMemory.AlignedFree((void*)_pointer[i]);
+            if (_pointer[i] != 0)
+            {
+                NativeMemory.AlignedFree((void*)_pointer[i]);
+            }
         }
         _blocks = 0;
     }
 
     private int SizeOfClass(int c) => 1 << (_minShift + c);
 
+    /// <summary>
+    /// Frees other classes' free blocks, largest class first (fewest frees), until
+    /// <paramref name="bytes"/> have gone; false, freeing nothing, when their free blocks together
+    /// hold less. Their handles are kept for the blocks made next.
+    /// </summary>
+    private bool Reclaim(long bytes, int forClass)
+    {
+        long free = 0;
+        for (int d = 0; d < _classes; d++)
+        {
+            if (d != forClass)
+            {
+                free += (long)_free[d].Count * SizeOfClass(d);
+            }
+        }
+        if (free < bytes)
+        {
+            return false;
+        }
+        using PoolGrowth.Scope growth = PoolGrowth.Measure();
+        for (int d = _classes - 1; d >= 0 && bytes > 0; d--)
+        {
+            while (d != forClass && bytes > 0 && _free[d].TryPop(out int handle))
+            {
+                NativeMemory.AlignedFree((void*)_pointer[handle]);
+                _pointer[handle] = 0;
+                _blocksOfClass[d]--;
+                AllocatedBytes -= SizeOfClass(d);
+                bytes -= SizeOfClass(d);
+                _vacant.Push(handle);
+                ReclaimedBlocks++;
+            }
+        }
+        return true;
+    }
+
     private int NewBlock(int c, long size)
     {
         using PoolGrowth.Scope growth = PoolGrowth.Measure();
         // Room in the class's free stack for every block it has, so that a release never grows it.
         _free[c].EnsureCapacity(++_blocksOfClass[c]);
+        if (_vacant.TryPop(out int handle))
+        {
+            _pointer[handle] = (nint)NativeMemory.AlignedAlloc((nuint)size, CacheLine.Size);
+            _class[handle] = c;
+            AllocatedBytes += size;
+            return handle;
+        }
         if (_blocks == _pointer.Length)
         {
             Array.Resize(ref _pointer, _blocks * 2);
             Array.Resize(ref _class, _blocks * 2);
             Array.Resize(ref _refs, _blocks * 2);
         }
-        int handle = _blocks++;
+        handle = _blocks++;
         _pointer[handle] = (nint)NativeMemory.AlignedAlloc((nuint)size, CacheLine.Size);
         _class[handle] = c;
         AllocatedBytes += size;
