@@ -6,6 +6,8 @@
 #   bench/preemption-trace.sh 1 -- taskset -c 0 dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll kv \
 #       --target netstack/ps=127.0.0.1:11211 --workload usr --rates 10000,20000 --cores 0 --receiver inline --no-charts
 # The server (or the in-process target) must name its carrier threads netstack-carrier-N (NetStack does).
+# THREAD=netstack-iokern traces the IOKernel instead (any prefix of a thread's name, as the kernel keeps
+# it: its first 15 characters), for example on core 0, which the IOKernel shares with the generator.
 # A stall the in-process watches see with no preemption here is the hypervisor's (see the report's steal)
 # or time in the kernel on the carrier's own behalf. Needs perf (Debian: linux-perf) and root.
 set -euo pipefail
@@ -18,8 +20,10 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 data=$(mktemp /tmp/netstack-sched.XXXXXX)
 trap 'rm -f "$data"' EXIT
 perf record -q -e sched:sched_switch -C "$cpu" -o "$data" -- "$@"
-perf script -i "$data" -F time,trace 2>/dev/null | python3 -c '
-import collections, re, sys
+thread=${THREAD:-netstack-carrie}
+perf script -i "$data" -F time,trace 2>/dev/null | THREAD="$thread" python3 -c '
+import collections, os, re, sys
+me = os.environ["THREAD"][:15]
 pattern = re.compile(r"\s*([\d.]+):\s+prev_comm=(.*?) prev_pid=(\d+) .*prev_state=(\S+) ==> next_comm=(.*?) next_pid=(\d+)")
 out = None
 gaps = []
@@ -28,14 +32,14 @@ for line in sys.stdin:
     m = pattern.match(line)
     if not m:
         continue
-    t = float(m.group(1)); prev = m.group(2); state = m.group(4); nxt = m.group(5)
+    t = float(m.group(1)); prev = m.group(2); state = m.group(4); nxt = m.group(5); nxt_pid = m.group(6)
     first = t if first is None else first
     last = t
-    if prev.startswith("netstack-carrie"):
+    if prev.startswith(me):
         out = (t, state, [])
-    if out is not None and not nxt.startswith("netstack-carrie"):
-        out[2].append(nxt)
-    if nxt.startswith("netstack-carrie") and out is not None:
+    if out is not None and not nxt.startswith(me):
+        out[2].append((nxt, nxt_pid))
+    if nxt.startswith(me) and out is not None:
         gaps.append((t - out[0], out[1], out[2]))
         out = None
 preempted = [g for g in gaps if g[1].startswith("R")]
@@ -43,13 +47,13 @@ if first is None:
     sys.exit("no scheduler switches recorded on this CPU")
 print("traced %.1f s of CPU %s" % (last - first, sys.argv[1]))
 if not preempted:
-    print("the carrier was never preempted while runnable")
+    print("%s was never preempted while runnable" % me)
     sys.exit(0)
-print("carrier preempted while runnable: %d times, %.1f ms in all, longest %.2f ms"
-      % (len(preempted), sum(g[0] for g in preempted) * 1e3, max(g[0] for g in preempted) * 1e3))
+print("%s preempted while runnable: %d times, %.1f ms in all, longest %.2f ms"
+      % (me, len(preempted), sum(g[0] for g in preempted) * 1e3, max(g[0] for g in preempted) * 1e3))
 count = collections.Counter(); ms = collections.Counter()
 for g in preempted:
-    for name in set(g[2]):
+    for name in set(n for n, _ in g[2]):
         count[name] += 1
         ms[name] += g[0] * 1e3
 print("%-24s %8s %10s" % ("ran in the gap", "gaps", "gap ms"))
@@ -57,5 +61,5 @@ for name, n in count.most_common(12):
     print("%-24s %8d %10.1f" % (name, n, ms[name]))
 print("longest gaps:")
 for g in sorted(preempted, reverse=True)[:8]:
-    print("  %.2f ms: %s" % (g[0] * 1e3, ", ".join(sorted(set(g[2])))))
+    print("  %.2f ms: %s" % (g[0] * 1e3, ", ".join("%s (%s)" % x for x in sorted(set(g[2])))))
 ' "$cpu"

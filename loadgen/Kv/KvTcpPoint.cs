@@ -107,7 +107,7 @@ internal sealed unsafe class KvTcpPoint
             long now = Clock.Now();
             while (now < intended)
             {
-                pacing.Step(intended - now, poll);
+                pacing.Step(now, intended - now, poll);
                 now = Clock.Now();
             }
             if (now >= _s.EndTicks)
@@ -128,6 +128,7 @@ internal sealed unsafe class KvTcpPoint
                 _s.SendErrors++;
             }
             _s.SentAt(now, intended);
+            pacing.Sent(now);
             if (inline && (i & 7) == 7)
             {
                 PollOnce(); // a late or very busy sender has no gaps to read in

@@ -87,7 +87,7 @@ internal sealed class KvUdpPoint
             long now = Clock.Now();
             while (now < intended)
             {
-                pacing.Step(intended - now, poll);
+                pacing.Step(now, intended - now, poll);
                 now = Clock.Now();
             }
             if (now >= _s.EndTicks)
@@ -110,6 +110,7 @@ internal sealed class KvUdpPoint
                 _s.SendErrors++;
             }
             _s.SentAt(now, intended);
+            pacing.Sent(now);
             if (inline && (i & 7) == 7)
             {
                 PollOnce();

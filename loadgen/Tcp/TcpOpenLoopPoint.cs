@@ -173,7 +173,7 @@ internal sealed unsafe class TcpOpenLoopPoint
             _senderStalls.Observe(now);
             while (now < intended)
             {
-                bool slept = pacing.Step(intended - now, poll);
+                bool slept = pacing.Step(now, intended - now, poll);
                 now = Clock.Now();
                 if (slept)
                 {
@@ -203,6 +203,7 @@ internal sealed unsafe class TcpOpenLoopPoint
                 _sendErrors++;
             }
             _sent++;
+            pacing.Sent(now);
             if (inline && (i & 7) == 7)
             {
                 PollOnce(); // a late or very busy sender has no gaps to read in

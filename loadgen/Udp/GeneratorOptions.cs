@@ -4,7 +4,7 @@ using NetStack.LoadGen.Cli;
 
 namespace NetStack.LoadGen.Udp;
 
-/// <summary><c>--receiver</c>, <c>--behind-p99-us</c>, <c>--max-grace-s</c>, <c>--spin-below-us</c> (docs/loadgen.md explains each).</summary>
+/// <summary><c>--receiver</c>, <c>--behind-p99-us</c>, <c>--max-grace-s</c>, <c>--spin-below-us</c>, <c>--busy-yield-us</c> (docs/loadgen.md explains each).</summary>
 internal sealed class GeneratorOptions
 {
     private static readonly GeneratorLimits s_defaults = new();
@@ -25,8 +25,12 @@ internal sealed class GeneratorOptions
     public Option<double> SpinBelowUs { get; } = CliOption.Number("spin-below-us", s_defaults.SpinBelowMicros, 0, 1e6,
         "a sender spins for the last X µs before a send and yields its core before that (0: always yields, so it can share a core with a server)", "US");
 
-    /// <summary>The four, for a command.</summary>
-    public IEnumerable<Option> All => [Receiver, BehindP99Us, MaxGraceS, SpinBelowUs];
+    /// <summary><c>--busy-yield-us X</c>.</summary>
+    public Option<double> BusyYieldUs { get; } = CliOption.Number("busy-yield-us", s_defaults.BusyYieldMicros, 0, 1e6,
+        "a sender offers its core at least every X µs, even when behind or busy reading answers, so a server sharing its core waits at most that long, not the OS's tick (0: only its waits yield)", "US");
+
+    /// <summary>The five, for a command.</summary>
+    public IEnumerable<Option> All => [Receiver, BehindP99Us, MaxGraceS, SpinBelowUs, BusyYieldUs];
 
     /// <summary>True for <c>--receiver inline</c>.</summary>
     public bool Inline(ParseResult result) => result.GetValue(Receiver) == "inline";
@@ -37,5 +41,6 @@ internal sealed class GeneratorOptions
         BehindP99Micros = result.GetValue(BehindP99Us),
         MaxGraceSeconds = result.GetValue(MaxGraceS),
         SpinBelowMicros = result.GetValue(SpinBelowUs),
+        BusyYieldMicros = result.GetValue(BusyYieldUs),
     };
 }

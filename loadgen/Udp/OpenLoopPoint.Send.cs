@@ -73,6 +73,7 @@ internal sealed partial class OpenLoopPoint
         bool measuring = false;
         var header = new RequestHeader { PayloadLength = (uint)_spec.PayloadBytes };
         int sendsSincePoll = 0;
+        var busy = new BusyYield(_spec.Limits.BusyYieldMicros);
 
         for (int i = me.Index; i < offsets.Length; i += stride)
         {
@@ -87,24 +88,36 @@ internal sealed partial class OpenLoopPoint
                 {
                     // Never sleep: answers arriving now are timed when read. One poll costs ~1-2 µs,
                     // so none is started in the last few µs before a send.
-                    if (wait > pollAbove)
+                    bool polled = wait > pollAbove;
+                    if (polled)
                     {
                         sendsSincePoll = 0;
-                        if (!PollOnce(_receiver, answer) && wait > spinBelow)
-                        {
-                            Thread.Yield();
-                        }
+                    }
+                    if (polled && !PollOnce(_receiver, answer) && wait > spinBelow)
+                    {
+                        Thread.Yield();
+                        busy.GaveUp(now);
+                    }
+                    else
+                    {
+                        busy.Running(now);
                     }
                 }
                 else if (wait > sleepAbove)
                 {
                     Thread.Sleep(1);
                     slept = true;
+                    busy.GaveUp(now);
                 }
                 else if (wait > spinBelow)
                 {
                     // A yield that comes back late is a stall: the thread was off its core, whoever took it.
                     Thread.Yield();
+                    busy.GaveUp(now);
+                }
+                else
+                {
+                    busy.Running(now);
                 }
                 now = Clock.Now();
                 if (slept)
@@ -133,6 +146,7 @@ internal sealed partial class OpenLoopPoint
             WireProtocol.WriteRequest(datagram, header);
             SocketError error = Send(datagram);
             me.Sent++;
+            busy.Running(now);
             if (error != SocketError.Success)
             {
                 me.SendErrors++;

@@ -117,7 +117,8 @@ public sealed class NetStackHost : IHostedService, IDisposable
             : $"{a.Name} (batch, max {a.Options.MaxCores} cores)"));
         StartLine =
             $"netstack: serving {source}; JBSQ({options.MailboxDepth}), queue bound {options.QueueCapacity}; " +
-            $"IOKernel on core {options.IOKernelCore}, workers on cores {string.Join(',', options.WorkerCores)}; " +
+            $"IOKernel on core {options.IOKernelCore}, workers on cores {string.Join(',', options.WorkerCores)}" +
+            (_kernel.HelperCores.Count > 0 ? $", the process's other threads on cores {string.Join(',', _kernel.HelperCores)}; " : "; ") +
             $"apps: {apps}; core allocation {options.CoreAllocation}";
         _log.LogInformation("{Line}", StartLine);
         return Task.CompletedTask;
@@ -140,7 +141,7 @@ public sealed class NetStackHost : IHostedService, IDisposable
         string summary =
             $"netstack: received {c.Received}, completed {c.Completed} (errors {c.Errors}), rejected {c.Rejected}, " +
             $"refused shutting down {c.ShutdownRefusals}, preemptions {c.Requeues}, unfinished {c.Unfinished}, core moves {c.CoreMoves}, " +
-            $"backlogged loops {c.BackloggedLoops}";
+            $"backlogged loops {c.BackloggedLoops}, IOKernel's busy yields {_kernel.BusyYields}";
         IBatchJob? job = _kernel.Apps.FirstOrDefault(a => a.Job is not null)?.Job;
         if (job is not null)
         {

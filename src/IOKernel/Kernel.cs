@@ -177,7 +177,8 @@ internal sealed partial class Kernel : INicHost
         _longQueue = ReceiveBudget.LongQueue(options.QueueCapacity, options.RxBatch);
         _parkAfterTicks = Clock.FromMicros(Math.Max(0, options.IdleSpinMicros + options.IdleYieldMicros - ParkMarginMicros));
         _realTime = ReferenceEquals(_time, TimeSource.System);
-        _idle = new IdleStrategy(options.IOKernelIdle, options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros);
+        _idle = new IdleStrategy(options.IOKernelIdle, options.IdleSpinMicros, options.IdleYieldMicros, options.IdleParkMicros,
+            busyYieldMicros: options.IOKernelBusyYieldMicros);
         Trace = options.TraceCapacity > 0 ? new RequestTrace(options.TraceCapacity) : null;
     }
 
@@ -198,6 +199,9 @@ internal sealed partial class Kernel : INicHost
 
     /// <summary>The first latency-critical app's policy (the single-app case).</summary>
     public Policies.ISchedulingPolicy Policy => _apps.First(a => a.IsLatencyCritical).Policy!;
+
+    /// <summary>Times the IOKernel offered its core while it had work (<see cref="KernelOptions.IOKernelBusyYieldMicros"/>).</summary>
+    public long BusyYields => _idle.BusyYields;
 
     /// <summary>The per-request event log, when configured.</summary>
     public RequestTrace? Trace { get; }
@@ -271,6 +275,10 @@ internal sealed partial class Kernel : INicHost
     public void Start()
     {
         StartedTicks = _time.Now();
+        if (_options.HelperThreadsOffWorkers)
+        {
+            MoveHelperThreads();
+        }
         int started = 0;
         try
         {
@@ -295,6 +303,20 @@ internal sealed partial class Kernel : INicHost
         {
             StopCarriers(TimeSpan.FromSeconds(1));
             throw _fault;
+        }
+    }
+
+    /// <summary>The cores the process's other threads were moved to (<see cref="KernelOptions.HelperThreadsOffWorkers"/>); empty when they were not.</summary>
+    public IReadOnlyList<int> HelperCores { get; private set; } = [];
+
+    /// <summary>Every thread of the process, before the carriers and the IOKernel start, onto the
+    /// cores no worker is pinned to; nothing when every core is a worker's.</summary>
+    private void MoveHelperThreads()
+    {
+        int[] cores = Affinity.AvailableCores().Except(_options.WorkerCores).ToArray();
+        if (cores.Length > 0 && Affinity.MoveProcessThreads(cores) > 0)
+        {
+            HelperCores = cores;
         }
     }
 
@@ -372,7 +394,7 @@ internal sealed partial class Kernel : INicHost
 
                 if (worked)
                 {
-                    _idle.Reset();
+                    _idle.Worked(now); // and offers the core when it has held it for the busy bound
                     continue;
                 }
                 if (ShouldExit(now))

@@ -32,6 +32,23 @@ public sealed class KernelOptions
     /// <summary>How the IOKernel backs off when a whole loop found no work.</summary>
     public IdleStrategyKind IOKernelIdle { get; set; } = IdleStrategyKind.SpinYield;
 
+    /// <summary>When the kernel starts, move every other thread of the process (and so the ones they
+    /// start later: the thread pool, timers, logging) off the worker cores, onto the cores the
+    /// workers do not use (the IOKernel's among them). Off in the library, so a test process or an
+    /// embedding host keeps its threads where it put them; on in the <c>netstack</c> executable. On
+    /// the reference VM the server's thread-pool workers took 3–10 ms at a time of the worker's core
+    /// (traced with perf sched_switch, docs/results.md).</summary>
+    public bool HelperThreadsOffWorkers { get; set; }
+
+    /// <summary>The longest the IOKernel holds its core without offering it, while it finds work (µs;
+    /// SpinYield and SpinPark only; 0: never while busy). A busy loop otherwise keeps the core until
+    /// the OS's next tick, 4 ms on the reference VM (HZ = 250, no kernel preemption): a load generator
+    /// or any thread sharing the IOKernel's core waited up to that long, and so did every request
+    /// it was about to send or read (traced with perf sched_switch, docs/results.md). A yield with
+    /// nothing else runnable costs well under a microsecond, so 50 µs costs at most about 1 % of a
+    /// busy IOKernel.</summary>
+    public double IOKernelBusyYieldMicros { get; set; } = 50;
+
     /// <summary>How carriers back off when their mailbox is empty: spin, yield, then park, so that on
     /// a small machine an idle carrier gives its core to the other threads (docs/design-notes.md).</summary>
     public IdleStrategyKind CarrierIdle { get; set; } = IdleStrategyKind.SpinPark;
@@ -137,11 +154,13 @@ public sealed class KernelOptions
         {
             throw new ArgumentException("queue capacity and receive batch must be positive");
         }
-        if (WatchdogMillis <= 0 || DrainTimeoutMillis < 0 || TraceCapacity < 0 || IdleSpinMicros < 0 || IdleYieldMicros < 0 || IdleParkMicros <= 0)
+        if (WatchdogMillis <= 0 || DrainTimeoutMillis < 0 || TraceCapacity < 0 || IdleSpinMicros < 0 || IdleYieldMicros < 0 || IdleParkMicros <= 0
+            || IOKernelBusyYieldMicros < 0)
         {
             throw new ArgumentException(
                 $"WatchdogMillis ({WatchdogMillis}) and IdleParkMicros ({IdleParkMicros}) must be positive; DrainTimeoutMillis ({DrainTimeoutMillis}), " +
-                $"TraceCapacity ({TraceCapacity}), IdleSpinMicros ({IdleSpinMicros}) and IdleYieldMicros ({IdleYieldMicros}) must not be negative");
+                $"TraceCapacity ({TraceCapacity}), IdleSpinMicros ({IdleSpinMicros}), IdleYieldMicros ({IdleYieldMicros}) " +
+                $"and IOKernelBusyYieldMicros ({IOKernelBusyYieldMicros}) must not be negative");
         }
         if (StallThresholdMicros <= 0 || StallLogCapacity < 1)
         {

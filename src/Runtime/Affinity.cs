@@ -6,8 +6,10 @@ namespace NetStack.Runtime;
 /// <summary>A core that does not exist or that this process may not run on.</summary>
 internal sealed class CoreNotAvailableException(string message) : Exception(message);
 
-/// <summary>Core affinity. .NET does not pass affinity on to the threads it creates, so every
-/// dedicated thread calls <see cref="PinCurrentThread"/> itself, first thing.</summary>
+/// <summary>Core affinity. A new thread starts with the affinity of the thread that created it
+/// (Linux's rule, which .NET's threads follow), so every dedicated thread calls
+/// <see cref="PinCurrentThread"/> itself, first thing, and <see cref="MoveProcessThreads"/> keeps a
+/// process's other threads, and the ones they create later, off the dedicated cores.</summary>
 internal static partial class Affinity
 {
     private const int MaskBytes = 128; // 1024 CPUs, glibc's cpu_set_t
@@ -16,8 +18,52 @@ internal static partial class Affinity
     /// more workers than the machine has cores, or where pinning is refused.</summary>
     public const int Unpinned = -1;
 
-    /// <summary>The cores this process may run on, in ascending order.</summary>
-    public static IReadOnlyList<int> AvailableCores()
+    /// <summary>The cores this process may run on, in ascending order: as the calling thread's
+    /// affinity says, or, once <see cref="MoveProcessThreads"/> has narrowed every thread's, as it
+    /// said before that.</summary>
+    public static IReadOnlyList<int> AvailableCores() => s_coresBeforeMove ?? ThreadCores();
+
+    /// <summary>The process's cores before its threads were moved; null until then.</summary>
+    private static IReadOnlyList<int>? s_coresBeforeMove;
+
+    /// <summary>
+    /// Sets the affinity of every thread this process has now to <paramref name="cores"/>. The
+    /// threads they start later inherit it: the thread pool's workers, timers, the host's logging.
+    /// A dedicated thread started afterwards pins itself to its own core, which it may, since
+    /// <see cref="AvailableCores"/> still answers what the process could run on before. Returns the
+    /// number of threads moved (a thread that ended meanwhile is skipped); 0 off Linux.
+    /// </summary>
+    public static int MoveProcessThreads(IReadOnlyList<int> cores)
+    {
+        if (!OperatingSystem.IsLinux() || cores.Count == 0)
+        {
+            return 0;
+        }
+        s_coresBeforeMove ??= ThreadCores();
+        Span<byte> mask = stackalloc byte[MaskBytes];
+        mask.Clear();
+        foreach (int core in cores)
+        {
+            if (core < 0 || core >= MaskBytes * 8)
+            {
+                throw new CoreNotAvailableException($"core {core} does not exist; valid cores: {Describe(AvailableCores())}");
+            }
+            mask[core >> 3] |= (byte)(1 << (core & 7));
+        }
+        int moved = 0;
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            if (int.TryParse(Path.GetFileName(task), out int tid)
+                && SchedSetAffinity(tid, MaskBytes, ref MemoryMarshal.GetReference(mask)) == 0)
+            {
+                moved++;
+            }
+        }
+        return moved;
+    }
+
+    /// <summary>The calling thread's cores, in ascending order.</summary>
+    private static IReadOnlyList<int> ThreadCores()
     {
         if (!OperatingSystem.IsLinux())
         {

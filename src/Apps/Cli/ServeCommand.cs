@@ -89,7 +89,9 @@ internal static class ServeCommand
         }
         serve.SetAction(result =>
         {
-            using IHost host = ServeHost.Build(Settings(result, options));
+            // The executable keeps its own helper threads off the worker cores (the library does not:
+            // KernelOptions.HelperThreadsOffWorkers); a setting given on the line comes later and wins.
+            using IHost host = ServeHost.Build(["--NetStack:HelperThreadsOffWorkers", "true", .. Settings(result, options)]);
             host.Run();
             return 0;
         });
