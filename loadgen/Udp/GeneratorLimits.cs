@@ -40,9 +40,10 @@ internal sealed record GeneratorLimits
     public double SpinBelowMicros { get; init; }
 
     /// <summary>A sender offers its core (sched_yield) at least this often, even when it is behind and
-    /// sends without waiting, or its polls keep finding answers: a server's IOKernel sharing its core
-    /// otherwise waits for the OS's next tick (4 ms on the reference VM) to run. 0: only the waits yield.</summary>
-    public double BusyYieldMicros { get; init; } = 50;
+    /// sends without waiting, or its polls keep finding answers, so a server's IOKernel sharing its
+    /// core does not wait for the OS's next tick (4 ms on the reference VM). 0, the default: only the
+    /// waits yield (side by side, 50 µs did not lower kv's tail on the reference VM; docs/results.md).</summary>
+    public double BusyYieldMicros { get; init; }
 
     /// <summary>A sender further than this from its next send sleeps 1 ms (low rates, idle cores).</summary>
     public double SleepAboveMicros { get; init; } = 3000;

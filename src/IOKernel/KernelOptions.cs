@@ -41,13 +41,14 @@ public sealed class KernelOptions
     public bool HelperThreadsOffWorkers { get; set; }
 
     /// <summary>The longest the IOKernel holds its core without offering it, while it finds work (µs;
-    /// SpinYield and SpinPark only; 0: never while busy). A busy loop otherwise keeps the core until
-    /// the OS's next tick, 4 ms on the reference VM (HZ = 250, no kernel preemption): a load generator
-    /// or any thread sharing the IOKernel's core waited up to that long, and so did every request
-    /// it was about to send or read (traced with perf sched_switch, docs/results.md). A yield with
-    /// nothing else runnable costs well under a microsecond, so 50 µs costs at most about 1 % of a
-    /// busy IOKernel.</summary>
-    public double IOKernelBusyYieldMicros { get; set; } = 50;
+    /// SpinYield and SpinPark only; 0, the default: never while busy). A busy loop otherwise keeps the
+    /// core until the OS's next tick, 4 ms on the reference VM (HZ = 250, no kernel preemption), and a
+    /// thread sharing the IOKernel's core (a load generator) waits that long: traced with perf
+    /// sched_switch, 50 µs cut the IOKernel's holds of a millisecond or more from 37 to 5 in a 5 s run.
+    /// It is off by default because side-by-side runs of kv against its generator on one core did not
+    /// show the tail getting lower with it, and it costs a context switch each time another thread
+    /// takes the offer (docs/results.md, kv's eleventh run).</summary>
+    public double IOKernelBusyYieldMicros { get; set; }
 
     /// <summary>How carriers back off when their mailbox is empty: spin, yield, then park, so that on
     /// a small machine an idle carrier gives its core to the other threads (docs/design-notes.md).</summary>

@@ -75,10 +75,10 @@ public class BusyYieldTests
     }
 
     [Fact]
-    public void TheKernelsOptionsRefuseANegativeBusyBoundAndDefaultTo50Micros()
+    public void TheKernelsOptionsRefuseANegativeBusyBoundAndDefaultToNone()
     {
         var options = new NetStack.IOKernel.KernelOptions();
-        Assert.Equal(50, options.IOKernelBusyYieldMicros);
+        Assert.Equal(0, options.IOKernelBusyYieldMicros);
         Assert.False(options.HelperThreadsOffWorkers);
         options.IOKernelBusyYieldMicros = -1;
         var e = Assert.Throws<ArgumentException>(options.Validate);
