@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.IOKernel.Nic.IoUring;
 
@@ -725,10 +726,12 @@ internal sealed unsafe class IoUringTcpNic : TcpNic
         c.QueuedBytes = 0;
     }
 
-    /// <summary>The table follows the receive pool, which makes blocks while it warms up.</summary>
+    /// <summary>The table follows the receive pool, which makes blocks while it warms up and when a
+    /// backlog is deeper than any before: its growth is the pool's, and counted as such.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void GrowChunkTable(int block)
     {
+        using PoolGrowth.Scope growth = PoolGrowth.Measure();
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)block + 1);
         Array.Resize(ref _chunkNext, size);
         Array.Resize(ref _chunkOffset, size);
