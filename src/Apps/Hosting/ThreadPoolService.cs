@@ -49,26 +49,40 @@ internal sealed class ThreadPoolService(
         int port = spin.Port;
         var protocol = new SpinProtocol(SpinApp.TypeCount);
         var where = new List<string>();
-        try
+        // A port the kernel chose for UDP may be taken for TCP (by a client's ephemeral port, say): then
+        // the pair is chosen again, as NetStack's own NICs do. A configured port fails at once.
+        for (int attempt = 1; ; attempt++)
         {
-            if (spin.Udp)
+            where.Clear();
+            port = spin.Port;
+            try
             {
-                _server = new ThreadPoolServer(new IPEndPoint(address, port), new SpinApp(), protocol, maxInFlight,
-                    udpOptions.Value.ReceiveBufferBytes);
-                port = _server.Port;
-                where.Add($"udp://{_server.LocalEndPoint}");
+                if (spin.Udp)
+                {
+                    _server = new ThreadPoolServer(new IPEndPoint(address, port), new SpinApp(), protocol, maxInFlight,
+                        udpOptions.Value.ReceiveBufferBytes);
+                    port = _server.Port;
+                    where.Add($"udp://{_server.LocalEndPoint}");
+                }
+                if (spin.Tcp)
+                {
+                    _tcp = new ThreadPoolTcpServer(new IPEndPoint(address, port), new SpinApp(), protocol, tcpOptions.Value.MaxConnections);
+                    where.Add($"tcp://{_tcp.LocalEndPoint}");
+                }
+                break;
             }
-            if (spin.Tcp)
+            catch (SocketException e)
             {
-                _tcp = new ThreadPoolTcpServer(new IPEndPoint(address, port), new SpinApp(), protocol, tcpOptions.Value.MaxConnections);
-                where.Add($"tcp://{_tcp.LocalEndPoint}");
+                _server?.Dispose();
+                _tcp?.Dispose();
+                _server = null;
+                _tcp = null;
+                if (spin.Port == 0 && spin.Udp && spin.Tcp && attempt < 20 && e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+                {
+                    continue;
+                }
+                throw new ConfigurationException($"cannot listen on {spin.Address}:{port}: {e.Message}; choose another --port or --address");
             }
-        }
-        catch (SocketException e)
-        {
-            _server?.Dispose();
-            _tcp?.Dispose();
-            throw new ConfigurationException($"cannot listen on {spin.Address}:{port}: {e.Message}; choose another --port or --address");
         }
         _server?.Start();
         _tcp?.Start();
