@@ -1,5 +1,6 @@
 // How an open-loop sender waits for a request's intended send time: polls for answers (inline receiver), sleeps, yields or spins.
 using NetStack.Runtime;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.LoadGen.Udp;
 
@@ -57,35 +58,4 @@ internal struct SendWait(GeneratorLimits limits, bool inline)
     /// <summary>The sender sent at <paramref name="now"/>: a sender that is behind sends without
     /// waiting, and offers its core once it has held it for the busy bound.</summary>
     public void Sent(long now) => _busy.Running(now);
-}
-
-/// <summary>
-/// A thread that may share its core offers it (<c>sched_yield</c>) at least every so many µs while
-/// it runs. Without it, two polling threads on one core (the generator and an IOKernel) each keep
-/// the core for as long as they find work, and the kernel takes it back only at its tick: 4 ms on
-/// the reference VM (HZ = 250, no kernel preemption), during which the other's requests wait
-/// (traced with perf sched_switch, docs/results.md). A yield with nothing else runnable returns in
-/// well under a microsecond.
-/// </summary>
-internal struct BusyYield(double micros)
-{
-    private readonly long _boundTicks = micros <= 0 ? long.MaxValue : Clock.FromMicros(micros);
-    private long _gaveUpTicks;
-
-    /// <summary>Yields made because the bound had passed.</summary>
-    public long Yields { get; private set; }
-
-    /// <summary>The thread offered its core at <paramref name="now"/> by itself (a yield or a sleep).</summary>
-    public void GaveUp(long now) => _gaveUpTicks = now;
-
-    /// <summary>The thread is running at <paramref name="now"/>: yields if it has not offered its core for the bound.</summary>
-    public void Running(long now)
-    {
-        if (now - _gaveUpTicks >= _boundTicks)
-        {
-            Thread.Yield();
-            _gaveUpTicks = now;
-            Yields++;
-        }
-    }
 }

@@ -36,18 +36,18 @@ public sealed class KernelOptions
     /// start later: the thread pool, timers, logging) off the worker cores, onto the cores the
     /// workers do not use (the IOKernel's among them). Off in the library, so a test process or an
     /// embedding host keeps its threads where it put them; on in the <c>netstack</c> executable. On
-    /// the reference VM the server's thread-pool workers took 3–10 ms at a time of the worker's core
-    /// (traced with perf sched_switch, docs/results.md).</summary>
+    /// the reference VM the server's thread-pool workers took about 10 ms of the worker's core in one
+    /// burst, in segments of 1.1–3.2 ms (traced with perf sched_switch, docs/results.md).</summary>
     public bool HelperThreadsOffWorkers { get; set; }
 
     /// <summary>The longest the IOKernel holds its core without offering it, while it finds work (µs;
     /// SpinYield and SpinPark only; 0, the default: never while busy). A busy loop otherwise keeps the
     /// core until the OS's next tick, 4 ms on the reference VM (HZ = 250, no kernel preemption), and a
     /// thread sharing the IOKernel's core (a load generator) waits that long: traced with perf
-    /// sched_switch, 50 µs cut the IOKernel's holds of a millisecond or more from 37 to 5 in a 5 s run.
+    /// sched_switch, 50 µs cut the IOKernel's holds of a millisecond or more from 37 to 3 in a 5 s stretch.
     /// It is off by default because side-by-side runs of kv against its generator on one core did not
     /// show the tail getting lower with it, and it costs a context switch each time another thread
-    /// takes the offer (docs/results.md, kv's eleventh run).</summary>
+    /// takes the offer (docs/results.md, "Who takes the IOKernel's core").</summary>
     public double IOKernelBusyYieldMicros { get; set; }
 
     /// <summary>How carriers back off when their mailbox is empty: spin, yield, then park, so that on

@@ -36,7 +36,6 @@ internal sealed unsafe partial class IdleStrategy
     /// needs a fixed address): 1 while the thread sleeps or is about to.</summary>
     private readonly int[]? _parkedWord;
     private readonly int* _parked;
-    private readonly long _busyYieldTicks;
     // Written by the owning thread on every poll: a line of its own, away from what producers read.
     private OwnerLine _own;
 
@@ -52,7 +51,7 @@ internal sealed unsafe partial class IdleStrategy
         double parkMicros = 100, Func<bool>? hasWork = null, double busyYieldMicros = 0)
     {
         _kind = kind;
-        _busyYieldTicks = kind == IdleStrategyKind.Spin || busyYieldMicros <= 0 ? long.MaxValue : Clock.FromMicros(busyYieldMicros);
+        _own.Busy = new BusyYield(kind == IdleStrategyKind.Spin ? 0 : busyYieldMicros);
         _spinTicks = Clock.FromMicros(spinMicros);
         _yieldTicks = Clock.FromMicros(yieldMicros);
         _parkMicros = Math.Max(1, (int)parkMicros);
@@ -84,25 +83,14 @@ internal sealed unsafe partial class IdleStrategy
     public void Worked(long now)
     {
         _own.IdleSince = 0;
-        if (now - _own.GaveUp >= _busyYieldTicks)
-        {
-            BusyYield(now);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void BusyYield(long now)
-    {
-        Thread.Yield();
-        _own.GaveUp = now;
-        BusyYields++;
+        _own.Busy.Running(now);
     }
 
     /// <summary>Yields <see cref="Worked"/> made (the owning thread's count; a snapshot from others).</summary>
-    public long BusyYields { get; private set; }
+    public long BusyYields => _own.Busy.Yields;
 
     /// <summary>When the thread last offered its core (a yield, busy or idle, or a park), in ticks; 0 before the first.</summary>
-    public long GaveUpTicks => _own.GaveUp;
+    public long GaveUpTicks => _own.Busy.GaveUpTicks;
 
     /// <summary>The poll found nothing. Returns true when the thread parked or slept on purpose (its
     /// stall watch must not count that pause as the machine's); a yield is not on purpose: it returns
@@ -131,7 +119,7 @@ internal sealed unsafe partial class IdleStrategy
         {
             return false;
         }
-        _own.GaveUp = now;
+        _own.Busy.GaveUp(now);
         if (_kind == IdleStrategyKind.SpinYield || idleFor < _spinTicks + _yieldTicks)
         {
             Thread.Yield();
@@ -147,8 +135,8 @@ internal sealed unsafe partial class IdleStrategy
     {
         /// <summary>When the current idle period began; 0 while the thread works.</summary>
         [FieldOffset(CacheLine.Size)] public long IdleSince;
-        /// <summary>When the thread last offered its core.</summary>
-        [FieldOffset(CacheLine.Size + sizeof(long))] public long GaveUp;
+        /// <summary>When the thread last offered its core, and how often it did so because it was busy.</summary>
+        [FieldOffset(CacheLine.Size + sizeof(long))] public BusyYield Busy;
     }
 
     private void Park()

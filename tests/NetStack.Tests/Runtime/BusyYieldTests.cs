@@ -1,5 +1,4 @@
 // A polling thread that shares its core offers it at a bounded interval while busy: the IOKernel's idle strategy and the generator's sender.
-using NetStack.LoadGen.Udp;
 using NetStack.Runtime;
 using NetStack.Runtime.Threading;
 using Xunit;
