@@ -8,7 +8,19 @@ internal sealed partial class KvEngine
 {
     private Step ExecuteText(ReadOnlySpan<byte> command, ref KvCursor cursor, ref ReplyWriter writer, ref int budget)
     {
-        TextParser.TryReadLine(command, out ReadOnlySpan<byte> line, out int lineBytes);
+        // A multiget's later steps take the line's length from the cursor: scanning its whole line
+        // again for the newline at every step made a multiget's cost grow with the square of its keys.
+        ReadOnlySpan<byte> line;
+        int lineBytes = 0;
+        if (cursor.Phase == 0)
+        {
+            TextParser.TryReadLine(command, out line, out lineBytes);
+            cursor.LineLength = line.Length;
+        }
+        else
+        {
+            line = command[..cursor.LineLength];
+        }
         TextParser.Tokenize(line, out TokenizedLine tokens);
         TextCommand name = TextParser.Lookup(tokens, out bool http);
         if (http)

@@ -34,6 +34,8 @@ internal struct KvCursor
     internal int Phase;
     /// <summary>A multiget's next key (or next key to check), as a position in its line.</summary>
     internal int Position;
+    /// <summary>The current text command's line, without its terminator, measured in its first step.</summary>
+    internal int LineLength;
     /// <summary>Where a multiget's keys start in its line.</summary>
     internal int KeysStart;
     /// <summary>gat's expiry, computed in its first step.</summary>

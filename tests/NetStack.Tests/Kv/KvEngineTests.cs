@@ -66,6 +66,23 @@ public class KvEngineTests
     }
 
     [Fact]
+    public void AMultigetsLaterStepsKeepTheLineItsFirstStepRead()
+    {
+        // memcached ends a line at a NUL; the later steps take the line's length from the cursor, so
+        // the keys after the NUL stay out of every step, not only the first.
+        KvEngine engine = Engine(keysPerStep: 1, out KvStore store);
+        using (store)
+        {
+            Load(engine, 10);
+            (string reply, int steps, KvStatus status) = Run(engine, Latin1("get key1 key2 key3\0 key4 key5\r\n"));
+
+            Assert.Equal(KvStatus.Done, status);
+            Assert.InRange(steps, 3, 5);
+            Assert.Equal("VALUE key1 1 1\r\nv\r\nVALUE key2 2 2\r\nvv\r\nVALUE key3 3 3\r\nvvv\r\nEND\r\n", reply);
+        }
+    }
+
+    [Fact]
     public void AVeryLongGetLineIsCheckedInStepsAndAKeyOver250BytesAnywhereFailsItWhole()
     {
         KvEngine engine = Engine(keysPerStep: 4, out KvStore store);
