@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""bench/kv.sh part 2's summary: GET p99 per target and load, the median over the rounds, each round's p99
+and steal beside it; then the same medians over the clean rounds only, those in which no target's point
+lost more than STEAL_MAX_MS (100) ms to the hypervisor (stealMsPerCore summed over the cores). Steal is
+the machine's, not a server's: a round where one target's point lost a second of a core compares the
+machine's moments, not the servers.
+Usage: bench/kv-long-summary.py OUT_DIR   (reads OUT_DIR/kv-long/ and OUT_DIR/kv-long-binary/)
+"""
+import json
+import os
+import statistics
+import sys
+
+out = sys.argv[1]
+steal_max = float(os.environ.get("STEAL_MAX_MS", "100"))
+
+
+def target_of(p):
+    return p["label"] if p["system"] == "netstack" else p["system"]
+
+
+for name in ["kv-long", "kv-long-binary"]:
+    path = f"{out}/{name}/report.json"
+    if not os.path.exists(path):
+        continue
+    points = json.load(open(path))["points"]
+    print(f"{name}: GET p99 (µs, client), the median over the rounds [each round's p99; its steal, ms summed over the cores]")
+    targets = list(dict.fromkeys(target_of(p) for p in points))
+    for load in sorted({p["offeredLoad"] for p in points}):
+        rounds = {t: [p for p in points if p["offeredLoad"] == load and target_of(p) == t] for t in targets}
+        p99 = {t: [next(x for x in p["types"] if x["name"] == "get")["latencyUs"]["p99"] for p in rs] for t, rs in rounds.items()}
+        steal = {t: [sum(p.get("stealMsPerCore") or []) for p in rs] for t, rs in rounds.items()}
+        row, first = [], statistics.median(p99[targets[0]])
+        for t in targets:
+            median = statistics.median(p99[t])
+            text = f"{t} {median:.1f} [" + ", ".join(f"{v:.0f}; {s:.0f}" for v, s in zip(p99[t], steal[t])) + "]"
+            server = [s["p99Us"] for p in rounds[t] for s in p.get("kv", {}).get("serverLatency", []) if s["name"] == "get"]
+            text += f", server-side median {statistics.median(server):.1f}" if server else f" ({median / first:.2f}x the first target's)"
+            row.append(text)
+        print(f"  load {load}: " + " | ".join(row))
+        n = min(len(v) for v in p99.values())
+        clean = [r for r in range(n) if all(steal[t][r] <= steal_max for t in targets)]
+        if not clean:
+            print(f"    clean rounds (every target's steal <= {steal_max:.0f} ms): none")
+            continue
+        medians = {t: statistics.median(p99[t][r] for r in clean) for t in targets}
+        print(f"    clean rounds (every target's steal <= {steal_max:.0f} ms): {len(clean)} of {n}; medians "
+              + " | ".join(f"{t} {medians[t]:.1f}" + ("" if t == targets[0] else f" ({medians[t] / medians[targets[0]]:.2f}x)") for t in targets))
