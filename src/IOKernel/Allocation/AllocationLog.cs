@@ -27,6 +27,10 @@ internal struct AllocationRecord
 
     /// <summary>Decision → new owner running, ticks (0 while not acknowledged): the move alone.</summary>
     public readonly long MoveTicks => RunningTicks == 0 ? 0 : RunningTicks - DecidedTicks;
+
+    /// <summary>For a test's failure message: the move, why, and its three moments in ticks.</summary>
+    public override readonly string ToString() =>
+        $"worker {Worker}: app {From} -> {To} ({Reason}), seen {SeenTicks}, decided {DecidedTicks}, running {RunningTicks}";
 }
 
 /// <summary>A bounded log: moves past its capacity are counted, not kept.</summary>

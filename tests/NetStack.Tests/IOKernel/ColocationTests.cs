@@ -103,8 +103,11 @@ public class ColocationTests
     {
         (Kernel kernel, _, LoggingBatchJob batch, _) = RunBursts("standing-queue");
         AllocationRecord[] records = kernel.AllocationLog.Records.ToArray();
-        Assert.Contains(records, r => r.Reason == AllocationReason.Congestion && r.To == 0);
-        Assert.Contains(records, r => r.Reason == AllocationReason.IdleRelease && r.From == 0 && r.To == 1);
+        // Failed once in ~10 full runs on a VM losing 20-50 % of its cores to steal, with two records
+        // and no congestion grant; the message lists them for the next time.
+        string log = $"moves: [{string.Join("; ", records)}], counters: {kernel.Counters.Received} received, {kernel.Counters.Completed} completed, {kernel.Counters.Rejected} rejected";
+        Assert.True(records.Any(r => r.Reason == AllocationReason.Congestion && r.To == 0), log);
+        Assert.True(records.Any(r => r.Reason == AllocationReason.IdleRelease && r.From == 0 && r.To == 1), log);
         Assert.True(kernel.Carriers[0].Batch.Units > 0);
         Assert.NotEmpty(batch.UnitStarts);
     }
