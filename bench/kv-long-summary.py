@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/kv.sh part 2's summary: GET p99 per target and load, the median over the rounds, each round's p99
-and steal beside it; then the same medians over the clean rounds only, those in which no target's point
+and steal beside it, and the generator's lateness p99 (the flag, reported apart); then the same medians over the clean rounds only, those in which no target's point
 lost more than STEAL_MAX_MS (100) ms to the hypervisor (stealMsPerCore summed over the cores). Steal is
 the machine's, not a server's: a round where one target's point lost a second of a core compares the
 machine's moments, not the servers.
@@ -36,6 +36,11 @@ for name in ["kv-long", "kv-long-binary"]:
             text = f"{t} {median:.1f} [" + ", ".join(f"{v:.0f}; {s:.0f}" for v, s in zip(p99[t], steal[t])) + "]"
             server = [s["p99Us"] for p in rounds[t] for s in p.get("kv", {}).get("serverLatency", []) if s["name"] == "get"]
             text += f", server-side median {statistics.median(server):.1f}" if server else f" ({median / first:.2f}x the first target's)"
+            # The flag beside the figure, not in it: the generator's own lateness p99 (latency runs from
+            # the intended send time, so a late send is in the client's p99).
+            late = [p["generatorLatenessUs"]["p99"] for p in rounds[t] if p.get("generatorLatenessUs")]
+            if late:
+                text += f", generator lateness p99 median {statistics.median(late):.0f}"
             row.append(text)
         print(f"  load {load}: " + " | ".join(row))
         n = min(len(v) for v in p99.values())

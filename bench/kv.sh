@@ -61,8 +61,7 @@ targets="netstack/ps=127.0.0.1:$KV,memcached-t1=127.0.0.1:$MC1,memcached-t2=127.
 # server's worker (traced with perf sched_switch: 423 ms of the carrier's time over a 3-rate usr
 # run, 92 ms with the whole process on core 0).
 LK="taskset -c 0 $L"
-# The generator shares core 0 with kv's IOKernel: "fell behind" at 50 µs of lateness p99, as for udp in run-all.sh.
-common="--receiver inline --cores 0 --connections 16 --duration-s 2 --behind-p99-us 50"
+duration=2
 rates=10000,20000,40000,60000,80000,100000,120000,150000
 keys=100000 slap=10s
 # Part 2's long request: a 1000-key multiget, about 0.4-0.5 ms on kv or memcached (bench/kv-multiget.py), near the
@@ -70,12 +69,15 @@ keys=100000 slap=10s
 long_keys=${LONG_KEYS:-1000}
 # PARTS (1 2 3 4): which numbered parts to run; the servers start and the noise is read either way.
 parts=" ${PARTS:-1 2 3 4} "
+long_rates=10000,20000,30000,40000,50000,60000,80000,100000
 if [ "$quick" = 1 ]; then
-  common="--receiver inline --cores 0 --connections 16 --duration-s 0.3 --behind-p99-us 50"
-  rates=5000,10000 keys=2000 slap=1s alloc_rates=5000,5000
+  duration=0.3 rates=5000,10000 long_rates=5000,10000 keys=2000 slap=1s alloc_rates=5000,5000
 fi
-long_rates=${LONG_RATES:-$([ "$quick" = 1 ] && echo "$rates" || echo 10000,20000,30000,40000,50000,60000,80000,100000)}
-long_common=${common/--connections 16/--connections ${LONG_CONNECTIONS:-16}}
+long_rates=${LONG_RATES:-$long_rates}
+# The generator shares core 0 with kv's IOKernel: "fell behind" at 50 µs of lateness p99, as for udp in run-all.sh.
+point="--receiver inline --cores 0 --duration-s $duration --behind-p99-us 50"
+common="$point --connections 16"
+long_common="$point --connections ${LONG_CONNECTIONS:-16}"
 
 if [[ $parts == *" 1 "* ]]; then
 echo "== 1. usr and etc: the highest load holding p99 <= 200 us and <= 1 ms (loads in M requests/s)"
@@ -83,8 +85,8 @@ for w in usr etc; do
   $LK kv --target "$targets" --workload "$w" --keys "$keys" --rates "$rates" $common \
     --slo "p99-latency<=200,p99-latency<=1000" --out "$out/kv-$w" >/dev/null
 done
-
 fi
+
 if [[ $parts == *" 2 "* ]]; then
 echo "== 2. GETs with 0.5 % long requests ($long_keys-key multigets): GET p99 at 0.5 and 0.7 load"
 # The load needs a capacity: kv's saturation on this mix, from a sweep (override with LONG_CAPACITY_RPS).
@@ -116,8 +118,8 @@ $LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 -
 $LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys "$long_keys" --capacity-rps "$capacity" \
   --loads "$loads" $long_common --no-load --protocol binary --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long-binary" >/dev/null
 python3 bench/kv-long-summary.py "$out" | tee "$out/kv-long-summary.txt"
-
 fi
+
 if [[ $parts == *" 3 "* ]]; then
 echo "== 3. memcaslap (closed loop, 9:1 GET:SET, 16 connections, 1 thread on core 0): operations per second"
 for round in 1 2; do
@@ -156,8 +158,8 @@ for name in ["kv-alloc-usr", "kv-alloc-etc-long-binary"]:
               f"high-water mark {growth}, everything else {None if total is None or growth is None else total - growth}; "
               f"generator {p.get('generatorAllocatedBytesPerRequest')} B/req")
 EOF
-
 fi
+
 echo "== machine noise after"
 $L noise --duration-s "$([ "$quick" = 1 ] && echo 1 || echo 3)" | tee "$out/noise-after.txt"
 echo "results in $out"
