@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/kv.sh part 2's summary: GET p99 per target and load, the median over the rounds, each round's p99
-and steal beside it, and the generator's lateness p99 (the flag, reported apart); then the same medians over the clean rounds only, those in which no target's point
+and steal beside it, the generator's lateness p99 (the flag, reported apart) and the share of GETs sent behind an unanswered long request
+on their own connection, with the p99 of the others; then the same medians over the clean rounds only, those in which no target's point
 lost more than STEAL_MAX_MS (100) ms to the hypervisor (stealMsPerCore summed over the cores). Steal is
 the machine's, not a server's: a round where one target's point lost a second of a core compares the
 machine's moments, not the servers.
@@ -41,6 +42,12 @@ for name in ["kv-long", "kv-long-binary"]:
             late = [p["generatorLatenessUs"]["p99"] for p in rounds[t] if p.get("generatorLatenessUs")]
             if late:
                 text += f", generator lateness p99 median {statistics.median(late):.0f}"
+            # The protocol's ordering apart from the scheduling: the GETs sent behind an unanswered
+            # long request on their own connection (any server makes them wait for its whole reply).
+            hol = [p["kv"]["headOfLine"] for p in rounds[t] if (p.get("kv") or {}).get("headOfLine")]
+            if hol:
+                text += (f", behind a long request {statistics.median(h['behindFraction'] for h in hol):.2%}"
+                         f" (clear GETs' p99 median {statistics.median(h['clearLatencyUs']['p99'] for h in hol):.0f})")
             row.append(text)
         print(f"  load {load}: " + " | ".join(row))
         n = min(len(v) for v in p99.values())

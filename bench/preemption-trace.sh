@@ -51,6 +51,11 @@ if not preempted:
     sys.exit(0)
 print("%s preempted while runnable: %d times, %.1f ms in all, longest %.2f ms"
       % (me, len(preempted), sum(g[0] for g in preempted) * 1e3, max(g[0] for g in preempted) * 1e3))
+lengths = sorted(g[0] * 1e6 for g in preempted)
+pick = lambda q: lengths[min(len(lengths) - 1, int(q * len(lengths)))]
+print("gap length µs: p50 %.1f, p90 %.1f, p99 %.1f; gaps > 50 µs: %d (%.1f ms), > 500 µs: %d (%.1f ms)"
+      % (pick(0.5), pick(0.9), pick(0.99), sum(1 for x in lengths if x > 50), sum(x for x in lengths if x > 50) / 1e3,
+         sum(1 for x in lengths if x > 500), sum(x for x in lengths if x > 500) / 1e3))
 count = collections.Counter(); ms = collections.Counter()
 for g in preempted:
     for name in set(n for n, _ in g[2]):

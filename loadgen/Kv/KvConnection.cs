@@ -39,6 +39,10 @@ internal sealed class KvConnection
     /// <summary>The request whose reply comes next on this connection.</summary>
     public int NextExpected;
 
+    /// <summary>The last long request (multiget) the sender put on this connection, or -1: a GET sent
+    /// while it is unanswered (<see cref="NextExpected"/> not past it) waits for its reply.</summary>
+    public int LastLong = -1;
+
     /// <summary>How far the head request's reply has been read.</summary>
     public Protocol.ReplyProgress Progress;
 

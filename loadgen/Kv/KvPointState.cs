@@ -62,6 +62,10 @@ internal sealed class KvPointState
     public readonly long EndTicks;
     public readonly LatencyRecorder Recorder = new(KvOp.Names.Length);
     public readonly LongHistogram LatenessNs = LatencyRecorder.NewHistogram();
+    /// <summary>The measured GETs by head of line: 0, nothing long ahead on the connection; 1, behind a long request (TCP only).</summary>
+    public readonly LatencyRecorder GetsByHeadOfLine = new(2);
+    private static readonly string[] HeadOfLineNames = ["clear", "behind"];
+    private bool[]? _behindLong;
     /// <summary>The largest value a reader accepts: the workload's, or 60 KiB, whichever is more, so a value
     /// left by another run does not read as garbage.</summary>
     public readonly int ReaderMaxValueBytes;
@@ -101,6 +105,12 @@ internal sealed class KvPointState
         ReaderMaxValueBytes = Math.Max(spec.Mix.Workload.Values.MaxBytes, 60 << 10);
     }
 
+    /// <summary>Splits the GETs by head of line (<see cref="GetsByHeadOfLine"/>); a transport whose replies are ordered per connection calls it before sending.</summary>
+    public void TrackHeadOfLine() => _behindLong = new bool[Schedule.Count];
+
+    /// <summary>GET <paramref name="i"/> was sent while a long request ahead of it on its connection was unanswered.</summary>
+    public void SentBehindLong(int i) => _behindLong![i] = true;
+
     /// <summary>The reply request <paramref name="i"/> must get.</summary>
     public ExpectedReply Expect(int i) => new(Schedule.Ops[i], (uint)i, Schedule.KeysOf(i), Spec.Mix.Keys);
 
@@ -134,7 +144,12 @@ internal sealed class KvPointState
         long intended = StartTicks + Schedule.OffsetTicks[i];
         if (intended >= MeasureFromTicks)
         {
-            Recorder.Record(op, Clock.ToNs(now - intended), 0, 0, reply.Failed);
+            long latencyNs = Clock.ToNs(now - intended);
+            Recorder.Record(op, latencyNs, 0, 0, reply.Failed);
+            if (_behindLong is not null && op == KvOp.Get)
+            {
+                GetsByHeadOfLine.Record(_behindLong[i] ? 1 : 0, latencyNs, 0, 0, reply.Failed);
+            }
             if (!reply.Failed)
             {
                 OkInWindow++;
@@ -288,7 +303,21 @@ internal sealed class KvPointState
                     Hits = Hits[t],
                     Misses = Misses[t],
                 }).ToList(),
+                HeadOfLine = _behindLong is null ? null : HeadOfLine(),
             },
+        };
+    }
+
+    private KvHeadOfLineReport HeadOfLine()
+    {
+        (ClassReport gets, List<ClassReport> split) = GetsByHeadOfLine.ToClasses(HeadOfLineNames);
+        return new KvHeadOfLineReport
+        {
+            Gets = gets.Count,
+            Behind = split[1].Count,
+            BehindFraction = gets.Count == 0 ? 0 : (double)split[1].Count / gets.Count,
+            ClearLatencyUs = split[0].LatencyUs,
+            BehindLatencyUs = split[1].LatencyUs,
         };
     }
 

@@ -34,6 +34,7 @@ internal sealed unsafe class KvTcpPoint
     public KvTcpPoint(KvPointSpec spec, KvSchedule schedule)
     {
         _s = new KvPointState(spec, schedule);
+        _s.TrackHeadOfLine();
         _protocol = spec.Protocol;
         _readerMaxValue = _s.ReaderMaxValueBytes;
         KeySpace keys = spec.Mix.Keys;
@@ -122,6 +123,14 @@ internal sealed unsafe class KvTcpPoint
             KvConnection c = _connections[i % n];
             // Acquire: pairs with the receiver's release when it gave the connection up.
             bool usable = Volatile.Read(ref c.Broken) == 0 || Reconnect(c, i);
+            if (ops[i] == KvOp.Multiget)
+            {
+                c.LastLong = i;
+            }
+            else if (ops[i] == KvOp.Get && c.LastLong >= 0 && Volatile.Read(ref c.NextExpected) <= c.LastLong)
+            {
+                _s.SentBehindLong(i); // the receiver may be another thread: NextExpected only grows, so a stale read says "behind"
+            }
             int length = KvClientProtocol.Encode(_protocol, _frame, keys, ops[i], schedule.KeysOf(i), valueBytes[i], (uint)i);
             if (!usable || !SendAll(c, _frame.AsSpan(0, length), inline))
             {

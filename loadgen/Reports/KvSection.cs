@@ -55,7 +55,34 @@ internal static class KvSection
             }
         }
         AppendServerLatency(sb, kv);
+        AppendHeadOfLine(sb, kv);
         AppendSteal(sb, kv);
+    }
+
+    /// <summary>The GETs that waited behind a long request on their own connection, beside those that did not:
+    /// the protocol's ordering, the same for every server, apart from its scheduling.</summary>
+    private static void AppendHeadOfLine(StringBuilder sb, List<PointReport> kv)
+    {
+        List<PointReport> with = kv.Where(p => p.Kv!.HeadOfLine is { Behind: > 0 }).ToList();
+        if (with.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine();
+        sb.AppendLine("## GETs behind a long request on their connection");
+        sb.AppendLine();
+        sb.AppendLine("memcached answers a connection's requests in order: a GET sent while a long request sent earlier on the same " +
+            "connection is unanswered waits for that whole reply, on any server. Behind: the share of the measured GETs that did; " +
+            "once it passes 1 %, the GET p99 is that wait. Clear: the GETs with nothing long ahead of them.");
+        sb.AppendLine();
+        sb.AppendLine("| system | load | GETs | behind | behind share | clear p50 µs | clear p99 µs | behind p50 µs | behind p99 µs |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (PointReport p in with)
+        {
+            KvHeadOfLineReport h = p.Kv!.HeadOfLine!;
+            sb.AppendLine(Inv($"| {p.Label} | {p.OfferedLoad:0.###} | {h.Gets} | {h.Behind} | {h.BehindFraction:P2} | ") +
+                Inv($"{h.ClearLatencyUs.P50:0.#} | {h.ClearLatencyUs.P99:0.#} | {h.BehindLatencyUs.P50:0.#} | {h.BehindLatencyUs.P99:0.#} |"));
+        }
     }
 
     /// <summary>The hypervisor's steal per point and core, for every target: a tail with steal beside

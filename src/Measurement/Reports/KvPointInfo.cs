@@ -27,6 +27,30 @@ public sealed class KvPointInfo
     public List<KvServerLatencyReport>? ServerLatency { get; set; }
     /// <summary>Why <see cref="ServerLatency"/> is missing (a target that is not kv), or null.</summary>
     public string? ServerLatencyNote { get; set; }
+    /// <summary>The measured GETs split by whether a long request was ahead of them on their own
+    /// connection (TCP only; null over UDP, where replies are not ordered).</summary>
+    public KvHeadOfLineReport? HeadOfLine { get; set; }
+}
+
+/// <summary>
+/// GETs over TCP split by the protocol's ordering: memcached answers a connection's requests in
+/// order, so a GET sent while a long request sent earlier on the same connection is still
+/// unanswered waits for that request's whole reply, whatever the server's scheduling. Its share
+/// is about f·λ·W/N (long fraction f, rate λ, the long request's time in the server W, N
+/// connections); once it passes 1 %, the GET p99 is that wait, for any server.
+/// </summary>
+public sealed class KvHeadOfLineReport
+{
+    /// <summary>GETs measured (the point's window).</summary>
+    public long Gets { get; set; }
+    /// <summary>Of them, sent behind an unanswered long request on their connection.</summary>
+    public long Behind { get; set; }
+    /// <summary><see cref="Behind"/> over <see cref="Gets"/>.</summary>
+    public double BehindFraction { get; set; }
+    /// <summary>Latency of the GETs with no long request ahead, µs.</summary>
+    public Summary ClearLatencyUs { get; set; } = new();
+    /// <summary>Latency of the GETs behind one, µs.</summary>
+    public Summary BehindLatencyUs { get; set; } = new();
 }
 
 /// <summary>One operation's answers; a multiget counts its keys as hits and misses.</summary>

@@ -1,4 +1,5 @@
 // The kv verb: clear errors, the workloads' distributions, its codecs, and short runs against kv on NetStack and the reference memcached.
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -417,6 +418,31 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
         Assert.Equal(0, report.Points[1].GeneratorAllocatedBytesPerRequest);
     }
 
+    [Fact]
+    public void GetsSentBehindAnUnansweredMultigetOnTheirConnectionAreCountedApart()
+    {
+        // The server holds each multiget's reply 30 ms, and with it every reply behind it on the connection.
+        using var server = new SlowMultigetServer(holdMillis: 30);
+        string dir = TempDir();
+        (int code, _, string error) = UdpCommandTests.RunMain("kv", "--target", $"slow=127.0.0.1:{server.Port}", "--workload", "usr",
+            "--keys", "200", "--rates", "500", "--duration-s", "0.6", "--connections", "1", "--long-fraction", "0.05", "--long-keys", "8",
+            "--no-load", "--no-charts", "--out", dir);
+
+        Assert.True(code == 0, error);
+        PointReport p = Assert.Single(RunReport.Load(Path.Combine(dir, "report.json")).Points);
+        Assert.Equal(p.Sent, p.Ok);
+        Assert.True(server.Multigets > 0, "multigets");
+        KvHeadOfLineReport h = p.Kv!.HeadOfLine!;
+        Assert.Equal(p.Types.Single(t => t.Name == "get").Count, h.Gets);
+        Assert.Equal(h.Gets, h.ClearLatencyUs.Count + h.BehindLatencyUs.Count);
+        Assert.True(h.Behind > 0 && h.Behind < h.Gets, $"{h.Behind} of {h.Gets} behind");
+        Assert.Equal(h.Behind, h.BehindLatencyUs.Count);
+        Assert.Equal((double)h.Behind / h.Gets, h.BehindFraction, 9);
+        // The first GET behind a held multiget waits out most of the hold (it was sent within ~2 ms of it).
+        Assert.True(h.BehindLatencyUs.Max >= 20_000, $"longest wait behind a multiget {h.BehindLatencyUs.Max} µs");
+        Assert.Contains("GETs behind a long request", File.ReadAllText(Path.Combine(dir, "report.md")), StringComparison.Ordinal);
+    }
+
     // ---- helpers ----
 
     private static string TempDir() => Path.Combine(Path.GetTempPath(), "netstack-kv-" + Guid.NewGuid().ToString("N"));
@@ -488,6 +514,100 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
         }
         Assert.Equal(p.All.Count, p.Types.Sum(t => t.Count));
         Assert.Equal(0, p.All.Errors);
+    }
+
+    /// <summary>A text-protocol server for a run without loading: every GET misses, every SET is stored, and
+    /// a multiget (a get of several keys) is answered only after <c>holdMillis</c>, holding the replies behind it.</summary>
+    private sealed class SlowMultigetServer : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly Thread _accepter;
+        private readonly int _holdMillis;
+        private int _multigets;
+
+        public SlowMultigetServer(int holdMillis)
+        {
+            _holdMillis = holdMillis;
+            _listener.Start();
+            _accepter = new Thread(Accept) { IsBackground = true };
+            _accepter.Start();
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Multigets => Volatile.Read(ref _multigets);
+
+        private void Accept()
+        {
+            while (true)
+            {
+                Socket client;
+                try
+                {
+                    client = _listener.AcceptSocket();
+                }
+                catch (SocketException)
+                {
+                    return;
+                }
+                new Thread(() => Serve(client)) { IsBackground = true }.Start();
+            }
+        }
+
+        private void Serve(Socket client)
+        {
+            using (client)
+            {
+                var pending = new List<byte>();
+                var buffer = new byte[64 << 10];
+                int skip = 0; // bytes of a SET's data block (and its CRLF) still to pass over
+                try
+                {
+                    int n;
+                    while ((n = client.Receive(buffer)) > 0)
+                    {
+                        pending.AddRange(buffer.AsSpan(0, n));
+                        while (true)
+                        {
+                            if (skip > 0)
+                            {
+                                int take = Math.Min(skip, pending.Count);
+                                pending.RemoveRange(0, take);
+                                skip -= take;
+                                if (skip > 0)
+                                {
+                                    break;
+                                }
+                            }
+                            int end = pending.IndexOf((byte)'\n');
+                            if (end < 0)
+                            {
+                                break;
+                            }
+                            string[] words = Encoding.ASCII.GetString(pending.GetRange(0, end).ToArray()).TrimEnd('\r').Split(' ');
+                            pending.RemoveRange(0, end + 1);
+                            if (words[0] == "set")
+                            {
+                                skip = int.Parse(words[4], CultureInfo.InvariantCulture) + 2;
+                                client.Send("STORED\r\n"u8);
+                                continue;
+                            }
+                            if (words.Length > 2)
+                            {
+                                Interlocked.Increment(ref _multigets);
+                                Thread.Sleep(_holdMillis);
+                            }
+                            client.Send("END\r\n"u8);
+                        }
+                    }
+                }
+                catch (SocketException)
+                {
+                }
+            }
+        }
+
+        public void Dispose() => _listener.Stop();
     }
 
     /// <summary>A TCP server that answers whatever it reads with a line no memcached reply starts with.</summary>
