@@ -1,7 +1,9 @@
 // Benchmark 3: what `await ctx.Checkpoint()` costs a handler when no preemption was asked.
 using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
+using NetStack.Runtime;
 using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.MicroBenchmarks;
 
@@ -27,6 +29,10 @@ public class CheckpointNotTakenBenchmarks
     private const long Slice = 2;
 
     private readonly GreenThread _thread = new();
+    private readonly GreenThread _shared = new();
+    private readonly GreenThreadRegistry _registry = new(4);
+    private HandoffRing _emptyMailbox = null!;
+    private HandoffRing _busyMailbox = null!;
     private readonly PreemptionWord _word = new();
     private readonly StepHandler _noCheckpoint = new NoCheckpointHandler();
     private readonly StepHandler _checkpoint = new CheckpointHandler();
@@ -34,7 +40,15 @@ public class CheckpointNotTakenBenchmarks
     private long _sink;
 
     [GlobalSetup]
-    public void Setup() => _word.Request(NotThisSlice, YieldReason.Quantum); // a stale request: names another slice
+    public void Setup()
+    {
+        _word.Request(NotThisSlice, YieldReason.Quantum); // a stale request: names another slice
+        _emptyMailbox = new HandoffRing(2, _registry, counted: true);
+        _busyMailbox = new HandoffRing(2, _registry, counted: true);
+        var waiting = new GreenThread();
+        _registry.Register(waiting);
+        _busyMailbox.Push(waiting, 0);
+    }
 
     /// <summary>The steps alone, in a handler run as a slice.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Steps)]
@@ -43,6 +57,16 @@ public class CheckpointNotTakenBenchmarks
     /// <summary><c>await ctx.Checkpoint()</c> after each step, none taken.</summary>
     [Benchmark(OperationsPerInvoke = Steps)]
     public long Checkpoint() => RunSlice(_checkpoint);
+
+    /// <summary>As <see cref="Checkpoint"/>, for an app shared by time (a quantum, here 2 s, never over):
+    /// the worker-side quantum check adds a load of the mailbox's slot, found empty.</summary>
+    [Benchmark(OperationsPerInvoke = Steps)]
+    public long CheckpointWithQuantumMailboxEmpty() => RunSlice(_checkpoint, _emptyMailbox);
+
+    /// <summary>As above with a request waiting in the mailbox: each checkpoint reads the clock as well
+    /// (the worst case, which lasts at most one quantum in a real slice).</summary>
+    [Benchmark(OperationsPerInvoke = Steps)]
+    public long CheckpointWithQuantumRequestWaiting() => RunSlice(_checkpoint, _busyMailbox);
 
     /// <summary><c>await ValueTask.CompletedTask</c> after each step.</summary>
     [Benchmark(OperationsPerInvoke = Steps)]
@@ -59,6 +83,22 @@ public class CheckpointNotTakenBenchmarks
             await Task.Yield();
         }
         return _sink = x;
+    }
+
+    private long RunSlice(StepHandler handler, HandoffRing mailbox)
+    {
+        GreenThread t = _shared;
+        t.Reset();
+        t.Handler = handler;
+        t.SetApp(0, handler, null, 0, 0, quantumTicks: int.MaxValue);
+        t.MoveTo(GreenThreadState.Queued);
+        t.MoveTo(GreenThreadState.AtWorker);
+        // The slice id is its start on the clock: the quantum counts from now.
+        if (t.RunSlice(_word, Clock.Now(), mailbox) != SliceOutcome.Completed)
+        {
+            throw new InvalidOperationException("a checkpoint within its quantum yielded");
+        }
+        return handler.Result;
     }
 
     private long RunSlice(StepHandler handler)

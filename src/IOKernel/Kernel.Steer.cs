@@ -46,7 +46,7 @@ internal sealed unsafe partial class Kernel
             t.SetRequest((byte*)a.Data, a.Length);
             // The app's fields are written only when they change; the reply writer is begun on the
             // carrier, on its own lines, when the handler first asks for it.
-            t.SetApp(a.AppId, app.Handler, a.Protocol, a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes);
+            t.SetApp(a.AppId, app.Handler, a.Protocol, a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes, app.QuantumTicks);
             t.MoveTo(GreenThreadState.Queued);
             if (!app.Policy!.Enqueue(t))
             {

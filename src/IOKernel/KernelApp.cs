@@ -20,8 +20,13 @@ internal sealed class KernelApp
             QuantumMicros = Options.QuantumMicros ?? kernel.QuantumMicros;
             Policy = PolicyCatalog.Create(PolicyName, QuantumMicros);
             Policy.Initialize(workers, kernel.QueueCapacity);
+            QuantumTicks = kernel.WorkerQuantumCheck ? (int)Math.Min(int.MaxValue, Policy.QuantumTicks) : 0;
         }
     }
+
+    /// <summary>The quantum its workers check themselves, in ticks (<see cref="KernelOptions.WorkerQuantumCheck"/>);
+    /// 0 when they do not (a policy without a quantum, or the check turned off).</summary>
+    public int QuantumTicks { get; }
 
     /// <summary>Its id: its index in the IOKernel's app table, and <see cref="RequestContext.AppId"/>.</summary>
     public int Id { get; }

@@ -50,6 +50,13 @@ public sealed class KernelOptions
     /// takes the offer (docs/results.md, "Who takes the IOKernel's core").</summary>
     public double IOKernelBusyYieldMicros { get; set; }
 
+    /// <summary>Whether a worker ends its own slice under processor sharing (true, the default): a
+    /// checkpoint yields once the slice has outlived its quantum while a request waits in the worker's
+    /// mailbox, the very case the IOKernel's preemption word is written for, without waiting for the
+    /// IOKernel to see it. The IOKernel still asks for the other cases (work waiting only in the
+    /// central queue, a core taken away). false: only the IOKernel ends slices.</summary>
+    public bool WorkerQuantumCheck { get; set; } = true;
+
     /// <summary>How carriers back off when their mailbox is empty: spin, yield, then park, so that on
     /// a small machine an idle carrier gives its core to the other threads (docs/design-notes.md).</summary>
     public IdleStrategyKind CarrierIdle { get; set; } = IdleStrategyKind.SpinPark;

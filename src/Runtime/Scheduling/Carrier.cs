@@ -69,6 +69,10 @@ internal sealed class Carrier
     /// <summary>Slices that ended in a yield.</summary>
     public long Yields { get; private set; }
 
+    /// <summary>Of <see cref="Yields"/>, those the worker decided itself (its quantum over, a request in its
+    /// mailbox) before the IOKernel asked; a yield the IOKernel asked for afterwards as well counts as asked.</summary>
+    public long SelfYields { get; private set; }
+
     /// <summary>Slices that ended with the handler awaiting something else.</summary>
     public long Detached { get; private set; }
 
@@ -269,7 +273,7 @@ internal sealed class Carrier
         }
 
         _worker.StartSlice(start);
-        SliceOutcome outcome = ctx.RunSlice(_worker.Preemption, start);
+        SliceOutcome outcome = ctx.RunSlice(_worker.Preemption, start, _worker.Mailbox);
         long end = Clock.Now();
         _stalls?.Restart(end);
 
@@ -301,7 +305,14 @@ internal sealed class Carrier
                 ctx.Preemptions++;
                 ctx.LastPreemptionTicks = end;
                 Yields++;
-                _measureNextStart = _worker.Preemption.Reason == YieldReason.Quantum;
+                if (Volatile.Read(ref _worker.Preemption.Line.Slice) == start)
+                {
+                    _measureNextStart = _worker.Preemption.Reason == YieldReason.Quantum;
+                }
+                else
+                {
+                    SelfYields++; // the worker-side quantum check: no IOKernel write to measure from
+                }
                 break;
             default:
                 // The context may complete on another thread at any moment: touch it no more.

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NetStack.Runtime.Buffers;
 using NetStack.Runtime.Protocol;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.Runtime.Scheduling;
 
@@ -139,6 +140,7 @@ internal sealed unsafe class GreenThread
         [FieldOffset(B + 16)] public int AppId;
         [FieldOffset(B + 20)] public int ReplyHeaderBytes;
         [FieldOffset(B + 24)] public int MaxReplyBytes;
+        [FieldOffset(B + 28)] public int QuantumTicks;
 
         [FieldOffset(C + 0)] public long QueuedTicks;
         [FieldOffset(C + 8)] public long FirstDispatchTicks;
@@ -253,9 +255,10 @@ internal sealed unsafe class GreenThread
 
     /// <summary>Sets the app's fields of the request (group B of <see cref="KernelFields"/>), writing
     /// only those that change, so that their line stays shared with the carriers that read it.</summary>
-    internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes)
+    internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes, int quantumTicks = 0)
     {
         ref KernelFields k = ref _k;
+        if (k.QuantumTicks != quantumTicks) { k.QuantumTicks = quantumTicks; }
         if (k.AppId != appId) { k.AppId = appId; }
         if (!ReferenceEquals(k.Handler, handler)) { k.Handler = handler; }
         if (!ReferenceEquals(k.Protocol, protocol)) { k.Protocol = protocol; }
@@ -265,6 +268,9 @@ internal sealed unsafe class GreenThread
 
     /// <summary>Bytes the app's protocol keeps in front of the reply for its header.</summary>
     public int ReplyHeaderBytes { get => _k.ReplyHeaderBytes; internal set => _k.ReplyHeaderBytes = value; }
+
+    /// <summary>The app's processor-sharing quantum in ticks (0: its requests are not preempted by time).</summary>
+    public int QuantumTicks => _k.QuantumTicks;
 
     /// <summary>The reply's bound (the app's MaxReplyBytes).</summary>
     public int MaxReplyBytes { get => _k.MaxReplyBytes; internal set => _k.MaxReplyBytes = value; }
@@ -477,15 +483,17 @@ internal sealed unsafe class GreenThread
         c.RequestMemoryReady = false;
         c.Preemption = PreemptionWord.Never;
         c.Slice = -1;
+        c.Mailbox = null;
     }
 
     /// <summary>Runs one slice on the calling carrier, until the handler completes, yields or detaches.</summary>
     /// <param name="preemption">The worker's preemption word.</param>
     /// <param name="slice">This slice's id: the word preempts the slice whose id it holds.</param>
-    internal SliceOutcome RunSlice(PreemptionWord preemption, long slice)
+    /// <param name="mailbox">The carrier's mailbox: with a quantum, a checkpoint past it yields when a request waits there.</param>
+    internal SliceOutcome RunSlice(PreemptionWord preemption, long slice, HandoffRing? mailbox = null)
     {
         MoveOnCarrier(GreenThreadState.Running);
-        SliceOutcome outcome = RunSliceCore(preemption, slice);
+        SliceOutcome outcome = RunSliceCore(preemption, slice, mailbox);
         if (outcome == SliceOutcome.Completed)
         {
             MoveOnCarrier(GreenThreadState.Done);
@@ -497,11 +505,16 @@ internal sealed unsafe class GreenThread
         return outcome;
     }
 
-    private SliceOutcome RunSliceCore(PreemptionWord preemption, long slice)
+    private SliceOutcome RunSliceCore(PreemptionWord preemption, long slice, HandoffRing? mailbox)
     {
         RequestContext ctx = Context;
         ctx.Preemption = preemption;
         ctx.Slice = slice;
+        int quantum = _k.QuantumTicks;
+        ref CarrierFields carried = ref ctx.Carried;
+        HandoffRing? watched = quantum > 0 ? mailbox : null;
+        if (!ReferenceEquals(carried.Mailbox, watched)) { carried.Mailbox = watched; }
+        if (carried.QuantumTicks != quantum) { carried.QuantumTicks = quantum; }
         Carried.Yielded = false;
         GreenThread? outer = RequestContext.EnterSlice(this);
         try
@@ -550,6 +563,7 @@ internal sealed unsafe class GreenThread
         // another thread, where its checkpoints must never yield (no carrier would resume it).
         ctx.Preemption = PreemptionWord.Never;
         ctx.Slice = -1;
+        ctx.Carried.Mailbox = null;
         MoveOnCarrier(GreenThreadState.Detached);
         // Whoever comes second (this thread or the one that completes the handler) owns the
         // completion. The CAS is a full fence: the other thread's writes to the reply are visible

@@ -2,6 +2,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NetStack.Runtime.Buffers;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.Runtime.Scheduling;
 
@@ -138,7 +139,8 @@ public sealed unsafe class RequestContext
     /// not spent running this request.</summary>
     public long SliceStartTicks => Slice < 0 ? 0 : Slice;
 
-    /// <summary>True when the worker was asked to give its core up: the next checkpoint yields.</summary>
+    /// <summary>True when the worker was asked to give its core up, or its slice has outlived the app's
+    /// quantum while a request waits in its own mailbox: the next checkpoint yields.</summary>
     public bool PreemptionRequested
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -146,8 +148,20 @@ public sealed unsafe class RequestContext
         // keeps the JIT from hoisting the load out of the handler's loop. Only the carrier that runs
         // the slice may yield it: a handler that awaited real I/O and resumed on another thread (a
         // detached request) must never suspend there, for no carrier would resume it.
-        get => Volatile.Read(ref Preemption.Line.Slice) == Slice && t_running == Thread;
+        get => (Volatile.Read(ref Preemption.Line.Slice) == Slice || QuantumOverWithWorkWaiting()) && t_running == Thread;
     }
+
+    /// <summary>
+    /// Processor sharing decided on the worker: the IOKernel asks for the same yield (a slice past its
+    /// quantum while the worker holds another request), but only when it runs, and on a core it
+    /// shares with other threads (the load generator's, on a 2-core machine) it can be off that core
+    /// for tens of microseconds while the request JBSQ already put in the mailbox waits. The mailbox's
+    /// slot is one load on a line that changes only when the IOKernel dispatches; the clock is read
+    /// only when something waits there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool QuantumOverWithWorkWaiting() =>
+        Carried.Mailbox is { } mailbox && !mailbox.IsEmptyForConsumer() && Clock.Now() - Slice >= Carried.QuantumTicks;
 
     /// <summary>The preemption point. Await it at least every microsecond or so of work.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -211,7 +225,7 @@ public readonly struct CheckpointAwaitable : ICriticalNotifyCompletion
 internal struct CarrierFields
 {
     internal const int First = CacheLine.Size;
-    internal const int End = First + 104;
+    internal const int End = First + 120;
     internal const int Size = End + CacheLine.Size;
 
     [FieldOffset(First + 0)] public GreenThread Thread;
@@ -235,4 +249,8 @@ internal struct CarrierFields
     [FieldOffset(First + 72)] public ValueTask Pending;
     [FieldOffset(First + 88)] public Exception? Error;
     [FieldOffset(First + 96)] public long LastPreemptionTicks;
+    // The worker-side quantum check (RequestContext.PreemptionRequested): the carrier's mailbox and the
+    // app's quantum, set for each slice; null and 0 when the app is not shared by time.
+    [FieldOffset(First + 104)] public HandoffRing? Mailbox;
+    [FieldOffset(First + 112)] public long QuantumTicks;
 }

@@ -1,5 +1,6 @@
 // Green threads: a checkpoint yields only when its slice is named, and a yielded request resumes intact elsewhere.
 using NetStack.Runtime.Scheduling;
+using NetStack.Runtime.Threading;
 using NetStack.Tests.Support;
 using Xunit;
 
@@ -55,6 +56,41 @@ public class GreenThreadTests
         word.Request(5, YieldReason.Quantum); // an earlier slice's request, already stale
         Assert.Equal(SliceOutcome.Completed, ctx.RunSlice(word, 6));
         Assert.Equal(FibonacciHandler.Expected(20), handler.Results[1]);
+    }
+
+    [Theory]
+    [InlineData(true, 1, true)]             // past its quantum, a request waiting in the mailbox: yields unasked
+    [InlineData(false, 1, false)]           // nothing waits: runs on
+    [InlineData(true, int.MaxValue, false)] // its quantum (2 s) not over: runs on
+    [InlineData(true, 0, false)]            // no quantum (a policy that does not share by time): runs on
+    public void WithAQuantumACheckpointYieldsUnaskedOnlyPastItWithARequestInTheMailbox(bool waiting, int quantumTicks, bool yields)
+    {
+        SliceOutcome expected = yields ? SliceOutcome.Yielded : SliceOutcome.Completed;
+        var handler = new FibonacciHandler(20);
+        var t = new GreenThread { Id = 4, Handler = handler };
+        t.SetApp(0, handler, null, 0, 0, quantumTicks);
+        var ctx = Ready(t);
+        var registry = new GreenThreadRegistry(4);
+        var mailbox = new HandoffRing(2, registry, counted: true);
+        if (waiting)
+        {
+            var next = new GreenThread();
+            registry.Register(next);
+            mailbox.Push(next, 0);
+        }
+        var word = new PreemptionWord(); // the IOKernel never asks
+
+        // The slice id is its start on the clock: this one started a millisecond ago.
+        long slice = NetStack.Runtime.Clock.Now() - NetStack.Runtime.Clock.FromMicros(1000);
+        Assert.Equal(expected, ctx.RunSlice(word, slice, mailbox));
+        if (expected == SliceOutcome.Yielded)
+        {
+            // Resumed with the mailbox drained, it finishes; its result is whole.
+            mailbox.TryPop(out _);
+            Requeued(ctx);
+            Assert.Equal(SliceOutcome.Completed, ctx.RunSlice(word, slice + 1, mailbox));
+        }
+        Assert.Equal(FibonacciHandler.Expected(20), handler.Results[4]);
     }
 
     [Fact]
