@@ -30,6 +30,8 @@ internal sealed record SchedPoint
     public int[] WorkerCores { get; init; } = [1];
     /// <summary>JBSQ's k.</summary>
     public int MailboxDepth { get; init; } = 2;
+    /// <summary>Whether workers end their own slices past the quantum (<see cref="KernelOptions.WorkerQuantumCheck"/>).</summary>
+    public bool WorkerQuantumCheck { get; init; } = true;
     /// <summary>Seconds of arrivals, warm-up included.</summary>
     public double DurationS { get; init; } = 2;
     /// <summary>Leading share not recorded.</summary>
@@ -71,6 +73,7 @@ internal static class InProcessRun
             Policy = p.Policy,
             QuantumMicros = p.QuantumUs,
             MailboxDepth = p.MailboxDepth,
+            WorkerQuantumCheck = p.WorkerQuantumCheck,
             CarrierIdle = p.CarrierIdle,
             IOKernelIdle = p.IOKernelIdle,
             // In-process runs have the machine to themselves: idle threads spin a while before yielding.

@@ -49,6 +49,7 @@ internal static class SchedCommand
         double duration = a.GetValue(o.DurationS);
         double warmup = a.GetValue(o.Warmup);
         int depth = a.GetValue(o.MailboxDepth);
+        bool workerCheck = !a.GetValue(o.NoWorkerQuantumCheck);
         IdleStrategyKind idle = CommonOptions.IdleOf(a.GetRequiredValue(o.Idle));
         ulong seed = (ulong)a.GetValue(o.Seed);
         int trace = a.GetValue(o.Trace);
@@ -86,10 +87,15 @@ internal static class SchedCommand
             InProcessRun.Run(new SchedPoint
             {
                 Workload = workload, Policy = policy, Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
-                WorkerCores = workerCores, MailboxDepth = depth, DurationS = Math.Min(0.3, duration), CarrierIdle = idle, Seed = seed + 1,
+                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, DurationS = Math.Min(0.3, duration),
+                CarrierIdle = idle, Seed = seed + 1,
             });
         }
         report.Config.Notes.Add("each policy ran a discarded warm-up point first");
+        if (!workerCheck && policies.Contains("ps"))
+        {
+            report.Config.Notes.Add("ps: slices end only when the IOKernel asks (--no-worker-quantum-check)");
+        }
         report.Config.Notes.Add(StallNote(stallThreshold));
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
         foreach (double load in loads)
@@ -110,6 +116,7 @@ internal static class SchedCommand
                     IOKernelCore = ioCore,
                     WorkerCores = workerCores,
                     MailboxDepth = depth,
+                    WorkerQuantumCheck = workerCheck,
                     DurationS = duration,
                     WarmupFraction = warmup,
                     CarrierIdle = idle,
@@ -138,7 +145,7 @@ internal static class SchedCommand
             Model.SchedModel.AddPoints(report, workload, modelCosts, new SchedPoint
             {
                 Workload = workload, Policy = policies[0], Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
-                WorkerCores = workerCores, MailboxDepth = depth, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
+                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
             });
         }
         ReportFiles.Finish(report, dir, slos, output, charts: !a.GetValue(o.NoCharts));

@@ -33,6 +33,9 @@ internal sealed class SchedOptions
     public Option<double> Warmup { get; } = CommonOptions.Warmup();
     /// <summary><c>--mailbox-depth</c>.</summary>
     public Option<int> MailboxDepth { get; } = CommonOptions.MailboxDepth();
+    /// <summary><c>--no-worker-quantum-check</c>.</summary>
+    public Option<bool> NoWorkerQuantumCheck { get; } = CliOption.Flag("no-worker-quantum-check",
+        "ps: slices end only when the IOKernel asks (without it, a worker also ends a slice past its quantum while a request waits in its mailbox)");
     /// <summary><c>--idle</c>.</summary>
     public Option<string> Idle { get; } = CommonOptions.Idle();
     /// <summary><c>--seed</c>.</summary>
@@ -59,7 +62,7 @@ internal sealed class SchedOptions
     /// <summary>The verb's command, without an action.</summary>
     public Command Command() => CliOption.Command("sched", Description,
     [
-        Workload, Policy, QuantumUs, .. Cores.All, Loads, DurationS, Warmup, MailboxDepth, Idle, Seed, Slos,
+        Workload, Policy, QuantumUs, .. Cores.All, Loads, DurationS, Warmup, MailboxDepth, NoWorkerQuantumCheck, Idle, Seed, Slos,
         StallThreshold, Trace, Out, NoCharts, Metrics, MetricsPort, .. Model.All,
     ]);
 }

@@ -45,6 +45,20 @@ public class ConservationTests
         }
     }
 
+    [Theory]
+    [InlineData("ps", true, 5.0)]
+    [InlineData("ps", false, 0.0)]
+    [InlineData("cfcfs", true, 0.0)]
+    public void AnAppsWorkersCheckItsQuantumOnlyUnderProcessorSharingWithTheCheckOn(string policy, bool check, double expectedMicros)
+    {
+        // The quantum a green thread carries to its carrier comes from here (Kernel.Steer: SetApp).
+        var options = TestKernel.Options(policy, 5, 2);
+        options.WorkerQuantumCheck = check;
+        var app = new global::NetStack.IOKernel.KernelApp(0,
+            global::NetStack.IOKernel.AppRegistration.LatencyCritical(new global::NetStack.IOKernel.AppOptions { Name = "lc" }, new ThrowingForTypeOne()), 1, options);
+        Assert.Equal(Clock.FromMicros(expectedMicros), app.QuantumTicks);
+    }
+
     [Fact]
     public void HandlerThatThrowsFailsOnlyItsRequestAndTheWorkerKeepsServing()
     {
