@@ -5,7 +5,8 @@ on their own connection, with the p99 of the others; then the same medians over 
 lost more than STEAL_MAX_MS (100) ms to the hypervisor (stealMsPerCore summed over the cores). Steal is
 the machine's, not a server's: a round where one target's point lost a second of a core compares the
 machine's moments, not the servers.
-Usage: bench/kv-long-summary.py OUT_DIR   (reads OUT_DIR/kv-long/ and OUT_DIR/kv-long-binary/)
+Usage: bench/kv-long-summary.py OUT_DIR   (reads OUT_DIR/kv-long*/ but the sweep: kv-long/ and kv-long-binary/, or
+their -cN variants, one per connection count)
 """
 import json
 import os
@@ -20,12 +21,14 @@ def target_of(p):
     return p["label"] if p["system"] == "netstack" else p["system"]
 
 
-for name in ["kv-long", "kv-long-binary"]:
+# kv-long and kv-long-binary, or with several connection counts kv-long-cN and kv-long-binary-cN (bench/kv.sh).
+names = sorted(d for d in os.listdir(out) if d.startswith("kv-long") and d != "kv-long-sweep"
+               and os.path.exists(f"{out}/{d}/report.json"))
+for name in names:
     path = f"{out}/{name}/report.json"
-    if not os.path.exists(path):
-        continue
     points = json.load(open(path))["points"]
-    print(f"{name}: GET p99 (µs, client), the median over the rounds [each round's p99; its steal, ms summed over the cores]")
+    connections = sorted({p.get("connections") for p in points if p.get("connections")})
+    print(f"{name} ({', '.join(str(c) for c in connections)} connections): GET p99 (µs, client), the median over the rounds [each round's p99; its steal, ms summed over the cores]")
     targets = list(dict.fromkeys(target_of(p) for p in points))
     for load in sorted({p["offeredLoad"] for p in points}):
         rounds = {t: [p for p in points if p["offeredLoad"] == load and target_of(p) == t] for t in targets}

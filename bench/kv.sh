@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Reproduces docs/results.md's kv section (issue "kv"): kv on NetStack against memcached, side by side
 # in one run, on the same machine, with the same client on the same cores.
-# Usage: bench/kv.sh [OUT_DIR]   (about 8 minutes on 2 cores; nothing else should run meanwhile)
+# Usage: bench/kv.sh [OUT_DIR]   (about 12 minutes on 2 cores; nothing else should run meanwhile)
 # Needs Debian's memcached and libmemcached-tools (memcaslap). Ports: KV_PORT (11211, kv), MC1_PORT and
 # MC2_PORT (21211, 21212, memcached). QUICK=1 checks the script end to end in about a minute (the numbers
 # then mean nothing). PARTS picks the numbered parts (default "1 2 3 4"); part 2's long request is a LONG_KEYS-key
-# multiget (1000), swept at LONG_RATES (10-100 k/s), each load in LONG_ROUNDS rounds (5), over LONG_CONNECTIONS connections (16).
+# multiget (1000), swept at LONG_RATES (10-100 k/s), each load in LONG_ROUNDS rounds (5), over each of LONG_CONNECTIONS
+# connection counts in turn ("16 64"; the sweep at the first): memcached answers a connection in order, and at 16 connections
+# 1-2 % of every server's GETs wait behind a multiget on their own connection (docs/results.md, the eighteenth kv run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/kv-$(date -u +%Y%m%d-%H%M%S)}
@@ -77,7 +79,8 @@ long_rates=${LONG_RATES:-$long_rates}
 # The generator shares core 0 with kv's IOKernel: "fell behind" at 50 µs of lateness p99, as for udp in run-all.sh.
 point="--receiver inline --cores 0 --duration-s $duration --behind-p99-us 50"
 common="$point --connections 16"
-long_common="$point --connections ${LONG_CONNECTIONS:-16}"
+long_connections=(${LONG_CONNECTIONS:-16 64})
+long_common="$point --connections ${long_connections[0]}"
 
 if [[ $parts == *" 1 "* ]]; then
 echo "== 1. usr and etc: the highest load holding p99 <= 200 us and <= 1 ms (loads in M requests/s)"
@@ -113,10 +116,15 @@ echo "capacity for loads: $capacity requests/s" | tee "$out/kv-long-capacity.txt
 # the rounds, each round's steal beside it.
 rounds=${LONG_ROUNDS:-5}; [ "$quick" = 1 ] && rounds=2
 loads=$(python3 -c "print(','.join(['0.5,0.7'] * $rounds))")
-$LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys "$long_keys" --capacity-rps "$capacity" \
-  --loads "$loads" $long_common --no-load --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long" >/dev/null
-$LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys "$long_keys" --capacity-rps "$capacity" \
-  --loads "$loads" $long_common --no-load --protocol binary --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long-binary" >/dev/null
+for c in "${long_connections[@]}"; do
+  # One connection count keeps the directories' old names; several get a -cN suffix each.
+  suffix=""; [ ${#long_connections[@]} -gt 1 ] && suffix="-c$c"
+  long_c="$point --connections $c"
+  $LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys "$long_keys" --capacity-rps "$capacity" \
+    --loads "$loads" $long_c --no-load --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long$suffix" >/dev/null
+  $LK kv --target "$targets" --workload usr --keys "$keys" --long-fraction 0.005 --long-keys "$long_keys" --capacity-rps "$capacity" \
+    --loads "$loads" $long_c --no-load --protocol binary --slo "get:p99-latency<=200,get:p99-latency<=1000" --out "$out/kv-long-binary$suffix" >/dev/null
+done
 python3 bench/kv-long-summary.py "$out" | tee "$out/kv-long-summary.txt"
 fi
 
