@@ -32,6 +32,8 @@ internal sealed record SchedPoint
     public int MailboxDepth { get; init; } = 2;
     /// <summary>Whether workers end their own slices past the quantum (<see cref="KernelOptions.WorkerQuantumCheck"/>).</summary>
     public bool WorkerQuantumCheck { get; init; } = true;
+    /// <summary>Whether such a worker keeps the request it yielded (<see cref="KernelOptions.WorkerHoldsYielded"/>).</summary>
+    public bool WorkerHoldsYielded { get; init; }
     /// <summary>Seconds of arrivals, warm-up included.</summary>
     public double DurationS { get; init; } = 2;
     /// <summary>Leading share not recorded.</summary>
@@ -74,6 +76,7 @@ internal static class InProcessRun
             QuantumMicros = p.QuantumUs,
             MailboxDepth = p.MailboxDepth,
             WorkerQuantumCheck = p.WorkerQuantumCheck,
+            WorkerHoldsYielded = p.WorkerHoldsYielded,
             CarrierIdle = p.CarrierIdle,
             IOKernelIdle = p.IOKernelIdle,
             // In-process runs have the machine to themselves: idle threads spin a while before yielding.

@@ -50,6 +50,7 @@ internal static class SchedCommand
         double warmup = a.GetValue(o.Warmup);
         int depth = a.GetValue(o.MailboxDepth);
         bool workerCheck = !a.GetValue(o.NoWorkerQuantumCheck);
+        bool workerHolds = a.GetValue(o.WorkerHolds);
         IdleStrategyKind idle = CommonOptions.IdleOf(a.GetRequiredValue(o.Idle));
         ulong seed = (ulong)a.GetValue(o.Seed);
         int trace = a.GetValue(o.Trace);
@@ -87,7 +88,7 @@ internal static class SchedCommand
             InProcessRun.Run(new SchedPoint
             {
                 Workload = workload, Policy = policy, Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
-                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, DurationS = Math.Min(0.3, duration),
+                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds, DurationS = Math.Min(0.3, duration),
                 CarrierIdle = idle, Seed = seed + 1,
             });
         }
@@ -95,6 +96,10 @@ internal static class SchedCommand
         if (!workerCheck && policies.Contains("ps"))
         {
             report.Config.Notes.Add("ps: slices end only when the IOKernel asks (--no-worker-quantum-check)");
+        }
+        else if (workerHolds && policies.Contains("ps"))
+        {
+            report.Config.Notes.Add("ps: a worker keeps a request it yields for one in its mailbox and resumes it right after (--worker-holds)");
         }
         report.Config.Notes.Add(StallNote(stallThreshold));
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
@@ -116,7 +121,7 @@ internal static class SchedCommand
                     IOKernelCore = ioCore,
                     WorkerCores = workerCores,
                     MailboxDepth = depth,
-                    WorkerQuantumCheck = workerCheck,
+                    WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds,
                     DurationS = duration,
                     WarmupFraction = warmup,
                     CarrierIdle = idle,
@@ -145,7 +150,7 @@ internal static class SchedCommand
             Model.SchedModel.AddPoints(report, workload, modelCosts, new SchedPoint
             {
                 Workload = workload, Policy = policies[0], Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
-                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
+                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
             });
         }
         ReportFiles.Finish(report, dir, slos, output, charts: !a.GetValue(o.NoCharts));

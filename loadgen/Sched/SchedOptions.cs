@@ -36,6 +36,9 @@ internal sealed class SchedOptions
     /// <summary><c>--no-worker-quantum-check</c>.</summary>
     public Option<bool> NoWorkerQuantumCheck { get; } = CliOption.Flag("no-worker-quantum-check",
         "ps: slices end only when the IOKernel asks (without it, a worker also ends a slice past its quantum while a request waits in its mailbox)");
+    /// <summary><c>--worker-holds</c>.</summary>
+    public Option<bool> WorkerHolds { get; } = CliOption.Flag("worker-holds",
+        "ps, experimental: a worker that yields for a request in its mailbox keeps the yielded one and resumes it right after (without it, the IOKernel requeues it at the queue's tail)");
     /// <summary><c>--idle</c>.</summary>
     public Option<string> Idle { get; } = CommonOptions.Idle();
     /// <summary><c>--seed</c>.</summary>
@@ -62,7 +65,7 @@ internal sealed class SchedOptions
     /// <summary>The verb's command, without an action.</summary>
     public Command Command() => CliOption.Command("sched", Description,
     [
-        Workload, Policy, QuantumUs, .. Cores.All, Loads, DurationS, Warmup, MailboxDepth, NoWorkerQuantumCheck, Idle, Seed, Slos,
+        Workload, Policy, QuantumUs, .. Cores.All, Loads, DurationS, Warmup, MailboxDepth, NoWorkerQuantumCheck, WorkerHolds, Idle, Seed, Slos,
         StallThreshold, Trace, Out, NoCharts, Metrics, MetricsPort, .. Model.All,
     ]);
 }

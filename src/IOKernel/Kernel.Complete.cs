@@ -27,12 +27,19 @@ internal sealed partial class Kernel
                 SliceOutcome outcome = CompletionTag.Outcome(tag);
                 bool detached = ReferenceEquals(ctx, Carrier.DetachedMarker);
                 any = true;
+                if (outcome == SliceOutcome.Held)
+                {
+                    // The worker kept the request it yielded: its slice ended, and it is still there.
+                    _slots[w].SlicesEnded++;
+                    Counters.Holds++;
+                    continue;
+                }
                 _slots[w].Occupancy--;
-                if (outcome != SliceOutcome.Returned || detached)
+                if ((outcome != SliceOutcome.Returned && outcome != SliceOutcome.Released) || detached)
                 {
                     _slots[w].SlicesEnded++; // every push but a hand-back ends a slice
                 }
-                RetireFromWorker(w);
+                RetireFromWorker(w, detached ? null : ctx);
                 if (detached)
                 {
                     continue; // the context itself comes back through the detached queue
@@ -41,12 +48,14 @@ internal sealed partial class Kernel
                 switch (outcome)
                 {
                     case SliceOutcome.Yielded when _shuttingDown:
+                    case SliceOutcome.Released when _shuttingDown:
                     case SliceOutcome.Returned when _shuttingDown:
                         // The drain is over: a request that has not finished will not run again.
                         ctx.MoveTo(GreenThreadState.Queued);
                         Refuse(ctx);
                         break;
                     case SliceOutcome.Yielded:
+                    case SliceOutcome.Released: // kept by its worker after a yield, handed back unfinished
                         Counters.Requeues++;
                         Trace?.Add(ctx.Id, ctx.LastPreemptionTicks, TraceEventKind.Preempt, w);
                         ctx.QueuedTicks = now;
@@ -75,14 +84,14 @@ internal sealed partial class Kernel
     private readonly GreenThread[] _completed = new GreenThread[2 * KernelOptions.MaxMailboxDepth];
     private readonly byte[] _completedTags = new byte[2 * KernelOptions.MaxMailboxDepth];
 
-    /// <summary>The oldest request at worker <paramref name="w"/> came back: a stuck slice has returned.</summary>
-    private void RetireFromWorker(int w)
+    /// <summary>Request <paramref name="t"/> (null: the oldest) at worker <paramref name="w"/> came back: a stuck slice has returned.</summary>
+    private void RetireFromWorker(int w, GreenThread? t)
     {
         if (_watch.IsStuck(w) && !_watch.IsStuckInBatch(w) && _watch.Running(w) is not null)
         {
             Recover(w, WatchdogEventKind.SliceRecovered);
         }
-        _watch.Retire(w);
+        _watch.Retire(w, t);
     }
 
     private bool CompleteDetached()

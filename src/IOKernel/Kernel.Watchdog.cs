@@ -204,11 +204,32 @@ internal sealed class SliceWatchdog
     }
 
     /// <summary>The oldest request at the worker came back (completed, yielded, detached or handed back).</summary>
-    public void Retire(int w)
+    public void Retire(int w) => Retire(w, null);
+
+    /// <summary>Request <paramref name="t"/> came back from the worker; null, or one not recorded: the
+    /// oldest. Only a worker that keeps a yielded request (<see cref="Worker.HoldsYielded"/>) returns
+    /// one that is not its oldest: the rest move up a place, in their order.</summary>
+    public void Retire(int w, GreenThread? t)
     {
         if (_count[w] == 0)
         {
             return;
+        }
+        int at = 0;
+        if (t is not null)
+        {
+            while (at < _count[w] && !ReferenceEquals(_held[w * _depth + (_head[w] + at) % _depth], t))
+            {
+                at++;
+            }
+            if (at == _count[w])
+            {
+                at = 0;
+            }
+        }
+        for (int i = at; i > 0; i--)
+        {
+            _held[w * _depth + (_head[w] + i) % _depth] = _held[w * _depth + (_head[w] + i - 1) % _depth];
         }
         _held[w * _depth + _head[w]] = null;
         _head[w] = (_head[w] + 1) % _depth;

@@ -148,7 +148,8 @@ internal sealed partial class Kernel : INicHost
         var recorders = new List<CompletionRecorder>();
         for (int w = 0; w < workers; w++)
         {
-            _workers[w] = new Worker(w, options.WorkerCores[w], options.MailboxDepth, _pool.Registry, _slots[w].Owner);
+            _workers[w] = new Worker(w, options.WorkerCores[w], options.MailboxDepth, _pool.Registry, _slots[w].Owner,
+                holdsYielded: options.WorkerQuantumCheck && options.WorkerHoldsYielded);
             if (_slots[w].Owner >= 0)
             {
                 _apps[_slots[w].Owner].Cores++;
@@ -643,6 +644,8 @@ internal sealed class KernelCounters
     public long PreemptRequests;
     /// <summary>Green threads that came back yielded and were requeued.</summary>
     public long Requeues;
+    /// <summary>Yields a worker decided and whose request it kept, to resume after the one waiting in its mailbox.</summary>
+    public long Holds;
     /// <summary>Green threads handed back unrun by a worker whose core left their app.</summary>
     public long PutBacks;
     /// <summary>Requests that completed off the carriers (handlers that awaited something else).</summary>

@@ -57,6 +57,18 @@ public sealed class KernelOptions
     /// central queue, a core taken away). false: only the IOKernel ends slices.</summary>
     public bool WorkerQuantumCheck { get; set; } = true;
 
+    /// <summary>Experimental, off by default: a worker that ends its own slice (<see cref="WorkerQuantumCheck"/>)
+    /// keeps the request and resumes it right after the one waiting in its mailbox, instead of handing it
+    /// to the IOKernel to requeue at the central queue's tail. It saves the round trip through the IOKernel
+    /// each such yield costs (a 1000-key multiget beside GETs yields once per GET), which is long when the
+    /// IOKernel shares its core; the request stays counted at the worker, so JBSQ(k) keeps its bound. A
+    /// second request in the mailbox sends the kept one to the queue's tail as before. It is off because
+    /// it changes the discipline: the kept request runs again before what waits in the central queue. On
+    /// the 2-core VM it lowered kv's client GET p99 beside 1000-key multigets (990 to 716 µs, fewer GETs
+    /// behind a multiget on their connection) but raised its server-side GET p99 (164 to 194 µs), and in
+    /// process, extreme-bimodal at 0.5, short requests' p50 went from 3.0 to 39.5 µs (docs/results.md).</summary>
+    public bool WorkerHoldsYielded { get; set; }
+
     /// <summary>How carriers back off when their mailbox is empty: spin, yield, then park, so that on
     /// a small machine an idle carrier gives its core to the other threads (docs/design-notes.md).</summary>
     public IdleStrategyKind CarrierIdle { get; set; } = IdleStrategyKind.SpinPark;

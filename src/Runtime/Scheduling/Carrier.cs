@@ -73,6 +73,15 @@ internal sealed class Carrier
     /// mailbox) before the IOKernel asked; a yield the IOKernel asked for afterwards as well counts as asked.</summary>
     public long SelfYields { get; private set; }
 
+    /// <summary>Of <see cref="Yields"/>, those whose request the carrier kept (<see cref="Worker.HoldsYielded"/>).</summary>
+    public long Holds { get; private set; }
+
+    /// <summary>Yielded requests kept here and handed back unfinished, at a change of owner or at stop.</summary>
+    public long HeldHandedBack { get; private set; }
+
+    private GreenThread? _held;
+    private bool _heldNext; // a mailbox request ran since the hold: the held one goes next
+
     /// <summary>Slices that ended with the handler awaiting something else.</summary>
     public long Detached { get; private set; }
 
@@ -181,6 +190,7 @@ internal sealed class Carrier
                 bool wasLatencyCritical = app != Worker.NoApp && batch is null;
                 if (wasLatencyCritical && next != app)
                 {
+                    HandBackHeld();
                     HandBackMailbox();
                 }
                 app = next;
@@ -195,6 +205,19 @@ internal sealed class Carrier
             if (batch is not null)
             {
                 RunBatch(batch, epoch);
+            }
+            else if (app != Worker.NoApp && _held is { } held && (_heldNext || mailbox.IsEmptyForConsumer()))
+            {
+                if (!mailbox.IsEmptyForConsumer())
+                {
+                    // Another request came after the one it yielded for: more wait than that one, so the kept
+                    // request goes to the queue's tail through the IOKernel, as any yield does, and they go first.
+                    HandBackHeld();
+                    continue;
+                }
+                _held = null;
+                _heldNext = false;
+                RunSlice(held);
             }
             else if (app != Worker.NoApp && mailbox.TryPop(out GreenThread? ctx, out byte tag))
             {
@@ -213,7 +236,9 @@ internal sealed class Carrier
                 {
                     ctx.BeginOnCarrier(); // the last request's carrier fields, cleared on this core
                 }
+                bool holding = _held is not null;
                 RunSlice(ctx);
+                _heldNext |= holding;
             }
             else
             {
@@ -229,6 +254,7 @@ internal sealed class Carrier
         }
         if (app != Worker.NoApp && batch is null)
         {
+            HandBackHeld();
             HandBackMailbox();
         }
         _allocations.Stop();
@@ -305,13 +331,26 @@ internal sealed class Carrier
                 ctx.Preemptions++;
                 ctx.LastPreemptionTicks = end;
                 Yields++;
-                if (Volatile.Read(ref _worker.Preemption.Line.Slice) == start)
+                bool asked = Volatile.Read(ref _worker.Preemption.Line.Slice) == start;
+                if (asked)
                 {
                     _measureNextStart = _worker.Preemption.Reason == YieldReason.Quantum;
                 }
                 else
                 {
                     SelfYields++; // the worker-side quantum check: no IOKernel write to measure from
+                }
+                // A quantum's yield with a request waiting in the mailbox is kept here, to resume right
+                // after that request, when the IOKernel has taken every earlier word (so the ring's k + 1
+                // slots hold what can follow) and the core stays. Work waiting only in the central queue
+                // (an empty mailbox) or a core taken away goes through the IOKernel as before.
+                if (_worker.HoldsYielded && _held is null && !_stop && (!asked || _worker.Preemption.Reason == YieldReason.Quantum)
+                    && !_worker.Mailbox.IsEmptyForConsumer() && _worker.Completions.Count == 0 && _worker.AssignmentEpoch == _seenEpoch)
+                {
+                    _held = ctx;
+                    _heldNext = false;
+                    Holds++;
+                    outcome = SliceOutcome.Held;
                 }
                 break;
             default:
@@ -357,6 +396,21 @@ internal sealed class Carrier
     }
 
     /// <summary>The core left its latency-critical app: requests dispatched here but not started go back.</summary>
+    /// <summary>The request kept after a yield goes back to the IOKernel unfinished (<see cref="SliceOutcome.Released"/>:
+    /// it ends no slice, its last slice's end was pushed when it was kept) and is queued there again.</summary>
+    private void HandBackHeld()
+    {
+        if (_held is not { } held)
+        {
+            return;
+        }
+        _held = null;
+        _heldNext = false;
+        HeldHandedBack++;
+        held.Outcome = SliceOutcome.Released;
+        Push(held, CompletionTag.Of(SliceOutcome.Released, RequestStatus.Ok, replyHasSegments: false));
+    }
+
     private void HandBackMailbox()
     {
         // At stop, the IOKernel may have given up on this carrier (stuck in a handler past the bound)

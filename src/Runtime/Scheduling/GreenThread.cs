@@ -22,6 +22,12 @@ internal enum SliceOutcome : byte
     Detached,
     /// <summary>Handed back unrun: the worker's core went to another app before it started.</summary>
     Returned,
+    /// <summary>Yielded and kept by its worker, to resume after the request that waited in its mailbox
+    /// (<see cref="Worker.HoldsYielded"/>): the slice ended, the request is still the worker's.</summary>
+    Held,
+    /// <summary>A request its worker kept after a yield (<see cref="Held"/>), handed back unfinished at a
+    /// change of owner or at stop: it is requeued as a yielded one, and ends no slice.</summary>
+    Released,
 }
 
 /// <summary>Where a green thread is in its life. Each state has one owner thread, and ownership moves
@@ -351,6 +357,7 @@ internal sealed unsafe class GreenThread
             (GreenThreadState.Running, GreenThreadState.Detached) => true,
             (GreenThreadState.Running, GreenThreadState.Done) => true,
             (GreenThreadState.Suspended, GreenThreadState.Queued) => true,
+            (GreenThreadState.Suspended, GreenThreadState.Running) => true, // held by its worker, resumed there
             (GreenThreadState.Detached, GreenThreadState.Done) => true,
             (GreenThreadState.Done, GreenThreadState.Free) => true,
             _ => false,

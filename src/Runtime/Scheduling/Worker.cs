@@ -73,7 +73,8 @@ internal sealed class Worker
     /// <param name="mailboxDepth">JBSQ's k: how many requests may wait at this worker, counting the running one.</param>
     /// <param name="initialApp">The app that owns the core at start.</param>
     /// <param name="registry">The kernel's green threads, by the index the rings carry.</param>
-    public Worker(int index, int core, int mailboxDepth, GreenThreadRegistry registry, int initialApp = 0)
+    /// <param name="holdsYielded">Whether the carrier keeps a request it yielded itself (<see cref="HoldsYielded"/>).</param>
+    public Worker(int index, int core, int mailboxDepth, GreenThreadRegistry registry, int initialApp = 0, bool holdsYielded = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mailboxDepth, 1);
         Index = index;
@@ -83,7 +84,10 @@ internal sealed class Worker
         // the carrier pushes one completion per request it popped, so with at least k slots each
         // producer's next slot is free, and neither ring's line has to come back to its producer.
         Mailbox = new HandoffRing(mailboxDepth, registry, counted: true);
-        Completions = new HandoffRing(mailboxDepth, registry, counted: true);
+        // A held request adds one word (the slice's end) to the k it owes, and the carrier holds only
+        // when the ring is empty: k + 1 slots keep every push's slot free.
+        Completions = new HandoffRing(holdsYielded ? mailboxDepth + 1 : mailboxDepth, registry, counted: true);
+        HoldsYielded = holdsYielded;
         _assignment.App = initialApp;
         _assignment.Epoch = 1;
     }
@@ -96,6 +100,12 @@ internal sealed class Worker
 
     /// <summary>JBSQ's k.</summary>
     public int MailboxDepth { get; }
+
+    /// <summary>Whether the carrier keeps a request it yielded itself (its quantum over, a request in
+    /// its mailbox), to resume it right after that request, instead of handing it to the IOKernel to
+    /// requeue: the request stays counted at this worker, and the IOKernel sees only that its slice
+    /// ended (<see cref="SliceOutcome.Held"/>).</summary>
+    public bool HoldsYielded { get; }
 
     /// <summary>IOKernel → carrier: green threads to run.</summary>
     public HandoffRing Mailbox { get; }

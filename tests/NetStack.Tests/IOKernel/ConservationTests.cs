@@ -11,17 +11,20 @@ namespace NetStack.Tests.IOKernel;
 public class ConservationTests
 {
     [Theory]
-    [InlineData("cfcfs", 5)]
-    [InlineData("dfcfs", 5)]
-    [InlineData("ps", 5)]     // preempts often: high-bimodal's 100 µs requests outlive the quantum
-    [InlineData("ps", 1000)]  // a quantum longer than any request: preempts only slices the OS stretched
-    public void EveryOfferedRequestIsAnsweredExactlyOnce(string policy, double quantumMicros)
+    [InlineData("cfcfs", 5, false)]
+    [InlineData("dfcfs", 5, false)]
+    [InlineData("ps", 5, false)]     // preempts often: high-bimodal's 100 µs requests outlive the quantum
+    [InlineData("ps", 1000, false)]  // a quantum longer than any request: preempts only slices the OS stretched
+    [InlineData("ps", 5, true)]      // workers keep the requests they yield themselves
+    public void EveryOfferedRequestIsAnsweredExactlyOnce(string policy, double quantumMicros, bool holds)
     {
         Workload.TryGet("high-bimodal", out Workload? workload);
         const int Max = 3000;
         var synthetic = new SyntheticNic(workload!, workload!.RateFor(0.7, 1), Clock.Now(), Clock.FromMicros(2_000_000), seed: 7, maxRequests: Max);
         var nic = new CountingNic(synthetic, Max);
-        var kernel = new Kernel(TestKernel.Options(policy, quantumMicros, 2), nic, new global::NetStack.Apps.Spin.SpinApp()) { StopWhenExhausted = true };
+        var options = TestKernel.Options(policy, quantumMicros, 2);
+        options.WorkerHoldsYielded = holds;
+        var kernel = new Kernel(options, nic, new global::NetStack.Apps.Spin.SpinApp()) { StopWhenExhausted = true };
         TestKernel.RunToEnd(kernel);
 
         var c = kernel.Counters;
@@ -34,7 +37,13 @@ public class ConservationTests
         // IOKernel's requests and the yields workers decided themselves (a quantum over with a request
         // in the mailbox), and every yield a carrier made came back to be requeued.
         Assert.True(c.Requeues <= c.PreemptRequests + kernel.Carriers.Sum(k => k.SelfYields));
-        Assert.Equal(c.Requeues, kernel.Carriers.Sum(k => k.Yields));
+        // A yield whose request its worker kept is requeued only if it was handed back unfinished.
+        Assert.Equal(c.Requeues, kernel.Carriers.Sum(k => k.Yields - k.Holds + k.HeldHandedBack));
+        Assert.Equal(c.Holds, kernel.Carriers.Sum(k => k.Holds));
+        if (!holds)
+        {
+            Assert.Equal(0, c.Holds);
+        }
         if (policy == "ps" && quantumMicros == 5)
         {
             Assert.True(c.Requeues > 0, "ps with a 5 µs quantum should have preempted some 100 µs requests");
