@@ -395,7 +395,6 @@ internal sealed class Carrier
         }
     }
 
-    /// <summary>The core left its latency-critical app: requests dispatched here but not started go back.</summary>
     /// <summary>The request kept after a yield goes back to the IOKernel unfinished (<see cref="SliceOutcome.Released"/>:
     /// it ends no slice, its last slice's end was pushed when it was kept) and is queued there again.</summary>
     private void HandBackHeld()
@@ -411,6 +410,7 @@ internal sealed class Carrier
         Push(held, CompletionTag.Of(SliceOutcome.Released, RequestStatus.Ok, replyHasSegments: false));
     }
 
+    /// <summary>The core left its latency-critical app: requests dispatched here but not started go back.</summary>
     private void HandBackMailbox()
     {
         // At stop, the IOKernel may have given up on this carrier (stuck in a handler past the bound)

@@ -73,7 +73,7 @@ internal sealed class Worker
     /// <param name="mailboxDepth">JBSQ's k: how many requests may wait at this worker, counting the running one.</param>
     /// <param name="initialApp">The app that owns the core at start.</param>
     /// <param name="registry">The kernel's green threads, by the index the rings carry.</param>
-    /// <param name="holdsYielded">Whether the carrier keeps a request it yielded itself (<see cref="HoldsYielded"/>).</param>
+    /// <param name="holdsYielded">Whether the carrier keeps a request it yields for one in its mailbox (<see cref="HoldsYielded"/>).</param>
     public Worker(int index, int core, int mailboxDepth, GreenThreadRegistry registry, int initialApp = 0, bool holdsYielded = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(mailboxDepth, 1);
@@ -101,8 +101,8 @@ internal sealed class Worker
     /// <summary>JBSQ's k.</summary>
     public int MailboxDepth { get; }
 
-    /// <summary>Whether the carrier keeps a request it yielded itself (its quantum over, a request in
-    /// its mailbox), to resume it right after that request, instead of handing it to the IOKernel to
+    /// <summary>Whether the carrier keeps a request it yielded at the end of a quantum while another waited
+    /// in its mailbox, to resume it right after that one, instead of handing it to the IOKernel to
     /// requeue: the request stays counted at this worker, and the IOKernel sees only that its slice
     /// ended (<see cref="SliceOutcome.Held"/>).</summary>
     public bool HoldsYielded { get; }

@@ -10,6 +10,27 @@ namespace NetStack.Tests.IOKernel;
 public class WatchdogTests
 {
     [Fact]
+    public void TheRecordOfWhatAWorkerHoldsRetiresTheRequestThatCameBackAndKeepsTheOthersInOrder()
+    {
+        // A worker that keeps a yielded request (WorkerHoldsYielded) returns a later one first.
+        var watch = new SliceWatchdog(workers: 2, depth: 4);
+        GreenThread a = new(), b = new(), c = new();
+        watch.Dispatched(1, a);
+        watch.Dispatched(1, b);
+        watch.Dispatched(1, c);
+        watch.Retire(1, b);
+        Assert.Same(a, watch.Running(1));
+        watch.Retire(1, a);
+        Assert.Same(c, watch.Running(1));
+        watch.Dispatched(1, b); // wraps around the worker's slots
+        watch.Retire(1, new GreenThread()); // not recorded (a detached one): the oldest
+        Assert.Same(b, watch.Running(1));
+        watch.Retire(1, null);
+        Assert.Null(watch.Running(1));
+        Assert.Null(watch.Running(0));
+    }
+
+    [Fact]
     public void SliceWithoutACheckpointIsReportedItsWorkerSkippedAndTakenBackWhenItReturns()
     {
         var handler = new StuckOnTypeOne();
