@@ -20,9 +20,7 @@ internal static class KvSection
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Key space loaded");
-        sb.AppendLine();
+        Section(sb, "Key space loaded");
         sb.AppendLine("| system | keys | MB of keys and values | seconds | not stored |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
         foreach (PointReport p in kv.GroupBy(p => p.Label).Select(g => g.First()))
@@ -32,12 +30,9 @@ internal static class KvSection
                 ? Inv($"| {p.Label} | not loaded by this run (--no-load) | | | |")
                 : Inv($"| {p.Label} | {k.KeysLoaded} | {k.BytesLoaded / 1e6:0.##} | {k.LoadSeconds:0.##} | {k.LoadErrors} |"));
         }
-        sb.AppendLine();
-        sb.AppendLine("## Operations (whole point, warm-up included)");
-        sb.AppendLine();
-        sb.AppendLine("A multiget counts each of its keys as a hit or a miss. Failed: an error reply, or a reply that did not parse " +
+        Section(sb, "Operations (whole point, warm-up included)",
+            "A multiget counts each of its keys as a hit or a miss. Failed: an error reply, or a reply that did not parse " +
             "(protocol errors; the connection was dropped and opened again).");
-        sb.AppendLine();
         sb.AppendLine("| system | load | protocol | operation | ok | hits | misses | hit ratio | failed | rejected | protocol errors | reconnects |");
         sb.AppendLine("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (PointReport p in kv)
@@ -68,13 +63,10 @@ internal static class KvSection
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## GETs behind a long request on their connection");
-        sb.AppendLine();
-        sb.AppendLine("memcached answers a connection's requests in order: a GET sent while a long request sent earlier on the same " +
+        Section(sb, "GETs behind a long request on their connection",
+            "memcached answers a connection's requests in order: a GET sent while a long request sent earlier on the same " +
             "connection is unanswered waits for that whole reply, on any server. Behind: the share of the measured GETs that did; " +
             "once it passes 1 %, the GET p99 is that wait. Clear: the GETs with nothing long ahead of them.");
-        sb.AppendLine();
         sb.AppendLine("| system | load | GETs | behind | behind share | clear p50 µs | clear p99 µs | behind p50 µs | behind p99 µs |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (PointReport p in with)
@@ -95,12 +87,9 @@ internal static class KvSection
             return;
         }
         int cores = with.Max(p => p.StealMsPerCore!.Count);
-        sb.AppendLine();
-        sb.AppendLine("## The hypervisor's steal during each point");
-        sb.AppendLine();
-        sb.AppendLine("Time the hypervisor ran something else while a core of this machine wanted to run (/proc/stat's steal, 10 ms ticks), " +
+        Section(sb, "The hypervisor's steal during each point",
+            "Time the hypervisor ran something else while a core of this machine wanted to run (/proc/stat's steal, 10 ms ticks), " +
             "over each point, warm-up included. A point's tail with tens of ms of steal beside it measures the host, not the server.");
-        sb.AppendLine();
         sb.AppendLine("| system | load | " + string.Join(" | ", Enumerable.Range(0, cores).Select(c => Inv($"core {c} ms"))) + " |");
         sb.AppendLine("|---|---:|" + string.Concat(Enumerable.Repeat("---:|", cores)));
         foreach (PointReport p in with)
@@ -122,14 +111,11 @@ internal static class KvSection
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Server-side latency beside the client's");
-        sb.AppendLine();
-        sb.AppendLine("Server: the target's own count (kv's `stats latency`), from each request's arrival at the IOKernel to its handler's end, " +
+        Section(sb, "Server-side latency beside the client's",
+            "Server: the target's own count (kv's `stats latency`), from each request's arrival at the IOKernel to its handler's end, " +
             "read at the warm-up's end and after the point, so over the client's window (quantiles from buckets a quarter of a power of two wide, interpolated). " +
             "Client: the same window, from each request's intended send time. The difference is the generator's lateness, the sockets and the loopback. " +
             "Only the operations the generator sent are shown (the verb's own stats requests are left out).");
-        sb.AppendLine();
         sb.AppendLine("The last column is the time the hypervisor took from each core during the point (/proc/stat's steal, 10 ms resolution): " +
             "a stall with steal beside it is the host's.");
         sb.AppendLine();
@@ -156,6 +142,19 @@ internal static class KvSection
         {
             sb.AppendLine();
             sb.AppendLine($"- {p.Label}: no server-side figure ({p.Kv!.ServerLatencyNote})");
+        }
+    }
+
+    /// <summary>A section: a blank line, its heading, a blank line, and its explanation (if any) with a blank line after.</summary>
+    private static void Section(StringBuilder sb, string title, string? text = null)
+    {
+        sb.AppendLine();
+        sb.AppendLine("## " + title);
+        sb.AppendLine();
+        if (text is not null)
+        {
+            sb.AppendLine(text);
+            sb.AppendLine();
         }
     }
 

@@ -194,17 +194,19 @@ internal sealed class SliceWatchdog
     }
 
     /// <summary>The request the worker runs now (the oldest it holds), or null.</summary>
-    public GreenThread? Running(int w) => _count[w] == 0 ? null : _held[w * _depth + _head[w]];
+    public GreenThread? Running(int w) => _count[w] == 0 ? null : _held[Slot(w, 0)];
 
     public void Dispatched(int w, GreenThread t)
     {
-        int slot = (_head[w] + _count[w]) % _depth;
-        _held[w * _depth + slot] = t;
+        _held[Slot(w, _count[w])] = t;
         _count[w]++;
     }
 
     /// <summary>The oldest request at the worker came back (completed, yielded, detached or handed back).</summary>
     public void Retire(int w) => Retire(w, null);
+
+    /// <summary>Where the worker's request <paramref name="nth"/> from the oldest is recorded.</summary>
+    private int Slot(int w, int nth) => w * _depth + (_head[w] + nth) % _depth;
 
     /// <summary>Request <paramref name="t"/> came back from the worker; null, or one not recorded: the
     /// oldest. Only a worker that keeps a yielded request (<see cref="Worker.HoldsYielded"/>) returns
@@ -218,7 +220,7 @@ internal sealed class SliceWatchdog
         int at = 0;
         if (t is not null)
         {
-            while (at < _count[w] && !ReferenceEquals(_held[w * _depth + (_head[w] + at) % _depth], t))
+            while (at < _count[w] && !ReferenceEquals(_held[Slot(w, at)], t))
             {
                 at++;
             }
@@ -229,9 +231,9 @@ internal sealed class SliceWatchdog
         }
         for (int i = at; i > 0; i--)
         {
-            _held[w * _depth + (_head[w] + i) % _depth] = _held[w * _depth + (_head[w] + i - 1) % _depth];
+            _held[Slot(w, i)] = _held[Slot(w, i - 1)];
         }
-        _held[w * _depth + _head[w]] = null;
+        _held[Slot(w, 0)] = null;
         _head[w] = (_head[w] + 1) % _depth;
         _count[w]--;
     }

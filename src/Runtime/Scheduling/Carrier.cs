@@ -208,10 +208,11 @@ internal sealed class Carrier
             }
             else if (app != Worker.NoApp && _held is { } held && (_heldNext || mailbox.IsEmptyForConsumer()))
             {
-                if (!mailbox.IsEmptyForConsumer())
+                // With _heldNext, the request it yielded for has run; one more waiting means more than that
+                // one wait, so the kept request goes to the queue's tail through the IOKernel, as any yield
+                // does, and they go first. (Without it, the mailbox was just found empty.)
+                if (_heldNext && !mailbox.IsEmptyForConsumer())
                 {
-                    // Another request came after the one it yielded for: more wait than that one, so the kept
-                    // request goes to the queue's tail through the IOKernel, as any yield does, and they go first.
                     HandBackHeld();
                     continue;
                 }

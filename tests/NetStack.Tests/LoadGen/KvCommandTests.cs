@@ -518,43 +518,13 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
 
     /// <summary>A text-protocol server for a run without loading: every GET misses, every SET is stored, and
     /// a multiget (a get of several keys) is answered only after <c>holdMillis</c>, holding the replies behind it.</summary>
-    private sealed class SlowMultigetServer : IDisposable
+    private sealed class SlowMultigetServer(int holdMillis) : AcceptingServer
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly Thread _accepter;
-        private readonly int _holdMillis;
         private int _multigets;
-
-        public SlowMultigetServer(int holdMillis)
-        {
-            _holdMillis = holdMillis;
-            _listener.Start();
-            _accepter = new Thread(Accept) { IsBackground = true };
-            _accepter.Start();
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
         public int Multigets => Volatile.Read(ref _multigets);
 
-        private void Accept()
-        {
-            while (true)
-            {
-                Socket client;
-                try
-                {
-                    client = _listener.AcceptSocket();
-                }
-                catch (SocketException)
-                {
-                    return;
-                }
-                new Thread(() => Serve(client)) { IsBackground = true }.Start();
-            }
-        }
-
-        private void Serve(Socket client)
+        protected override void Serve(Socket client)
         {
             using (client)
             {
@@ -595,7 +565,7 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
                             if (words.Length > 2)
                             {
                                 Interlocked.Increment(ref _multigets);
-                                Thread.Sleep(_holdMillis);
+                                Thread.Sleep(holdMillis);
                             }
                             client.Send("END\r\n"u8);
                         }
@@ -606,19 +576,40 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
                 }
             }
         }
-
-        public void Dispose() => _listener.Stop();
     }
 
     /// <summary>A TCP server that answers whatever it reads with a line no memcached reply starts with.</summary>
-    private sealed class BogusServer : IDisposable
+    private sealed class BogusServer : AcceptingServer
+    {
+        protected override void Serve(Socket client)
+        {
+            using (client)
+            {
+                var buffer = new byte[4096];
+                try
+                {
+                    while (client.Receive(buffer) > 0)
+                    {
+                        client.Send("BOGUS\r\n"u8);
+                    }
+                }
+                catch (SocketException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>A loopback TCP server for the tests' fake memcacheds: a thread accepts, and each
+    /// connection is served on a thread of its own until the listener stops.</summary>
+    private abstract class AcceptingServer : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly Thread _accepter;
         private volatile bool _stopped;
         private int _connections;
 
-        public BogusServer()
+        protected AcceptingServer()
         {
             _listener.Start();
             _accepter = new Thread(Accept) { IsBackground = true };
@@ -627,7 +618,11 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+        /// <summary>Connections accepted so far.</summary>
         public int Connections => Volatile.Read(ref _connections);
+
+        /// <summary>Serves one connection (its own thread) and closes it.</summary>
+        protected abstract void Serve(Socket client);
 
         private void Accept()
         {
@@ -644,24 +639,6 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
                 }
                 Interlocked.Increment(ref _connections);
                 new Thread(() => Serve(client)) { IsBackground = true }.Start();
-            }
-        }
-
-        private static void Serve(Socket client)
-        {
-            using (client)
-            {
-                var buffer = new byte[4096];
-                try
-                {
-                    while (client.Receive(buffer) > 0)
-                    {
-                        client.Send("BOGUS\r\n"u8);
-                    }
-                }
-                catch (SocketException)
-                {
-                }
             }
         }
 
