@@ -6,9 +6,11 @@ using Xunit;
 namespace NetStack.Tests.Kv;
 
 /// <summary>kv served over the TCP NIC on the syscalls (epoll).</summary>
+[Collection(ReferenceMemcachedUsers.Name)]
 public sealed class DifferentialTests(ReferenceMemcached memcached) : DifferentialTestsBase(memcached, global::NetStack.IOKernel.Nic.NicBackend.Syscalls);
 
 /// <summary>The same, over the TCP NIC on io_uring.</summary>
+[Collection(ReferenceMemcachedUsers.Name)]
 public sealed class DifferentialTestsOnIoUring(ReferenceMemcached memcached) : DifferentialTestsBase(memcached, global::NetStack.IOKernel.Nic.NicBackend.IoUring);
 
 public abstract class DifferentialTestsBase : IClassFixture<ReferenceMemcached>, IDisposable

@@ -2,6 +2,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Xunit;
 
 namespace NetStack.Tests.Kv;
 
@@ -57,6 +58,18 @@ internal static class ExternalTool
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
+}
+
+/// <summary>
+/// The test classes that talk to the reference memcached, run one at a time: with MEMCACHED_ADDRESS
+/// they share one server, and each differential case starts with <c>flush_all</c>, which would wipe
+/// another class's keys mid-case (seen in CI: an <c>incr</c> that found another case's value).
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ReferenceMemcachedUsers
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "reference memcached";
 }
 
 /// <summary>

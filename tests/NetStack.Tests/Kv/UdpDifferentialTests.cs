@@ -9,6 +9,7 @@ using Xunit;
 
 namespace NetStack.Tests.Kv;
 
+[Collection(ReferenceMemcachedUsers.Name)]
 public sealed class UdpDifferentialTests : IClassFixture<ReferenceMemcachedUdp>, IDisposable
 {
     private const ushort SentinelId = 0xfffe;

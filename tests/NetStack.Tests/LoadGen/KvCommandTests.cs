@@ -12,6 +12,7 @@ using Xunit;
 
 namespace NetStack.Tests.LoadGen;
 
+[Collection(NetStack.Tests.Kv.ReferenceMemcachedUsers.Name)]
 public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFixture<ReferenceMemcachedUdp>
 {
     private const int Samples = 200_000;
