@@ -41,12 +41,14 @@ internal sealed unsafe partial class Kernel
             t.Connection = a.Connection;
             t.Nic = nicIndex;
             t.NicToken = a.NicToken;
+            t.ReplyToken = a.NicToken;
             t.Tag = a.Tag;
             t.Buffer = a.Buffer;
             t.SetRequest((byte*)a.Data, a.Length);
             // The app's fields are written only when they change; the reply writer is begun on the
             // carrier, on its own lines, when the handler first asks for it.
-            t.SetApp(a.AppId, app.Handler, a.Protocol, a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes, app.QuantumTicks);
+            t.SetApp(a.AppId, app.Handler, a.Protocol, a.Protocol?.ReplyHeaderBytes ?? 0, app.Options.MaxReplyBytes, app.QuantumTicks,
+                a.ReplySender);
             t.MoveTo(GreenThreadState.Queued);
             if (!app.Policy!.Enqueue(t))
             {

@@ -32,6 +32,8 @@ internal struct Arrival
     public ConnectionInfo Connection;
     /// <summary>The protocol that framed it, which frames its reply (null: in-process, no wire).</summary>
     public Runtime.Protocol.AppProtocol? Protocol;
+    /// <summary>The NIC, when the carrier may write the reply itself (<see cref="IReplySender"/>); null: the IOKernel writes it.</summary>
+    public IReplySender? ReplySender;
     /// <summary>The NIC it came from, by index in the IOKernel (set by the IOKernel).</summary>
     public int Nic;
 }

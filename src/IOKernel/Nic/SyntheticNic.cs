@@ -127,6 +127,7 @@ internal sealed class SyntheticNic : INicQueue
             a.Buffer = -1;
             a.Connection = default;
             a.Protocol = null;
+            a.ReplySender = null;
             if (!_saturating)
             {
                 _nextArrival = DrawNext(_nextArrival);

@@ -130,6 +130,10 @@ internal sealed unsafe class TcpConnection : IDisposable
     public bool WriteBlocked;
     /// <summary>In the NIC's write list.</summary>
     public bool InWriteList;
+    /// <summary>The one word a carrier touches (<see cref="TcpNic.TrySend"/>): 0 open, 1 while a carrier
+    /// writes a reply, 2 once the IOKernel has closed the connection (it waits out a 1 first, so a carrier
+    /// never writes to a descriptor closed, or reused, under it).</summary>
+    public int SendGate;
 
     // ---- the io_uring backend's (unused on epoll) ----
     /// <summary>Chunks received and not yet framed: receive blocks, first and last, linked through the NIC's chunk table (-1: none).</summary>
@@ -167,7 +171,7 @@ internal sealed unsafe class TcpConnection : IDisposable
         Readable = false; PeerClosed = false; Closing = false; Closed = false; InReadyList = false; Backpressured = false;
         NextSeq = 0; SendSeq = 0; SendOffset = 0; InFlight = 0; UnsentBytes = 0; WriteBlocked = false; InWriteList = false;
         ChunkHead = -1; ChunkTail = -1; QueuedBytes = 0; Receive = ReceiveState.Idle; EndQueued = false; FailureQueued = false;
-        InRearmList = false; SendInFlight = false; KernelOps = 0;
+        InRearmList = false; SendInFlight = false; KernelOps = 0; SendGate = 0;
         Array.Clear(Threads);
         Array.Clear(States);
         Array.Clear(CloseAfter);

@@ -22,6 +22,8 @@ internal sealed class TcpCounters(IReadOnlyList<string> errorNames)
     public long Requests;
     /// <summary>Replies written whole.</summary>
     public long Replies;
+    /// <summary>Replies a carrier wrote itself, whole or in part (<see cref="TcpNicOptions.WorkerSends"/>).</summary>
+    public long WorkerSends;
     /// <summary>Replies dropped because their connection was gone (closed or reset with requests in flight).</summary>
     public long DroppedReplies;
     /// <summary>Connections that ended with part of a request received (a truncated request, discarded).</summary>
@@ -63,7 +65,7 @@ internal sealed class TcpCounters(IReadOnlyList<string> errorNames)
             }
         }
         return $"connections accepted {Accepted}, refused {Refused}, closed by peer {ClosedByPeer}, reset {Reset}, " +
-            $"closed by server {ClosedByServer}, open {Open}; backpressured {Backpressured}; requests {Requests}, replies {Replies}, " +
+            $"closed by server {ClosedByServer}, open {Open}; backpressured {Backpressured}; requests {Requests}, replies {Replies} (written by carriers {WorkerSends}), " +
             $"dropped replies {DroppedReplies}, closed mid-request {ClosedMidRequest}; receive shortages {ReceiveShortages}, bytes copied {CopiedBytes}; " +
             $"bad frames: {(bad.Count == 0 ? "none" : string.Join(", ", bad))}";
     }

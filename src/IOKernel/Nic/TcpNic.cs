@@ -31,7 +31,7 @@ internal sealed record TcpBinding(int AppId, AppProtocol Protocol, IPAddress Add
 /// poll, the read and the write: <see cref="EpollTcpNic"/> (edge-triggered epoll, recv, sendmsg)
 /// and <see cref="IoUringTcpNic"/> (multishot accept and recv into provided buffers, sendmsg SQEs).
 /// </summary>
-internal abstract unsafe class TcpNic : INicQueue, IDisposable
+internal abstract unsafe class TcpNic : INicQueue, IReplySender, IDisposable
 {
     /// <summary>Buffers one gather write takes at most (Linux's UIO_MAXIOV is 1024).</summary>
     private protected const int MaxIovPerSend = 64;
@@ -46,6 +46,10 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
     private readonly Queue<TcpConnection> _ready = new();
     private readonly Queue<TcpConnection> _writes = new();
     private readonly int _sendIovPerConnection;
+    private readonly bool _workerSends;
+    /// <summary>The connections by index, for carriers (<see cref="TrySend"/>): a new array when the table
+    /// grows, never an element changed, so a carrier reads it without a lock.</summary>
+    private volatile TcpConnection[] _byIndex = [];
     private protected INicHost? _host;
     /// <summary>Set by a backend whose kernel may still use the connections' native memory at Dispose: it is not freed.</summary>
     private protected bool _keepNativeMemory;
@@ -75,6 +79,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
             (int)Math.Max(options.ReceiveBlockBytes, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)largest)),
             (long)options.ReceiveMemoryMegabytes << 20);
         _sendIovPerConnection = sendIovPerConnection;
+        _workerSends = options.WorkerSends;
         _listeners = new Socket[_bindings.Length];
         var endpoints = new IPEndPoint[_bindings.Length];
         try
@@ -425,6 +430,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
         a.Buffer = c.Block;
         a.Connection = new ConnectionInfo(Transport.Tcp, c.Serial, c.Peer, c.LocalPort);
         a.Protocol = binding.Protocol;
+        a.ReplySender = _workerSends ? this : null;
     }
 
     /// <summary>A malformed frame that can be stepped over takes its place in the window with the
@@ -462,10 +468,82 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
         c.States[slot] = SlotState.Ready;
         c.CloseAfter[slot] = thread.CloseAfterReply;
         c.UnsentBytes += thread.Reply.TotalBytes;
+        int sentOnWorker = thread.SentOnWorker;
+        if (sentOnWorker > 0)
+        {
+            // Its carrier wrote this much, at the head of the window (TrySend); retired here as any write's
+            // bytes are, and what follows it, or its own rest, goes as usual.
+            TcpCounters counters = _counters[c.Listener];
+            counters.WorkerSends++;
+            counters.BytesOut += sentOnWorker;
+            Consume(c, sentOnWorker, counters);
+            if (!c.Closed)
+            {
+                MarkWrite(c);
+            }
+            return;
+        }
         if (seq == c.SendSeq)
         {
             MarkWrite(c);
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>On the carrier, before it hands the request back. It writes only a reply at the head of its
+    /// connection's window (every earlier one written whole: the IOKernel has nothing of the connection's
+    /// to write, and cannot have until this request comes back), on an open descriptor held by the gate,
+    /// with one non-blocking sendmsg per gather list; a full socket buffer or an error leaves the rest,
+    /// and the error, to the IOKernel's own write. Not a reply that closes the connection.</remarks>
+    public int TrySend(GreenThread thread)
+    {
+        Runtime.Buffers.ReplyWriter reply = thread.Reply;
+        int total = reply.TotalBytes;
+        long token = thread.ReplyToken;
+        TcpConnection c = _byIndex[(int)(token >> 32)];
+        uint seq = (uint)token;
+        if (total == 0 || thread.CloseAfterReply || Volatile.Read(ref c.SendSeq) != seq)
+        {
+            return 0;
+        }
+        if (Interlocked.CompareExchange(ref c.SendGate, 1, 0) != 0)
+        {
+            return 0;
+        }
+        long sent = 0;
+        try
+        {
+            if (c.Closed || c.SendOffset != 0 || c.SendInFlight || !c.HasFd)
+            {
+                return 0;
+            }
+            IoVec* iov = stackalloc IoVec[MaxIovPerSend];
+            while (sent < total)
+            {
+                // The pieces past what went, up to a gather list's worth.
+                int n = 0;
+                long asked = 0, skip = sent;
+                for (int p = 0; p < reply.PieceCount && n < MaxIovPerSend; p++)
+                {
+                    (nint start, int length) = reply.Piece(p);
+                    n = AddPiece(iov, n, start, length, ref skip, ref asked);
+                }
+                if (n == 0 || NativeTcp.Send(c.FdNumber, iov, n, out long wrote) != IoResult.Done)
+                {
+                    break; // EAGAIN or an error: the IOKernel's write takes it up (and sees the error itself)
+                }
+                sent += wrote;
+                if (wrote < asked)
+                {
+                    break; // the socket's buffer filled: the IOKernel writes the rest when it drains
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref c.SendGate, 0);
+        }
+        return (int)sent;
     }
 
     /// <inheritdoc />
@@ -676,6 +754,15 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
             return;
         }
         c.Closed = true;
+        if (_workerSends)
+        {
+            // A carrier may be writing to it (TrySend): its descriptor goes only after that write.
+            var spin = new SpinWait();
+            while (Interlocked.CompareExchange(ref c.SendGate, 2, 0) != 0)
+            {
+                spin.SpinOnce();
+            }
+        }
         TcpCounters counters = _counters[c.Listener];
         if (c.Start < c.End && c.Skip == 0)
         {
@@ -741,6 +828,7 @@ internal abstract unsafe class TcpNic : INicQueue, IDisposable
         {
             c = new TcpConnection(_connections.Count, _options.MaxInFlightPerConnection, _sendIovPerConnection);
             _connections.Add(c);
+            _byIndex = [.. _connections];
             // Room for every connection made in each list that holds a connection at most once, so
             // that a close, a read or a write never grows one.
             _freeConnections.EnsureCapacity(_connections.Count);

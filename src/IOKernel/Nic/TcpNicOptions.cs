@@ -32,6 +32,11 @@ public sealed class TcpNicOptions
     /// <summary>The listen backlog.</summary>
     public int Backlog { get; set; } = 1024;
 
+    /// <summary>A carrier writes its request's reply to the socket itself when nothing earlier on the
+    /// connection is unsent (<see cref="Runtime.Scheduling.IReplySender"/>), so the send's system call
+    /// runs on the worker's core, not on the IOKernel's; false: the IOKernel writes every reply.</summary>
+    public bool WorkerSends { get; set; }
+
     /// <summary>This NIC's backend (<c>auto</c>, <c>io_uring</c>, <c>syscalls</c>); empty: <c>Nic:Backend</c>'s.</summary>
     public string Backend { get; set; } = "";
 

@@ -263,6 +263,7 @@ internal abstract unsafe class UdpNic : INicQueue, IDisposable
         a.Buffer = block;
         a.Connection = new ConnectionInfo(Transport.Udp, queue, peer.ToPeer(), localPort);
         a.Protocol = protocol;
+        a.ReplySender = null;
         return true;
     }
 

@@ -66,6 +66,9 @@ internal sealed class Carrier
     /// <summary>Requests completed on this carrier.</summary>
     public long Completed { get; private set; }
 
+    /// <summary>Replies this carrier wrote to the wire itself, whole or in part (<see cref="IReplySender"/>).</summary>
+    public long RepliesSent { get; private set; }
+
     /// <summary>Slices that ended in a yield.</summary>
     public long Yields { get; private set; }
 
@@ -318,6 +321,15 @@ internal sealed class Carrier
                 ctx.CompletionTicks = end;
                 // The header (timings, status) is written here, in parallel across workers, not on the IOKernel.
                 ctx.FinishReply();
+                if (ctx.ReplySender is { } sender && _worker.Mailbox.IsEmptyForConsumer())
+                {
+                    // Only with nothing waiting here: a request in the mailbox runs first, and the IOKernel
+                    // writes this reply meanwhile, beside others in one call. Before the push: once pushed,
+                    // the request and its connection's head are the IOKernel's.
+                    int sent = sender.TrySend(ctx);
+                    ctx.SentOnWorker = sent;
+                    RepliesSent += sent > 0 ? 1 : 0;
+                }
                 status = ctx.Status;
                 segments = ctx.ReplyHasSegments;
                 Completed++;

@@ -126,9 +126,9 @@ internal sealed unsafe class GreenThread
     internal struct KernelFields
     {
         internal const int A = CacheLine.Size;
-        internal const int AEnd = A + 56;
+        internal const int AEnd = A + 64;
         internal const int B = AEnd + CacheLine.Size;
-        internal const int BEnd = B + 32;
+        internal const int BEnd = B + 40;
         internal const int C = BEnd + CacheLine.Size;
         internal const int Size = C + 40;
 
@@ -140,6 +140,8 @@ internal sealed unsafe class GreenThread
         [FieldOffset(A + 40)] public int Type;
         [FieldOffset(A + 44)] public int RequestLength;
         [FieldOffset(A + 48)] public bool RequestIsManaged;
+        // The NIC's token again (C's NicToken), for a NIC whose replies the carrier may send itself.
+        [FieldOffset(A + 56)] public long ReplyToken;
 
         [FieldOffset(B + 0)] public IRequestHandler? Handler;
         [FieldOffset(B + 8)] public AppProtocol? Protocol;
@@ -147,6 +149,7 @@ internal sealed unsafe class GreenThread
         [FieldOffset(B + 20)] public int ReplyHeaderBytes;
         [FieldOffset(B + 24)] public int MaxReplyBytes;
         [FieldOffset(B + 28)] public int QuantumTicks;
+        [FieldOffset(B + 32)] public IReplySender? ReplySender;
 
         [FieldOffset(C + 0)] public long QueuedTicks;
         [FieldOffset(C + 8)] public long FirstDispatchTicks;
@@ -261,9 +264,11 @@ internal sealed unsafe class GreenThread
 
     /// <summary>Sets the app's fields of the request (group B of <see cref="KernelFields"/>), writing
     /// only those that change, so that their line stays shared with the carriers that read it.</summary>
-    internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes, int quantumTicks = 0)
+    internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes, int quantumTicks = 0,
+        IReplySender? replySender = null)
     {
         ref KernelFields k = ref _k;
+        if (!ReferenceEquals(k.ReplySender, replySender)) { k.ReplySender = replySender; }
         if (k.QuantumTicks != quantumTicks) { k.QuantumTicks = quantumTicks; }
         if (k.AppId != appId) { k.AppId = appId; }
         if (!ReferenceEquals(k.Handler, handler)) { k.Handler = handler; }
@@ -271,6 +276,15 @@ internal sealed unsafe class GreenThread
         if (k.ReplyHeaderBytes != replyHeaderBytes) { k.ReplyHeaderBytes = replyHeaderBytes; }
         if (k.MaxReplyBytes != maxReplyBytes) { k.MaxReplyBytes = maxReplyBytes; }
     }
+
+    /// <summary>The NIC that lets the carrier write this request's reply itself (<see cref="IReplySender"/>); null: the IOKernel writes it.</summary>
+    internal IReplySender? ReplySender => _k.ReplySender;
+
+    /// <summary>The NIC's token, on the carrier's lines (group A), for <see cref="ReplySender"/>.</summary>
+    internal long ReplyToken { get => _k.ReplyToken; set => _k.ReplyToken = value; }
+
+    /// <summary>Bytes of the reply its carrier wrote to the wire itself (<see cref="IReplySender"/>); 0: none.</summary>
+    internal int SentOnWorker { get => Carried.SentOnWorker; set => Carried.SentOnWorker = value; }
 
     /// <summary>Bytes the app's protocol keeps in front of the reply for its header.</summary>
     public int ReplyHeaderBytes { get => _k.ReplyHeaderBytes; internal set => _k.ReplyHeaderBytes = value; }
@@ -391,7 +405,7 @@ internal sealed unsafe class GreenThread
         // Groups A and C of KernelFields; the app's group B stays as it is (SetApp writes it when it
         // changes), so its line is not taken back from the carriers once per request.
         Id = 0; Type = 0; ServiceNs = 0; FlowHash = 0; Connection = default;
-        Nic = 0; NicToken = 0; Tag = 0; Buffer = -1;
+        Nic = 0; NicToken = 0; ReplyToken = 0; Tag = 0; Buffer = -1;
         ArrivalTicks = 0; QueuedTicks = 0; FirstDispatchTicks = 0;
         SetRequest(null, 0);
         if (_k.ReplyMayHaveSegments)
@@ -491,6 +505,7 @@ internal sealed unsafe class GreenThread
         c.Preemption = PreemptionWord.Never;
         c.Slice = -1;
         c.Mailbox = null;
+        c.SentOnWorker = 0;
     }
 
     /// <summary>Runs one slice on the calling carrier, until the handler completes, yields or detaches.</summary>

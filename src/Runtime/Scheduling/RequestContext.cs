@@ -225,7 +225,7 @@ public readonly struct CheckpointAwaitable : ICriticalNotifyCompletion
 internal struct CarrierFields
 {
     internal const int First = CacheLine.Size;
-    internal const int End = First + 120;
+    internal const int End = First + 128;
     internal const int Size = End + CacheLine.Size;
 
     [FieldOffset(First + 0)] public GreenThread Thread;
@@ -253,4 +253,6 @@ internal struct CarrierFields
     // app's quantum, set for each slice; null and 0 when the app is not shared by time.
     [FieldOffset(First + 104)] public HandoffRing? Mailbox;
     [FieldOffset(First + 112)] public long QuantumTicks;
+    // Reply bytes the carrier wrote to the wire itself (GreenThread.ReplySender), read by the IOKernel at completion.
+    [FieldOffset(First + 120)] public int SentOnWorker;
 }

@@ -16,10 +16,44 @@ public abstract class TcpNicTests
     /// <summary>The backend both NICs run on.</summary>
     protected abstract NicBackend Backend { get; }
 
+    /// <summary>Whether carriers write their own replies (<see cref="TcpNicOptions.WorkerSends"/>).</summary>
+    protected virtual bool WorkerSends => false;
+
     /// <summary>The spin app on this backend.</summary>
     private NetworkTestHost Spin(string policy = "ps", int workers = 1, TcpNicOptions? tcp = null, string address = "127.0.0.1",
-        IRequestHandler? handler = null, int maxReplyBytes = AppOptions.DefaultMaxReplyBytes) =>
-        NetworkTestHost.Spin(policy, workers, tcp, address, handler, maxReplyBytes, backend: Backend);
+        IRequestHandler? handler = null, int maxReplyBytes = AppOptions.DefaultMaxReplyBytes)
+    {
+        tcp ??= new TcpNicOptions();
+        tcp.WorkerSends = WorkerSends;
+        return NetworkTestHost.Spin(policy, workers, tcp, address, handler, maxReplyBytes, backend: Backend);
+    }
+
+    [Fact]
+    public void CarriersWriteRepliesThemselvesOnlyWhenAskedAndEveryReplyIsCountedOnce()
+    {
+        using var host = Spin();
+        using var client = new TcpTestClient(host.TcpPort);
+        // One at a time: each reply is at the head of its window when its request finishes.
+        for (int i = 0; i < 20; i++)
+        {
+            client.Send(TcpTestClient.Frame((ulong)i, payloadLength: 100 + i));
+            SpinReply reply = Assert.Single(client.Read(1));
+            Assert.Equal((ulong)i, reply.Header.Id);
+            Assert.Equal(TcpTestClient.Pattern((ulong)i, 100 + i), reply.Payload);
+        }
+        host.Stop();
+        Assert.Equal(20, host.Tcp.Replies);
+        if (WorkerSends)
+        {
+            // Not all 20: a request framed before the IOKernel took its predecessor's completion finds
+            // that reply still at the head of the window, and leaves its own to the IOKernel.
+            Assert.InRange(host.Tcp.WorkerSends, 1, 20);
+        }
+        else
+        {
+            Assert.Equal(0, host.Tcp.WorkerSends);
+        }
+    }
 
     [Theory]
     [InlineData(0)]
@@ -446,4 +480,24 @@ public sealed class TcpNicOnIoUringTests : TcpNicTests
 {
     /// <inheritdoc />
     protected override NicBackend Backend => NicBackend.IoUring;
+}
+
+/// <summary>All of it on the syscalls backend with carriers writing their own replies (<see cref="TcpNicOptions.WorkerSends"/>).</summary>
+public sealed class TcpNicOnSyscallsWithWorkerSendsTests : TcpNicTests
+{
+    /// <inheritdoc />
+    protected override NicBackend Backend => NicBackend.Syscalls;
+
+    /// <inheritdoc />
+    protected override bool WorkerSends => true;
+}
+
+/// <summary>All of it on io_uring with carriers writing their own replies beside the ring's sends.</summary>
+public sealed class TcpNicOnIoUringWithWorkerSendsTests : TcpNicTests
+{
+    /// <inheritdoc />
+    protected override NicBackend Backend => NicBackend.IoUring;
+
+    /// <inheritdoc />
+    protected override bool WorkerSends => true;
 }
