@@ -2,6 +2,7 @@
 using System.Globalization;
 using System.Text;
 using NetStack.Measurement.Reports;
+using static NetStack.LoadGen.Reports.MarkdownText;
 
 namespace NetStack.LoadGen.Reports;
 
@@ -142,19 +143,6 @@ internal static class KvSection
         {
             sb.AppendLine();
             sb.AppendLine($"- {p.Label}: no server-side figure ({p.Kv!.ServerLatencyNote})");
-        }
-    }
-
-    /// <summary>A section: a blank line, its heading, a blank line, and its explanation (if any) with a blank line after.</summary>
-    private static void Section(StringBuilder sb, string title, string? text = null)
-    {
-        sb.AppendLine();
-        sb.AppendLine("## " + title);
-        sb.AppendLine();
-        if (text is not null)
-        {
-            sb.AppendLine(text);
-            sb.AppendLine();
         }
     }
 

@@ -2,6 +2,7 @@
 using System.Globalization;
 using System.Text;
 using NetStack.Measurement.Reports;
+using static NetStack.LoadGen.Reports.MarkdownText;
 
 namespace NetStack.LoadGen.Reports;
 
@@ -65,9 +66,7 @@ internal static class MarkdownReport
         List<PointReport> withPreemption = r.Points.Where(p => p.PreemptionLatencyNs is { Count: > 0 }).ToList();
         if (withPreemption.Count > 0)
         {
-            sb.AppendLine();
-            sb.AppendLine("## Preemption cost (word written → next green thread running)");
-            sb.AppendLine();
+            Section(sb, "Preemption cost (word written → next green thread running)");
             sb.AppendLine("| system | load | preemptions measured | p50 ns | p99 ns |");
             sb.AppendLine("|---|---:|---:|---:|---:|");
             foreach (PointReport p in withPreemption)
@@ -158,9 +157,7 @@ internal static class MarkdownReport
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Stalls, and the requests no stall touched");
-        sb.AppendLine();
+        Section(sb, "Stalls, and the requests no stall touched");
         foreach ((double threshold, string seenBy) in watched.Select(p => (p.Stalls!.ThresholdUs, p.Stalls.SeenBy)).Distinct())
         {
             sb.AppendLine(Inv($"- a stall: a gap over {threshold:0.#} µs in a watching thread's own clock reads; watched: {seenBy}"));
@@ -216,12 +213,9 @@ internal static class MarkdownReport
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Ceiling per cross-core round trip");
-        sb.AppendLine();
-        sb.AppendLine("Requests completed per IOKernel-to-worker cache-line round trip (measured just before each point): the");
-        sb.AppendLine("dispatcher's ceiling without the machine's round trip in it.");
-        sb.AppendLine();
+        Section(sb, "Ceiling per cross-core round trip",
+            "Requests completed per IOKernel-to-worker cache-line round trip (measured just before each point): the" + Environment.NewLine +
+            "dispatcher's ceiling without the machine's round trip in it.");
         sb.AppendLine("| system | JBSQ k | achieved M/s | round trip ns | requests per round trip |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
         foreach (PointReport p in ceilings)
@@ -240,14 +234,10 @@ internal static class MarkdownReport
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Requests and the generator (whole point, warm-up included)");
-        sb.AppendLine();
-        sb.AppendLine("sent = ok + rejected + failed + lost. Lost: no answer within the grace after the last send; of those, the server's are the ones " +
+        Section(sb, "Requests and the generator (whole point, warm-up included)", "sent = ok + rejected + failed + lost. Lost: no answer within the grace after the last send; of those, the server's are the ones " +
             "its answer never reached the generator for (less the sends the generator's socket refused and the answers its own socket dropped, which are the generator's). " +
             "Lateness: actual − intended send time over the measured window. A point marked **behind** measures the generator as well as the server; " +
             "its latency is still judged, and the flag shown beside it.");
-        sb.AppendLine();
         sb.AppendLine("| system | load | offered krps | scheduled | sent | ok | rejected | failed | lost | of which the server's | send errors | dropped at the generator | duplicates | unknown | lateness p50 µs | p99 µs | max µs | generator B/req | generator |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (PointReport p in network)

@@ -2,6 +2,7 @@
 using System.Globalization;
 using System.Text;
 using NetStack.Measurement.Reports;
+using static NetStack.LoadGen.Reports.MarkdownText;
 
 namespace NetStack.LoadGen.Reports;
 
@@ -25,12 +26,8 @@ internal static class ModelSection
             return;
         }
         AppendRatios(sb, r, model);
-        sb.AppendLine();
-        sb.AppendLine("## Model parameters");
-        sb.AppendLine();
-        sb.AppendLine("The dispatcher is one server: no more than 1e9 / dispatch ns dispatches a second get through, whatever the worker count; " +
+        Section(sb, "Model parameters", "The dispatcher is one server: no more than 1e9 / dispatch ns dispatches a second get through, whatever the worker count; " +
             "under ps every resumption is a dispatch too. Busy near 100 %: the dispatcher, not the workers, is the bottleneck.");
-        sb.AppendLine();
         foreach (string source in model.Select(p => p.Model!.CostSource).Distinct())
         {
             sb.AppendLine($"- costs: {source}");
@@ -57,13 +54,9 @@ internal static class ModelSection
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Measured against the model");
-        sb.AppendLine();
-        sb.AppendLine("Latency, µs, of the measured point and of the queueing model fed the same workload, seed, load and overheads; " +
+        Section(sb, "Measured against the model", "Latency, µs, of the measured point and of the queueing model fed the same workload, seed, load and overheads; " +
             "ratio = measured / model (1 would be the ideal system; above it, what this machine and the implementation add), " +
             "over all requests and over the untouched ones (no stall in their busy period): the untouched ratio is the implementation's share, the rest the machine's.");
-        sb.AppendLine();
         sb.AppendLine("| policy | load | class | p50 measured | p50 model | p50 ratio | p50 untouched ratio | p99 measured | p99 model | p99 ratio | p99 untouched | p99 untouched ratio |");
         sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach ((PointReport measured, PointReport? twin) in pairs)

@@ -4,6 +4,7 @@ using System.Text;
 using NetStack.Measurement.Model;
 using NetStack.Measurement.Reports;
 using NetStack.Runtime.Workloads;
+using static NetStack.LoadGen.Reports.MarkdownText;
 
 namespace NetStack.LoadGen.Reports;
 
@@ -73,14 +74,10 @@ internal static class TheorySection
         {
             return;
         }
-        sb.AppendLine();
-        sb.AppendLine("## Against queueing theory");
-        sb.AppendLine();
-        sb.AppendLine("Latency of all requests, µs, against the closed form for this workload, policy and worker count at the offered load " +
+        Section(sb, "Against queueing theory", "Latency of all requests, µs, against the closed form for this workload, policy and worker count at the offered load " +
             "(M/M/1 and M/D/1: one worker, first come first served; M/G/1: the mean by Pollaczek–Khinchine; M/M/c: the mean by Erlang C); " +
             "ratio = measured / theory, over all requests and over the untouched ones (no stall in their busy period). " +
             "The theory has no dispatcher, no network and no machine: a ratio near 1 untouched and far above it over all requests puts the tail on the machine.");
-        sb.AppendLine();
         sb.AppendLine("| system | load | theory | statistic | theory µs | all µs | all / theory | untouched µs | untouched / theory |");
         sb.AppendLine("|---|---:|---|---|---:|---:|---:|---:|---:|");
         foreach ((PointReport p, TheoryFigure f) in rows)
