@@ -457,7 +457,18 @@ internal abstract unsafe class TcpNic : INicQueue, IReplySender, IDisposable
         int slot = (int)(seq & (uint)c.Mask);
         if (c.Closed)
         {
-            _counters[c.Listener].DroppedReplies++;
+            TcpCounters closed = _counters[c.Listener];
+            if (thread.SentOnWorker > 0 && thread.SentOnWorker == thread.Reply.TotalBytes)
+            {
+                // Its carrier wrote it whole before the connection closed: it went, it was not dropped.
+                closed.WorkerSends++;
+                closed.BytesOut += thread.SentOnWorker;
+                closed.Replies++;
+            }
+            else
+            {
+                closed.DroppedReplies++;
+            }
             c.States[slot] = SlotState.Empty;
             c.InFlight--;
             _host!.Recycle(thread);
@@ -760,7 +771,7 @@ internal abstract unsafe class TcpNic : INicQueue, IReplySender, IDisposable
             var spin = new SpinWait();
             while (Interlocked.CompareExchange(ref c.SendGate, 2, 0) != 0)
             {
-                spin.SpinOnce();
+                spin.SpinOnce(sleep1Threshold: -1); // yields, never sleeps a millisecond on the IOKernel
             }
         }
         TcpCounters counters = _counters[c.Listener];
