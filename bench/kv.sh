@@ -8,6 +8,7 @@
 # multiget (1000), swept at LONG_RATES (10-100 k/s), each load in LONG_ROUNDS rounds (5), over each of LONG_CONNECTIONS
 # connection counts in turn ("16 64"; the sweep at the first): memcached answers a connection in order, and at 16 connections
 # 1-2 % of every server's GETs wait behind a multiget on their own connection (docs/results.md, the eighteenth kv run).
+# KV_OPTIONS: more `serve` options for kv alone (e.g. "--Tcp:WorkerSends true"), written to kv-options.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/kv-$(date -u +%Y%m%d-%H%M%S)}
@@ -33,7 +34,9 @@ $L noise --duration-s "$([ "$quick" = 1 ] && echo 1 || echo 3)" | tee "$out/nois
 # puts its threads. Idle NetStack threads yield at once and park after 2 ms, so an idle server takes
 # nothing from the one being measured.
 idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
-$APP serve --apps kv --kv-port $KV --kv-memory-mb $MB --policy ps --allocation static --batch false $idle > "$out/serve-kv.log" 2>&1 & kv_pid=$!
+echo "${KV_OPTIONS:-}" > "$out/kv-options.txt"
+# shellcheck disable=SC2086 # KV_OPTIONS is a list of options
+$APP serve --apps kv --kv-port $KV --kv-memory-mb $MB --policy ps --allocation static --batch false $idle ${KV_OPTIONS:-} > "$out/serve-kv.log" 2>&1 & kv_pid=$!
 taskset -c 1 memcached -p $MC1 -U 0 -l 127.0.0.1 -t 1 -m $MB $user > "$out/memcached-t1.log" 2>&1 & mc1_pid=$!
 memcached -p $MC2 -U 0 -l 127.0.0.1 -t 2 -m $MB $user > "$out/memcached-t2.log" 2>&1 & mc2_pid=$!
 # The guest's halt polling (HALT_POLL_NS, 200000; "keep" leaves the machine's setting): the reference VM ships
