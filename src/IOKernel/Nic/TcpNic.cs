@@ -461,8 +461,7 @@ internal abstract unsafe class TcpNic : INicQueue, IReplySender, IDisposable
             if (thread.SentOnWorker > 0 && thread.SentOnWorker == thread.Reply.TotalBytes)
             {
                 // Its carrier wrote it whole before the connection closed: it went, it was not dropped.
-                closed.WorkerSends++;
-                closed.BytesOut += thread.SentOnWorker;
+                CountWorkerSend(closed, thread.SentOnWorker);
                 closed.Replies++;
             }
             else
@@ -485,8 +484,7 @@ internal abstract unsafe class TcpNic : INicQueue, IReplySender, IDisposable
             // Its carrier wrote this much, at the head of the window (TrySend); retired here as any write's
             // bytes are, and what follows it, or its own rest, goes as usual.
             TcpCounters counters = _counters[c.Listener];
-            counters.WorkerSends++;
-            counters.BytesOut += sentOnWorker;
+            CountWorkerSend(counters, sentOnWorker);
             Consume(c, sentOnWorker, counters);
             if (!c.Closed)
             {
@@ -498,6 +496,12 @@ internal abstract unsafe class TcpNic : INicQueue, IReplySender, IDisposable
         {
             MarkWrite(c);
         }
+    }
+
+    private static void CountWorkerSend(TcpCounters counters, int bytes)
+    {
+        counters.WorkerSends++;
+        counters.BytesOut += bytes;
     }
 
     /// <inheritdoc />

@@ -66,9 +66,6 @@ internal sealed class Carrier
     /// <summary>Requests completed on this carrier.</summary>
     public long Completed { get; private set; }
 
-    /// <summary>Replies this carrier wrote to the wire itself, whole or in part (<see cref="IReplySender"/>).</summary>
-    public long RepliesSent { get; private set; }
-
     /// <summary>Slices that ended in a yield.</summary>
     public long Yields { get; private set; }
 
@@ -326,9 +323,8 @@ internal sealed class Carrier
                     // Only with nothing waiting here: a request in the mailbox runs first, and the IOKernel
                     // writes this reply meanwhile, beside others in one call. Before the push: once pushed,
                     // the request and its connection's head are the IOKernel's.
-                    int sent = sender.TrySend(ctx);
-                    ctx.SentOnWorker = sent;
-                    RepliesSent += sent > 0 ? 1 : 0;
+                    // Counted by the NIC (TcpCounters.WorkerSends) when the IOKernel takes the completion.
+                    ctx.SentOnWorker = sender.TrySend(ctx);
                 }
                 status = ctx.Status;
                 segments = ctx.ReplyHasSegments;
