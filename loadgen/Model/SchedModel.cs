@@ -98,8 +98,7 @@ internal static class SchedModel
                 DispatchNs = dispatchNs,
                 PreemptNs = preemptNs,
                 MailboxDepth = m.MailboxDepth,
-                // sched runs with the kernel's default queue bound.
-                QueueCapacity = new IOKernel.KernelOptions().QueueCapacity,
+                QueueCapacity = template.QueueCapacity,
             };
             report.Points.Add(ModelPoints.Simulate(config, source).Point);
         }

@@ -30,6 +30,8 @@ internal sealed record SchedPoint
     public int[] WorkerCores { get; init; } = [1];
     /// <summary>JBSQ's k.</summary>
     public int MailboxDepth { get; init; } = 2;
+    /// <summary>The central queue's bound (<see cref="KernelOptions.QueueCapacity"/>); a saturation point keeps it full.</summary>
+    public int QueueCapacity { get; init; } = new KernelOptions().QueueCapacity;
     /// <summary>Whether workers end their own slices past the quantum (<see cref="KernelOptions.WorkerQuantumCheck"/>).</summary>
     public bool WorkerQuantumCheck { get; init; } = true;
     /// <summary>Whether such a worker keeps the request it yielded (<see cref="KernelOptions.WorkerHoldsYielded"/>).</summary>
@@ -75,6 +77,7 @@ internal static class InProcessRun
             Policy = p.Policy,
             QuantumMicros = p.QuantumUs,
             MailboxDepth = p.MailboxDepth,
+            QueueCapacity = p.QueueCapacity,
             WorkerQuantumCheck = p.WorkerQuantumCheck,
             WorkerHoldsYielded = p.WorkerHoldsYielded,
             CarrierIdle = p.CarrierIdle,

@@ -49,6 +49,7 @@ internal static class SchedCommand
         double duration = a.GetValue(o.DurationS);
         double warmup = a.GetValue(o.Warmup);
         int depth = a.GetValue(o.MailboxDepth);
+        int queueCapacity = a.GetValue(o.QueueCapacity);
         bool workerCheck = !a.GetValue(o.NoWorkerQuantumCheck);
         bool workerHolds = a.GetValue(o.WorkerHolds);
         IdleStrategyKind idle = CommonOptions.IdleOf(a.GetRequiredValue(o.Idle));
@@ -88,7 +89,7 @@ internal static class SchedCommand
             InProcessRun.Run(new SchedPoint
             {
                 Workload = workload, Policy = policy, Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
-                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds, DurationS = Math.Min(0.3, duration),
+                WorkerCores = workerCores, MailboxDepth = depth, QueueCapacity = queueCapacity, WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds, DurationS = Math.Min(0.3, duration),
                 CarrierIdle = idle, Seed = seed + 1,
             });
         }
@@ -100,6 +101,10 @@ internal static class SchedCommand
         else if (workerHolds && policies.Contains("ps"))
         {
             report.Config.Notes.Add("ps: a worker keeps a request it yields for one in its mailbox and resumes it right after (--worker-holds)");
+        }
+        if (queueCapacity != new NetStack.IOKernel.KernelOptions().QueueCapacity)
+        {
+            report.Config.Notes.Add($"central queue bound {queueCapacity} requests (--queue-capacity; default {new NetStack.IOKernel.KernelOptions().QueueCapacity})");
         }
         report.Config.Notes.Add(StallNote(stallThreshold));
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);
@@ -121,6 +126,7 @@ internal static class SchedCommand
                     IOKernelCore = ioCore,
                     WorkerCores = workerCores,
                     MailboxDepth = depth,
+                    QueueCapacity = queueCapacity,
                     WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds,
                     DurationS = duration,
                     WarmupFraction = warmup,
@@ -150,7 +156,7 @@ internal static class SchedCommand
             Model.SchedModel.AddPoints(report, workload, modelCosts, new SchedPoint
             {
                 Workload = workload, Policy = policies[0], Load = loads.Min(), QuantumUs = quantum, IOKernelCore = ioCore,
-                WorkerCores = workerCores, MailboxDepth = depth, WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
+                WorkerCores = workerCores, MailboxDepth = depth, QueueCapacity = queueCapacity, WorkerQuantumCheck = workerCheck, WorkerHoldsYielded = workerHolds, DurationS = duration, WarmupFraction = warmup, CarrierIdle = idle, Seed = seed,
             });
         }
         ReportFiles.Finish(report, dir, slos, output, charts: !a.GetValue(o.NoCharts));

@@ -33,6 +33,9 @@ internal sealed class SchedOptions
     public Option<double> Warmup { get; } = CommonOptions.Warmup();
     /// <summary><c>--mailbox-depth</c>.</summary>
     public Option<int> MailboxDepth { get; } = CommonOptions.MailboxDepth();
+    /// <summary><c>--queue-capacity</c>.</summary>
+    public Option<int> QueueCapacity { get; } = CliOption.Integer("queue-capacity", new NetStack.IOKernel.KernelOptions().QueueCapacity, 1, 1 << 24,
+        "requests the central queue admits before it rejects; a max point keeps it full, so this is also the ceiling's working set of queued requests");
     /// <summary><c>--no-worker-quantum-check</c>.</summary>
     public Option<bool> NoWorkerQuantumCheck { get; } = CliOption.Flag("no-worker-quantum-check",
         "ps: slices end only when the IOKernel asks (without it, a worker also ends a slice past its quantum while a request waits in its mailbox)");
@@ -65,7 +68,7 @@ internal sealed class SchedOptions
     /// <summary>The verb's command, without an action.</summary>
     public Command Command() => CliOption.Command("sched", Description,
     [
-        Workload, Policy, QuantumUs, .. Cores.All, Loads, DurationS, Warmup, MailboxDepth, NoWorkerQuantumCheck, WorkerHolds, Idle, Seed, Slos,
+        Workload, Policy, QuantumUs, .. Cores.All, Loads, DurationS, Warmup, MailboxDepth, QueueCapacity, NoWorkerQuantumCheck, WorkerHolds, Idle, Seed, Slos,
         StallThreshold, Trace, Out, NoCharts, Metrics, MetricsPort, .. Model.All,
     ]);
 }
