@@ -64,6 +64,10 @@ internal static class CommonOptions
     public static Option<int> MailboxDepth(int max = KernelOptions.MaxMailboxDepth) =>
         CliOption.Integer("mailbox-depth", 2, 1, max, "JBSQ(k): requests a worker may hold, the one running included", "K");
 
+    /// <summary><c>--queue-capacity N</c>, the queue bound (NetStack's <see cref="KernelOptions.QueueCapacity"/> by default).</summary>
+    public static Option<int> QueueCapacity(string description) =>
+        CliOption.Integer("queue-capacity", new KernelOptions().QueueCapacity, 1, 1 << 24, description);
+
     /// <summary><c>--idle spin|spin-yield|spin-park</c>, how idle carriers wait.</summary>
     public static Option<string> Idle() => CliOption.Name("idle", "spin", ["spin", "spin-yield", "spin-park"], "idle strategy",
         "how an idle carrier waits: spin; spin-yield (sched_yield between polls, so other threads on its core run); spin-park (then sleep)");

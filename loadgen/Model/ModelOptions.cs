@@ -40,7 +40,7 @@ internal sealed class ModelOptions
     /// <summary><c>--mailbox-depth</c>.</summary>
     public Option<int> MailboxDepth { get; } = CommonOptions.MailboxDepth(ModelConfig.MaxMailboxDepth);
     /// <summary><c>--queue-capacity</c>.</summary>
-    public Option<int> QueueCapacity { get; } = CliOption.Integer("queue-capacity", 8192, 1, 1 << 24,
+    public Option<int> QueueCapacity { get; } = CommonOptions.QueueCapacity(
         "the queue bound, as NetStack's: an arrival to a full queue is dropped");
     /// <summary><c>--requests</c>.</summary>
     public Option<int> Requests { get; } = CliOption.Integer("requests", 1_000_000, 1_000, 1_000_000_000, "Poisson arrivals simulated per point");

@@ -102,9 +102,9 @@ internal static class SchedCommand
         {
             report.Config.Notes.Add("ps: a worker keeps a request it yields for one in its mailbox and resumes it right after (--worker-holds)");
         }
-        if (queueCapacity != new NetStack.IOKernel.KernelOptions().QueueCapacity)
+        if (queueCapacity != o.QueueCapacity.GetDefaultValue() as int?)
         {
-            report.Config.Notes.Add($"central queue bound {queueCapacity} requests (--queue-capacity; default {new NetStack.IOKernel.KernelOptions().QueueCapacity})");
+            report.Config.Notes.Add($"central queue bound {queueCapacity} requests (--queue-capacity)");
         }
         report.Config.Notes.Add(StallNote(stallThreshold));
         var progress = new Progress(loads.Count * policies.Count, duration + 0.2);

@@ -34,7 +34,7 @@ internal sealed class SchedOptions
     /// <summary><c>--mailbox-depth</c>.</summary>
     public Option<int> MailboxDepth { get; } = CommonOptions.MailboxDepth();
     /// <summary><c>--queue-capacity</c>.</summary>
-    public Option<int> QueueCapacity { get; } = CliOption.Integer("queue-capacity", new NetStack.IOKernel.KernelOptions().QueueCapacity, 1, 1 << 24,
+    public Option<int> QueueCapacity { get; } = CommonOptions.QueueCapacity(
         "requests the central queue admits before it rejects; a max point keeps it full, so this is also the ceiling's working set of queued requests");
     /// <summary><c>--no-worker-quantum-check</c>.</summary>
     public Option<bool> NoWorkerQuantumCheck { get; } = CliOption.Flag("no-worker-quantum-check",
