@@ -215,12 +215,16 @@ internal static class MarkdownReport
         }
         Section(sb, "Ceiling per cross-core round trip",
             "Requests completed per IOKernel-to-worker cache-line round trip (measured just before each point): the" + Environment.NewLine +
-            "dispatcher's ceiling without the machine's round trip in it.");
-        sb.AppendLine("| system | JBSQ k | achieved M/s | round trip ns | requests per round trip |");
+            "dispatcher's ceiling without the machine's round trip in it. The round trip is measured again just after" + Environment.NewLine +
+            "the point; where the two differ by more than half, the machine changed under the point (a VM's vCPUs" + Environment.NewLine +
+            "moved between host cores) and its per-round-trip figure does not describe it (\"moved\").");
+        sb.AppendLine("| system | JBSQ k | achieved M/s | round trip ns before / after | requests per round trip |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
         foreach (PointReport p in ceilings)
         {
-            sb.AppendLine(Inv($"| {p.Label} | {p.MailboxDepth} | {p.AchievedRps / 1e6:0.###} | {p.CrossCoreRoundTripNs:0} | {p.RequestsPerRoundTrip:0.##} |"));
+            string after = p.CrossCoreRoundTripAfterNs is { } a ? Inv($"{a:0}") : "–";
+            string moved = p.RoundTripMoved ? " (moved)" : "";
+            sb.AppendLine(Inv($"| {p.Label} | {p.MailboxDepth} | {p.AchievedRps / 1e6:0.###} | {p.CrossCoreRoundTripNs:0} / {after} | {p.RequestsPerRoundTrip:0.##}{moved} |"));
         }
     }
 

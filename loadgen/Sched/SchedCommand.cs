@@ -140,6 +140,9 @@ internal static class SchedCommand
                 {
                     result.Report.CrossCoreRoundTripNs = rt;
                     result.Report.RequestsPerRoundTrip = result.Report.AchievedRps * rt / 1e9;
+                    // And again just after: a VM's vCPUs can move between host cores during a point, and a
+                    // round trip that moved says the per-round-trip figure does not describe the point.
+                    result.Report.CrossCoreRoundTripAfterNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
                 }
                 report.Points.Add(result.Report);
                 if (result.Kernel.Trace is { } t)
@@ -169,7 +172,7 @@ internal static class SchedCommand
         string types = string.Join("; ", (p.Types.Count > 1 ? p.Types : [p.All]).Select(c =>
             string.Create(CultureInfo.InvariantCulture, $"{c.Name} p99.9 {c.LatencyUs.P999:0.#} µs, slowdown {c.Slowdown.P999:0.#}")));
         string perRoundTrip = p.RequestsPerRoundTrip is { } rpr
-            ? string.Create(CultureInfo.InvariantCulture, $" ({rpr:0.##} per {p.CrossCoreRoundTripNs:0} ns round trip)")
+            ? string.Create(CultureInfo.InvariantCulture, $" ({rpr:0.##} per {p.CrossCoreRoundTripNs:0} ns round trip{(p.RoundTripMoved ? $", {p.CrossCoreRoundTripAfterNs:0} ns after: moved" : "")})")
             : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{p.AchievedRps / 1000:0.#} krps done{perRoundTrip}, {p.Dropped} dropped, {p.Preemptions} preemptions; {types}");

@@ -24,6 +24,14 @@ public sealed class PointReport
     public double AchievedRps { get; set; }
     /// <summary>Saturation points: the IOKernel-to-worker cache-line round trip (ns), measured just before the point.</summary>
     public double? CrossCoreRoundTripNs { get; set; }
+    /// <summary>Saturation points: the same round trip measured just after the point; far from
+    /// <see cref="CrossCoreRoundTripNs"/> when the machine changed during it (see <see cref="RoundTripMoved"/>).</summary>
+    public double? CrossCoreRoundTripAfterNs { get; set; }
+    /// <summary>Whether the round trips before and after the point differ by more than half: the
+    /// machine changed under the point (on a VM, its vCPUs moved between host cores), and
+    /// <see cref="RequestsPerRoundTrip"/> does not describe it.</summary>
+    public bool RoundTripMoved => CrossCoreRoundTripNs is { } before && CrossCoreRoundTripAfterNs is { } after
+        && Math.Max(before, after) > 1.5 * Math.Min(before, after);
     /// <summary>Saturation points: <see cref="AchievedRps"/> × <see cref="CrossCoreRoundTripNs"/>: requests
     /// completed per cross-core round trip, a ceiling that does not depend on the machine's round trip.</summary>
     public double? RequestsPerRoundTrip { get; set; }

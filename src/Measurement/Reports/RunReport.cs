@@ -84,6 +84,9 @@ public sealed class MachineInfo
     /// <summary>Cache-line round trip between the IOKernel's core and the first worker's, ns, measured
     /// at the start of the run (a dispatcher's ceiling is a few of these per request).</summary>
     public double? CrossCoreRoundTripNs { get; set; }
+    /// <summary>What the hot path's clock reads (<see cref="NetStack.Runtime.Clock.Source"/>): the TSC, with
+    /// its measured rate, or the system clock and why; empty in reports from before it was recorded.</summary>
+    public string Clock { get; set; } = "";
 
     /// <summary>This machine.</summary>
     public static MachineInfo Current() => new()
@@ -93,12 +96,13 @@ public sealed class MachineInfo
         Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
         Host = Environment.MachineName,
+        Clock = NetStack.Runtime.Clock.Source,
     };
 
     /// <summary>One line for report headers.</summary>
-    public override string ToString() => CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt)
-        ? $"{Cores} cores, {Processor}, {Os}, {Runtime}; cross-core round trip {rt:0} ns"
-        : $"{Cores} cores, {Processor}, {Os}, {Runtime}";
+    public override string ToString() => $"{Cores} cores, {Processor}, {Os}, {Runtime}"
+        + (Clock.Length > 0 ? $"; clock {Clock}" : "")
+        + (CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt) ? $"; cross-core round trip {rt:0} ns" : "");
 
     private static string ReadProcessor()
     {
