@@ -65,6 +65,10 @@ internal sealed class RequestQueue
         TotalIn++;
     }
 
+    /// <summary>How far past the head <see cref="TryTake"/> prefetches: a deep queue's requests are cold,
+    /// and this many dispatches cover a fetch from memory.</summary>
+    internal const int PrefetchDistance = 8;
+
     /// <summary>Takes the head, or null.</summary>
     public GreenThread? TryTake()
     {
@@ -76,6 +80,8 @@ internal sealed class RequestQueue
         GreenThread? ctx = slot;
         slot = null;
         TotalOut++;
+        // Null past the tail (taken slots are cleared): nothing is fetched for a short queue's end.
+        _items[(_head + PrefetchDistance - 1) & _mask]?.PrefetchDispatchLines();
         return ctx;
     }
 }

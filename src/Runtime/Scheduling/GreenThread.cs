@@ -417,6 +417,26 @@ internal sealed unsafe class GreenThread
         State = GreenThreadState.Free;
     }
 
+    /// <summary>
+    /// Asks for the lines the IOKernel reads and writes when it dispatches this green thread: the
+    /// object's first two (its header and the ring index) and group C of <see cref="KernelFields"/>.
+    /// For a request a few places from the central queue's head: under overload the queue holds
+    /// thousands, each last touched when it arrived, and without this the dispatch of each one waits
+    /// for memory (a quarter of the IOKernel's samples at 8192 queued on the AMD VM). A prefetch never
+    /// faults, so an address gone stale (the object moved) costs only a useless fetch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PrefetchDispatchLines()
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            CacheLine.Prefetch(this, 2);
+            byte* c = (byte*)Unsafe.AsPointer(ref _k.QueuedTicks);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(c);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + KernelFields.Size - KernelFields.C - 1);
+        }
+    }
+
     /// <summary>The tag of this green thread's next dispatch: <see cref="DispatchTag.Fresh"/> until its
     /// carrier has cleared the last request's fields (IOKernel).</summary>
     internal byte DispatchTag => _k.CarrierFieldsCurrent ? (byte)0 : Scheduling.DispatchTag.Fresh;
