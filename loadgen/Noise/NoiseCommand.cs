@@ -18,14 +18,15 @@ internal sealed record CoreNoise(int Core, double Seconds, long Over10Us, long O
 /// <c>noise [--cores 0,1] [--duration-s 2]</c>: spins a pinned thread on each core (all at once, as
 /// the IOKernel and carriers do) reading the clock, and counts the gaps: time the OS or the
 /// hypervisor took the core away. Then measures the cache-line round trip between the first core
-/// and each other one (<see cref="CrossCoreProbe"/>). No scheduler can beat this floor on this machine: a p99.9 of a
+/// and each other one (<see cref="CrossCoreProbe"/>), and how far the first core's caches reach
+/// (<see cref="MemoryProbe"/>). No scheduler can beat this floor on this machine: a p99.9 of a
 /// few µs is out of reach when every core stalls for more than 100 µs several times a second.
 /// </summary>
 internal static class NoiseCommand
 {
     /// <summary>What the verb does, for help.</summary>
     public const string Description = "this machine's own floor: how often the OS or the hypervisor takes each core away from a pinned " +
-        "spinning thread, and for how long, then the cross-core cache-line round trip; no scheduler beats it here";
+        "spinning thread, and for how long, then the cross-core cache-line round trip and a pointer chase per buffer size (how far the caches reach); no scheduler beats it here";
 
     /// <summary>The verb, for the program's root command.</summary>
     public static Command Create()
@@ -61,6 +62,12 @@ internal static class NoiseCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cores {cores[0]}<->{cores[i]}: cache-line round trip {CrossCoreProbe.RoundTripNs(cores[0], cores[i]):0} ns (median of 5 × 100k)"));
         }
+        // How far the caches reach (a VM's L3 is shared with other tenants): a dependent chase per size.
+        int[] sizes = [256, 1024, MemoryProbe.ReportKiB, 65536];
+        output.WriteLine($"core {cores[0]}: pointer chase, ns per load: " + string.Join(", ",
+            sizes.Select(kib => string.Create(CultureInfo.InvariantCulture, $"{Size(kib)} {MemoryProbe.ChaseNs(kib, cores[0]):0.#}"))));
+
+        static string Size(int kib) => kib >= 1024 ? $"{kib / 1024} MiB" : $"{kib} KiB";
     }
 
     /// <summary>Measures every core at once for <paramref name="seconds"/>.</summary>

@@ -87,6 +87,10 @@ public sealed class MachineInfo
     /// <summary>What the hot path's clock reads (<see cref="NetStack.Runtime.Clock.Source"/>): the TSC, with
     /// its measured rate, or the system clock and why; empty in reports from before it was recorded.</summary>
     public string Clock { get; set; } = "";
+    /// <summary>A dependent pointer chase over 4 MiB on the IOKernel's core, ns per load, measured at the
+    /// start of the run: an L3 hit is ~20–40 ns, a trip to memory 150–230 (a VM's L3 is shared with
+    /// other tenants). A full central queue is about this size.</summary>
+    public double? MemoryChase4MiBNs { get; set; }
 
     /// <summary>This machine.</summary>
     public static MachineInfo Current() => new()
@@ -102,7 +106,8 @@ public sealed class MachineInfo
     /// <summary>One line for report headers.</summary>
     public override string ToString() => $"{Cores} cores, {Processor}, {Os}, {Runtime}"
         + (Clock.Length > 0 ? $"; clock {Clock}" : "")
-        + (CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt) ? $"; cross-core round trip {rt:0} ns" : "");
+        + (CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt) ? $"; cross-core round trip {rt:0} ns" : "")
+        + (MemoryChase4MiBNs is { } chase && !double.IsNaN(chase) ? $"; 4 MiB pointer chase {chase:0} ns a load" : "");
 
     private static string ReadProcessor()
     {
