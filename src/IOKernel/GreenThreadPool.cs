@@ -69,6 +69,7 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     {
         thread.MoveTo(GreenThreadState.Free);
         thread.ResetState();
+        thread.PrefetchAppLines(); // the next rent is this one (a stack), and SetApp reads those lines
         _free[_count++] = thread;
     }
 
