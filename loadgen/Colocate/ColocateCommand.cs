@@ -94,7 +94,7 @@ internal static class ColocateCommand
         report.Config.Notes.Add(SchedCommand.StallNote(spec.StallThresholdMicros));
         SchedCommand.NoteSmallMachine(report.Config, workerCores.Length);
         report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
-        report.Machine.MemoryChase4MiBNs = Noise.MemoryProbe.ChaseNs(Noise.MemoryProbe.ReportKiB, ioCore);
+        Noise.MemoryProbe.Record(report, ioCore);
         if (workerCores.Length == 1)
         {
             report.Config.Notes.Add("one worker core: a static partition must give it wholly to the LC app, so batch gets nothing under static");

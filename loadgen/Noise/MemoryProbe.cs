@@ -17,6 +17,27 @@ internal static class MemoryProbe
     /// <summary>The buffer reports record: about what a full 8192-deep queue of requests occupies.</summary>
     public const int ReportKiB = 4096;
 
+    /// <summary>A 4 MiB chase slower than this is not an L3 hit (those are 20–40 ns; memory is 150 and up).</summary>
+    public const double MemoryBoundNs = 100;
+
+    /// <summary>The report's note when the 4 MiB chase went to memory, or null.</summary>
+    public static string? SpillsToMemory(double chase4MiBNs) => chase4MiBNs > MemoryBoundNs
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"memory: a 4 MiB pointer chase took {chase4MiBNs:0} ns a load at the start (an L3 hit is 20-40): the caches held less than a full central queue, so a deep queue's requests come from memory and ceilings and loaded points run slower than on an L3 that holds them")
+        : null;
+
+    /// <summary>Measures the 4 MiB chase on <paramref name="core"/> into the report's machine, with the
+    /// note when it went to memory.</summary>
+    public static void Record(NetStack.Measurement.Reports.RunReport report, int core)
+    {
+        double chase = ChaseNs(ReportKiB, core);
+        report.Machine.MemoryChase4MiBNs = chase;
+        if (SpillsToMemory(chase) is { } note)
+        {
+            report.Config.Notes.Add(note);
+        }
+    }
+
     /// <summary>Median ns per dependent load over three passes of <paramref name="loads"/> through
     /// <paramref name="kib"/> KiB, on <paramref name="core"/>.</summary>
     public static double ChaseNs(int kib, int core, int loads = 1_000_000)

@@ -74,7 +74,7 @@ internal static class SchedCommand
         });
         NoteSmallMachine(report.Config, workerCores.Length);
         report.Machine.CrossCoreRoundTripNs = Noise.CrossCoreProbe.RoundTripNs(ioCore, workerCores[0]);
-        report.Machine.MemoryChase4MiBNs = Noise.MemoryProbe.ChaseNs(Noise.MemoryProbe.ReportKiB, ioCore);
+        Noise.MemoryProbe.Record(report, ioCore);
         // One pipeline for the whole run: the counters add up across points, as a scraper would see them.
         using InProcessMetrics? metrics = InProcessMetrics.Start(metricsMode, metricsPort);
         if (metrics is not null)

@@ -55,3 +55,20 @@ public class MachineProbeTests
         Assert.Matches(@"core \d+: pointer chase, ns per load: 256 KiB [\d.]+, 1 MiB [\d.]+, 4 MiB [\d.]+, 64 MiB [\d.]+", output.ToString());
     }
 }
+
+public class MemoryNoteTests
+{
+    [Theory]
+    [InlineData(21.5, false)]
+    [InlineData(99.9, false)]
+    [InlineData(171.4, true)]
+    public void AChaseThatWentToMemoryIsNoted(double ns, bool noted)
+    {
+        string? note = NetStack.LoadGen.Noise.MemoryProbe.SpillsToMemory(ns);
+        Assert.Equal(noted, note is not null);
+        if (noted)
+        {
+            Assert.StartsWith("memory: a 4 MiB pointer chase took 171 ns a load at the start", note);
+        }
+    }
+}
