@@ -10,7 +10,7 @@ def point(path):
     p = r['points'][-1]
     return p['achievedRps'] / 1e6, p.get('crossCoreRoundTripNs'), p.get('crossCoreRoundTripAfterNs'), p.get('roundTripMoved'), r['machine'].get('memoryChase4MiBNs')
 
-for folder in ['start', 'clock-ab', 'pool-ab', 'three-way', 'prefetch-ab', 'queue-capacity']:
+for folder in ['start', 'clock-ab', 'pool-ab', 'three-way', 'prefetch-ab', 'prefetch-ab-2', 'queue-capacity']:
     print(f'== {folder}')
     variants = {}
     for path in sorted(glob.glob(os.path.join(here, folder, '*.json')), key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', p)]):
