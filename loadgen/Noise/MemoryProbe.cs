@@ -5,16 +5,17 @@ using NetStack.Runtime;
 namespace NetStack.LoadGen.Noise;
 
 /// <summary>
-/// Loads per nanosecond through a random cyclic chain of cache lines, one dependent load after
+/// Nanoseconds per load through a random cyclic chain of cache lines, one dependent load after
 /// another, on a pinned thread. Below the L2's size it reads the L2 (~5 ns on the AMD VM); a few
 /// MiB should be an L3 hit (~20–40 ns) but on a VM whose L3 other tenants share it is often a trip
 /// to memory (150–230 ns): on 2026-12-02 the AMD VM's 4 MiB chase read 150–195 ns most of the time and
 /// 32 ns once, and on those hours its dispatcher ceiling was a fifth of what it had been. A full
-/// central queue of 8192 green threads is several MiB, so this tells a ceiling run which it got.
+/// central queue of 8192 requests spreads its state (green threads, contexts, reply buffers) over
+/// several MiB, so this tells a ceiling run which kind of cache it got.
 /// </summary>
 internal static class MemoryProbe
 {
-    /// <summary>The buffer reports record: about what a full 8192-deep queue of requests occupies.</summary>
+    /// <summary>The buffer reports record: of the order of a full 8192-deep queue's state.</summary>
     public const int ReportKiB = 4096;
 
     /// <summary>A 4 MiB chase slower than this is not an L3 hit (those are 20–40 ns; memory is 150 and up).</summary>

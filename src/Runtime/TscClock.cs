@@ -11,8 +11,8 @@ namespace NetStack.Runtime;
 /// or rax, rdx; ret</c>) in a page of its own, called as an unmanaged function pointer without a
 /// GC transition, and scales it to CLOCK_MONOTONIC nanoseconds with a rate measured at start.
 /// This is what Linux's vDSO does for <c>clock_gettime</c> when its clocksource is the TSC, without
-/// the P/Invoke, the seqlock and the vvar page's line (Stopwatch.GetTimestamp costs ~34 ns a read on
-/// the reference VM, this ~27 ns; bench/NetStack.Benchmarks ClockBenchmarks measures both).
+/// the P/Invoke, the seqlock and the vvar page's line (on the reference VM, 2026-12-02, 29.3 ns a read
+/// against Stopwatch.GetTimestamp's 35.0: bench/MicroBenchmarks/ClockBenchmarks.cs measures both).
 /// </summary>
 /// <remarks>
 /// Used only where the kernel itself trusts the TSC (its clocksource is <c>tsc</c>: invariant and
@@ -31,7 +31,7 @@ internal static unsafe partial class TscClock
     /// <summary>Whether <see cref="Now"/> reads the TSC (otherwise Clock uses Stopwatch).</summary>
     public static readonly bool Enabled;
 
-    /// <summary>Why the TSC is not used, or "tsc".</summary>
+    /// <summary>"tsc (G GHz, measured)", or "system (why the TSC is not used)".</summary>
     public static readonly string Source;
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_read;

@@ -440,8 +440,9 @@ internal sealed unsafe class GreenThread
     /// <summary>
     /// Asks for group B of <see cref="KernelFields"/> (the app's fields, which <see cref="SetApp"/> reads
     /// to see whether they changed): for a green thread going back to the pool, which under load is
-    /// rented again within a few requests. Since the IOKernel last read it, its carrier has (the line
-    /// is shared, never written), and the IOKernel's copy is a whole queue's worth of requests old.
+    /// rented again within a few requests. The IOKernel last read those lines when this green thread
+    /// was last rented, a whole queue's worth of requests ago, so its copy is likely gone; the carrier
+    /// has them (it reads them, nobody writes them), and the fetch overlaps the work until the rent.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void PrefetchAppLines()
