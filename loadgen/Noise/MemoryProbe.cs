@@ -9,7 +9,7 @@ namespace NetStack.LoadGen.Noise;
 /// another, on a pinned thread. Below the L2's size it reads the L2 (~5 ns on the AMD VM); a few
 /// MiB should be an L3 hit (~20–40 ns) but on a VM whose L3 other tenants share it is often a trip
 /// to memory (150–230 ns): on 2026-12-02 the AMD VM's 4 MiB chase read 150–195 ns most of the time and
-/// 32 ns once, and on those hours its dispatcher ceiling was a fifth of what it had been. A full
+/// 32 ns once, and on those hours its dispatcher ceiling was a quarter to a fifth of what it had been. A full
 /// central queue of 8192 requests spreads its state (green threads, contexts, reply buffers) over
 /// several MiB, so this tells a ceiling run which kind of cache it got.
 /// </summary>
