@@ -1,4 +1,5 @@
 // The pool of green threads: made as the load first needs them, reused after, never more than a bound.
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using NetStack.Runtime;
 using NetStack.Runtime.Buffers;
@@ -11,7 +12,10 @@ namespace NetStack.IOKernel;
 /// A stack of free green threads, used by the IOKernel thread only. Each green thread comes with an
 /// inline reply buffer in native memory; both are made in chunks when the pool is first short, so a
 /// lightly loaded host holds a few hundred, and after warm-up (the highest number in flight so far)
-/// nothing is allocated. At <see cref="Capacity"/> the pool is empty and new requests are refused.
+/// nothing is allocated. An admitted request reserves its green thread (<see cref="TryReserve"/>) and
+/// takes it only when dispatched (<see cref="RentReserved"/>): a queued request holds none, so a deep
+/// queue keeps only the few in flight warm. At <see cref="Capacity"/> reserved or in use, new requests
+/// are refused.
 /// </summary>
 internal sealed unsafe class GreenThreadPool : IDisposable
 {
@@ -25,6 +29,13 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     private readonly int _inlineReplyBytes;
     private int _count;
     private int _created;
+    private int _reserved;
+    private readonly GreenThread?[] _lag = new GreenThread?[ReturnLag];
+    private int _lagNext;
+    private int _lagged;
+
+    /// <summary>Returns a green thread waits behind before it can be rented again (a power of two).</summary>
+    internal const int ReturnLag = 8;
 
     /// <param name="capacity">Green threads at most.</param>
     /// <param name="inlineReplyBytes">Each one's inline reply buffer.</param>
@@ -51,26 +62,82 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     /// <summary>Green threads made so far.</summary>
     public int Created => _created;
 
-    /// <summary>Green threads in use (in queues, at workers, or holding a reply being sent).</summary>
-    public int InUse => _created - _count;
+    /// <summary>Green threads in use (at workers, queued after a slice, holding a reply being sent) or
+    /// reserved by a queued request.</summary>
+    public int InUse => _created - _count - _lagged + _reserved;
 
-    /// <summary>Takes a green thread, or null when all <see cref="Capacity"/> are in use.</summary>
-    public GreenThread? TryRent()
+    /// <summary>Reserves a green thread for an admitted request; false when all <see cref="Capacity"/>
+    /// are in use or reserved.</summary>
+    public bool TryReserve()
     {
-        if (_count == 0 && !Grow())
+        if (InUse >= Capacity)
         {
-            return null;
+            return false;
+        }
+        _reserved++;
+        return true;
+    }
+
+    /// <summary>Gives back a reservation that will not be taken (the queue refused the request).</summary>
+    public void Unreserve()
+    {
+        Debug.Assert(_reserved > 0, "unreserve without a reservation");
+        _reserved--;
+    }
+
+    /// <summary>Takes the green thread a reservation holds: it cannot fail, since every reservation
+    /// counts against <see cref="Capacity"/>.</summary>
+    public GreenThread RentReserved()
+    {
+        Debug.Assert(_reserved > 0, "rent without a reservation");
+        _reserved--;
+        if (_count == 0 && !TakeLagged() && !Grow())
+        {
+            throw new InvalidOperationException("green-thread pool: a reservation found no green thread");
         }
         return _free[--_count];
     }
 
-    /// <summary>Returns a green thread, cleared for its next request.</summary>
+    /// <summary>
+    /// Returns a green thread, cleared for its next request. It becomes rentable only after
+    /// <see cref="ReturnLag"/> more returns: the carrier wrote its lines last, and a rent right after the
+    /// return (a stack's next rent is the last return) would wait for them in the dispatch that binds
+    /// it. The lines that bind reads and writes are asked for now, and arrive while the lag passes;
+    /// the few green threads in flight plus the lag stay warm, the rest of the stack is not touched.
+    /// </summary>
     public void Return(GreenThread thread)
     {
         thread.MoveTo(GreenThreadState.Free);
         thread.ResetState();
-        thread.PrefetchAppLines(); // the next rent is this one (a stack), and SetApp reads those lines
-        _free[_count++] = thread;
+        thread.PrefetchAppLines();
+        thread.PrefetchDispatchLines();
+        ref GreenThread? slot = ref _lag[_lagNext];
+        _lagNext = (_lagNext + 1) & (ReturnLag - 1);
+        if (slot is { } ready)
+        {
+            _free[_count++] = ready;
+            _lagged--;
+        }
+        slot = thread;
+        _lagged++;
+    }
+
+    /// <summary>The stack ran dry: the oldest lagged green thread is rentable at once, before the pool grows.</summary>
+    private bool TakeLagged()
+    {
+        for (int i = 0; i < ReturnLag && _lagged > 0; i++)
+        {
+            ref GreenThread? slot = ref _lag[_lagNext];
+            _lagNext = (_lagNext + 1) & (ReturnLag - 1);
+            if (slot is { } oldest)
+            {
+                slot = null;
+                _lagged--;
+                _free[_count++] = oldest;
+                return true;
+            }
+        }
+        return false;
     }
 
     private bool Grow()

@@ -1,4 +1,6 @@
-// Stage 3, dispatch: queued green threads go to the mailboxes of their app's workers, shortest first (JBSQ(k)).
+// Stage 3, dispatch: queued requests get their green threads and go to the mailboxes of their app's workers, shortest first (JBSQ(k)).
+using System.Runtime.CompilerServices;
+using NetStack.IOKernel.Policies;
 using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime.Scheduling;
 
@@ -37,11 +39,12 @@ internal sealed partial class Kernel
                 {
                     continue;
                 }
-                GreenThread? ctx = app.Policy!.Next(w);
-                if (ctx is null)
+                ref QueuedRequest next = ref app.Policy!.Next(w);
+                if (Unsafe.IsNullRef(ref next))
                 {
                     continue;
                 }
+                GreenThread ctx = next.Thread ?? Bind(ref next);
                 if (ctx.FirstDispatchTicks == 0)
                 {
                     ctx.FirstDispatchTicks = now;

@@ -222,6 +222,10 @@ internal sealed partial class Kernel : INicHost
     /// <summary>Requests admitted and not yet answered.</summary>
     public int InFlight => _pool.InUse;
 
+    /// <summary>Green threads made so far: the most ever bound at once (queued requests hold none),
+    /// in chunks of the pool's growth.</summary>
+    public int GreenThreadsMade => _pool.Created;
+
     /// <summary>When set, the IOKernel stops by itself once its NIC queue is exhausted and every
     /// admitted request is answered (in-process runs over the synthetic NIC).</summary>
     public bool StopWhenExhausted { get; init; }
@@ -459,9 +463,14 @@ internal sealed partial class Kernel : INicHost
             }
             for (int w = 0; w < Math.Max(1, _workers.Length) && policy.Count > 0; w++)
             {
-                while (policy.Next(w) is { } t)
+                while (policy.Count > 0)
                 {
-                    Refuse(t);
+                    ref Policies.QueuedRequest next = ref policy.Next(w);
+                    if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref next))
+                    {
+                        break;
+                    }
+                    Refuse(next.Thread ?? Bind(ref next));
                 }
             }
         }

@@ -18,7 +18,7 @@ internal class CentralFcfsPolicy : ISchedulingPolicy
     public int Count => _queue.Count;
 
     /// <inheritdoc />
-    public long OldestQueuedTicks => _queue.Peek?.QueuedTicks ?? 0;
+    public long OldestQueuedTicks => _queue.HeadQueuedTicks;
 
     /// <inheritdoc />
     public long TotalQueued => _queue.TotalIn;
@@ -33,13 +33,13 @@ internal class CentralFcfsPolicy : ISchedulingPolicy
     public void Initialize(int workers, int capacity) => _queue = new RequestQueue(capacity, capacity + workers * 16);
 
     /// <inheritdoc />
-    public bool Enqueue(GreenThread ctx) => _queue.TryAdmit(ctx);
+    public bool Enqueue(in Nic.Arrival arrival, long queuedTicks) => _queue.TryAdmit(arrival, queuedTicks);
 
     /// <inheritdoc />
     public virtual void Requeue(GreenThread ctx) => _queue.PushHead(ctx); // it was first: it stays first
 
     /// <inheritdoc />
-    public GreenThread? Next(int worker) => _queue.TryTake();
+    public ref QueuedRequest Next(int worker) => ref _queue.TryTake();
 
     /// <inheritdoc />
     public bool HasWaiting(int worker) => _queue.Count > 0;

@@ -1,4 +1,5 @@
 // d-FCFS: one queue per worker, requests assigned by flow hash, run to completion, no stealing (IX, mTCP).
+using System.Runtime.CompilerServices;
 using NetStack.Runtime.Scheduling;
 
 namespace NetStack.IOKernel.Policies;
@@ -31,7 +32,7 @@ internal sealed class DistributedFcfsPolicy : ISchedulingPolicy
             long oldest = 0;
             foreach (RequestQueue q in _queues)
             {
-                long t = q.Peek?.QueuedTicks ?? 0;
+                long t = q.HeadQueuedTicks;
                 if (t != 0 && (oldest == 0 || t < oldest))
                 {
                     oldest = t;
@@ -74,9 +75,9 @@ internal sealed class DistributedFcfsPolicy : ISchedulingPolicy
     }
 
     /// <inheritdoc />
-    public bool Enqueue(GreenThread ctx)
+    public bool Enqueue(in Nic.Arrival arrival, long queuedTicks)
     {
-        if (!_queues[QueueOf(ctx)].TryAdmit(ctx))
+        if (!_queues[QueueOf(arrival.FlowHash)].TryAdmit(arrival, queuedTicks))
         {
             return false;
         }
@@ -87,7 +88,7 @@ internal sealed class DistributedFcfsPolicy : ISchedulingPolicy
     /// <inheritdoc />
     public void Requeue(GreenThread ctx)
     {
-        _queues[QueueOf(ctx)].PushHead(ctx);
+        _queues[QueueOf(ctx.FlowHash)].PushHead(ctx);
         _count++;
     }
 
@@ -108,26 +109,27 @@ internal sealed class DistributedFcfsPolicy : ISchedulingPolicy
                 continue;
             }
             RequestQueue stranded = _queues[w];
-            while (stranded.TryTake() is { } ctx)
+            while (stranded.Count > 0)
             {
-                _queues[QueueOf(ctx)].PushTail(ctx);
+                ref QueuedRequest r = ref stranded.TryTake();
+                _queues[QueueOf(r.FlowHash)].PushTail(r);
             }
         }
     }
 
     /// <summary>The queue of a request's flow: among the owned workers, or, while the app owns none, any.</summary>
-    private int QueueOf(GreenThread ctx) =>
-        _ownedCount == 0 ? (int)(ctx.FlowHash % (uint)_queues.Length) : _owned[(int)(ctx.FlowHash % (uint)_ownedCount)];
+    private int QueueOf(uint flowHash) =>
+        _ownedCount == 0 ? (int)(flowHash % (uint)_queues.Length) : _owned[(int)(flowHash % (uint)_ownedCount)];
 
     /// <inheritdoc />
-    public GreenThread? Next(int worker)
+    public ref QueuedRequest Next(int worker)
     {
-        GreenThread? ctx = _queues[worker].TryTake();
-        if (ctx is not null)
+        ref QueuedRequest r = ref _queues[worker].TryTake();
+        if (!Unsafe.IsNullRef(ref r))
         {
             _count--;
         }
-        return ctx;
+        return ref r;
     }
 
     /// <inheritdoc />

@@ -30,16 +30,19 @@ internal interface ISchedulingPolicy
     {
     }
 
-    /// <summary>A new request. Returns false when the queue that would hold it is full: the
-    /// IOKernel then rejects it at once (it never enters the system).</summary>
-    bool Enqueue(GreenThread ctx);
+    /// <summary>A new request, kept by value until it is dispatched (<see cref="QueuedRequest"/>).
+    /// Returns false when the queue that would hold it is full: the IOKernel then rejects it at once
+    /// (it never enters the system).</summary>
+    bool Enqueue(in Nic.Arrival arrival, long queuedTicks);
 
     /// <summary>A request that yielded comes back, with its arrival stamp. Must accept it: room
     /// for every context that has ever been admitted is the policy's to keep.</summary>
     void Requeue(GreenThread ctx);
 
-    /// <summary>The next request for worker <paramref name="worker"/>, or null when none should go there.</summary>
-    GreenThread? Next(int worker);
+    /// <summary>The next request for worker <paramref name="worker"/>, or a null reference when none
+    /// should go there. The slot is the policy's: valid until its next push, so the IOKernel takes
+    /// (or binds) its green thread at once.</summary>
+    ref QueuedRequest Next(int worker);
 
     /// <summary>True when a request is waiting that <paramref name="worker"/> could run (the IOKernel
     /// preempts a worker only when something is waiting for it).</summary>
@@ -49,7 +52,7 @@ internal interface ISchedulingPolicy
     /// it goes back where it was (the head), not behind later arrivals.</summary>
     void PutBack(GreenThread ctx);
 
-    /// <summary>When the request at the head joined the queue (<see cref="GreenThread.QueuedTicks"/>),
+    /// <summary>When the request at the head joined the queue (<see cref="QueuedRequest.QueuedTicks"/>),
     /// or 0 when none waits: Caladan's queueing-delay signal.</summary>
     long OldestQueuedTicks { get; }
 

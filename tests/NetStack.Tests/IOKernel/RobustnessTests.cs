@@ -40,7 +40,7 @@ public class RobustnessTests
             Assert.NotSame(t, kept);
         }
         Assert.Equal(1, policy.Count);
-        Assert.Same(t, policy.Next(0));
+        Assert.Same(t, policy.Next(0).Thread);
         Assert.Equal(GreenThreadState.Queued, t.State);
     }
 
@@ -93,10 +93,18 @@ public class RobustnessTests
         var policy = new DistributedFcfsPolicy();
         policy.Initialize(4, 64);
         policy.OwnersChanged([0, 1, 2, 3]);
-        var threads = Enumerable.Range(0, 40).Select(i => new GreenThread { Id = i, FlowHash = (uint)(i * 2654435761u) }).ToArray();
-        foreach (GreenThread t in threads)
+        // Half wait by value (never ran), half as green threads (came back from a slice): both move.
+        for (int i = 0; i < 40; i++)
         {
-            Assert.True(policy.Enqueue(t));
+            uint flow = (uint)(i * 2654435761u);
+            if (i % 2 == 0)
+            {
+                Assert.True(policy.Enqueue(new Arrival { Id = i, FlowHash = flow }, queuedTicks: 1));
+            }
+            else
+            {
+                policy.Requeue(new GreenThread { Id = i, FlowHash = flow });
+            }
         }
         policy.OwnersChanged([1, 3]);
         Assert.False(policy.HasWaiting(0));
@@ -104,9 +112,10 @@ public class RobustnessTests
         var drained = new List<long>();
         foreach (int w in new[] { 1, 3 })
         {
-            while (policy.Next(w) is { } t)
+            while (policy.HasWaiting(w))
             {
-                drained.Add(t.Id);
+                ref QueuedRequest r = ref policy.Next(w);
+                drained.Add(r.Thread?.Id ?? r.Arrival.Id);
             }
         }
         Assert.Equal(40, drained.Distinct().Count());
