@@ -206,7 +206,13 @@ internal sealed class SliceWatchdog
     public void Retire(int w) => Retire(w, null);
 
     /// <summary>Where the worker's request <paramref name="nth"/> from the oldest is recorded.</summary>
-    private int Slot(int w, int nth) => w * _depth + (_head[w] + nth) % _depth;
+    private int Slot(int w, int nth)
+    {
+        // Head and nth are both below the depth: one subtraction wraps, where % costs a division
+        // (three of them per request, on the IOKernel's path).
+        int i = _head[w] + nth;
+        return w * _depth + (i >= _depth ? i - _depth : i);
+    }
 
     /// <summary>Request <paramref name="t"/> came back from the worker; null, or one not recorded: the
     /// oldest. Only a worker that keeps a yielded request (<see cref="Worker.HoldsYielded"/>) returns
@@ -234,7 +240,7 @@ internal sealed class SliceWatchdog
             _held[Slot(w, i)] = _held[Slot(w, i - 1)];
         }
         _held[Slot(w, 0)] = null;
-        _head[w] = (_head[w] + 1) % _depth;
+        _head[w] = _head[w] + 1 == _depth ? 0 : _head[w] + 1;
         _count[w]--;
     }
 }
