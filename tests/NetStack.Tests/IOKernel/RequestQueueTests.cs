@@ -52,6 +52,16 @@ public class RequestQueueTests
     }
 
     [Fact]
+    public void AQueuedRequestTakesAtMostThreeCacheLines()
+    {
+        // What a deep queue costs the caches per waiting request (docs/configuration.md, QueueCapacity):
+        // a field added to Arrival grows every slot, and past three lines each dispatch reads a fourth.
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<QueuedRequest>();
+        Assert.True(size <= 3 * NetStack.Runtime.CacheLine.Size, $"a queue slot is {size} bytes");
+        Assert.Equal(152, size);
+    }
+
+    [Fact]
     public void AFullQueueRefusesArrivalsButTakesBackWhatRan()
     {
         var queue = new RequestQueue(4, 4);
