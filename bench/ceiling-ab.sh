@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The dispatcher's ceiling (`sched --workload zero --loads max`, one worker), variants side by side:
+# the same built executable run under different environments, alternated run by run, the order of
+# the variants reversed every other round (whichever runs second meets a warmer or a slower machine).
+# Usage: [ROUNDS=6] [KS="1 2 4 8"] [DURATION_S=3] bench/ceiling-ab.sh OUT_DIR NAME[:VAR=VALUE[,VAR=VALUE]] ...
+#   e.g. bench/ceiling-ab.sh results/clock fenced:NETSTACK_CLOCK=tsc-fenced relaxed unfenced:NETSTACK_CLOCK=tsc-unfenced
+# Writes OUT_DIR/NAME-kK-ROUND.json (each run's report.json) and OUT_DIR/noise-{before,after}.txt;
+# bench/ceiling-summary.py OUT_DIR prints the medians, over all points and over the points whose
+# cross-core round trip held one machine state before and after. About 4 s a run, after the build;
+# run it on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: bench/ceiling-ab.sh OUT_DIR NAME[:VAR=VALUE,...] ...}
+shift
+[ $# -ge 1 ] || { echo "give at least one variant" >&2; exit 2; }
+mkdir -p "$out"
+dotnet build -c Release loadgen >/dev/null
+# The built executable, never `dotnet run` (PLATFORM.md).
+L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
+variants=("$@")
+$L noise --duration-s 2 > "$out/noise-before.txt"
+for round in $(seq 1 "${ROUNDS:-6}"); do
+  order=("${variants[@]}")
+  if [ $((round % 2)) = 0 ]; then
+    order=(); for ((i = ${#variants[@]} - 1; i >= 0; i--)); do order+=("${variants[$i]}"); done
+  fi
+  for k in ${KS:-1 2 4 8}; do
+    for v in "${order[@]}"; do
+      name=${v%%:*}
+      envs=(); [ "$v" != "$name" ] && IFS=, read -r -a envs <<< "${v#*:}"
+      tmp=$(mktemp -d)
+      env ${envs[@]+"${envs[@]}"} $L sched --workload zero --policy cfcfs --loads max --mailbox-depth "$k" \
+        --duration-s "${DURATION_S:-3}" --no-charts --out "$tmp" >/dev/null
+      cp "$tmp/report.json" "$out/$name-k$k-$round.json"
+      rm -rf "$tmp"
+    done
+  done
+  echo "round $round done"
+done
+$L noise --duration-s 2 > "$out/noise-after.txt"
+python3 bench/ceiling-summary.py "$out"
