@@ -383,7 +383,7 @@ internal sealed partial class Kernel : INicHost
         {
             while (true)
             {
-                long now = _time.NowRelaxed();
+                long now = _time.Now();
                 _stallWatch.Observe(now);
                 _allocations.Tick(now);
                 bool worked = false;

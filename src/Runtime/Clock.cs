@@ -19,10 +19,6 @@ public static class Clock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long Now() => TscClock.Enabled ? TscClock.Now() : Stopwatch.GetTimestamp();
 
-    /// <summary>Now, in ticks, without ordering the read after the instructions before it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static long NowRelaxed() => TscClock.Enabled ? TscClock.NowRelaxed() : Stopwatch.GetTimestamp();
-
     /// <summary>What <see cref="Now"/> reads: "tsc (... GHz, measured)", or "system (why not the TSC)".
     /// <c>NETSTACK_CLOCK=system</c> makes it Stopwatch's clock.</summary>
     public static string Source => TscClock.Source;
@@ -50,14 +46,9 @@ internal abstract class TimeSource
     /// <summary>Now, in <see cref="Clock"/> ticks.</summary>
     public abstract long Now();
 
-    /// <summary>Now, the read not ordered after the instructions before it (<see cref="Clock.NowRelaxed"/>).</summary>
-    public virtual long NowRelaxed() => Now();
-
     private sealed class SystemTimeSource : TimeSource
     {
         public override long Now() => Clock.Now();
-
-        public override long NowRelaxed() => Clock.NowRelaxed();
     }
 }
 

@@ -35,15 +35,11 @@ internal static unsafe partial class TscClock
     public static readonly string Source;
 
     private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_read;
-    private static readonly delegate* unmanaged[SuppressGCTransition]<long> s_readRelaxed;
     private static readonly long s_baseNs;
     private static readonly long s_baseTsc;
     private static readonly long s_multiplier; // nanoseconds per cycle, 32.32 fixed point
 
     private static ReadOnlySpan<byte> ReadCode => [0x0F, 0xAE, 0xE8, 0x0F, 0x31, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];
-
-    /// <summary>The same without the lfence (<c>NETSTACK_CLOCK=tsc-unfenced</c>, an experiment).</summary>
-    private static ReadOnlySpan<byte> ReadCodeUnfenced => [0x0F, 0x31, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];
 
     static TscClock()
     {
@@ -53,17 +49,13 @@ internal static unsafe partial class TscClock
             Source = "system (" + refused + ")";
             return;
         }
-        string? mode = Environment.GetEnvironmentVariable("NETSTACK_CLOCK");
-        bool unfenced = mode is "tsc-unfenced";
-        nint page = MapCode(unfenced ? ReadCodeUnfenced : ReadCode);
-        nint relaxedPage = MapCode(mode is "tsc-fenced" ? ReadCode : ReadCodeUnfenced);
-        if (page == 0 || relaxedPage == 0)
+        nint page = MapCode(ReadCode);
+        if (page == 0)
         {
             Source = "system (could not map the rdtsc function)";
             return;
         }
         s_read = (delegate* unmanaged[SuppressGCTransition]<long>)page;
-        s_readRelaxed = (delegate* unmanaged[SuppressGCTransition]<long>)relaxedPage;
         (long ns0, long tsc0) = Pair(s_read);
         long until = ns0 + CalibrationMillis * 1_000_000L;
         while (Stopwatch.GetTimestamp() < until)
@@ -80,7 +72,7 @@ internal static unsafe partial class TscClock
         s_baseNs = ns0;
         s_baseTsc = tsc0;
         Enabled = true;
-        Source = $"tsc{(unfenced ? " unfenced" : mode is "tsc-fenced" ? " fenced" : "")} ({(double)(tsc1 - tsc0) / (ns1 - ns0):F3} GHz, measured)";
+        Source = $"tsc ({(double)(tsc1 - tsc0) / (ns1 - ns0):F3} GHz, measured)";
     }
 
     /// <summary>Now, in nanoseconds on CLOCK_MONOTONIC's scale. Only when <see cref="Enabled"/>.</summary>
@@ -88,14 +80,6 @@ internal static unsafe partial class TscClock
     public static long Now()
     {
         long high = Math.BigMul(s_read() - s_baseTsc, s_multiplier, out long low);
-        return s_baseNs + (high << 32 | (long)((ulong)low >> 32));
-    }
-
-    /// <summary>Now, read without the fence: the read may be taken before earlier instructions finish.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long NowRelaxed()
-    {
-        long high = Math.BigMul(s_readRelaxed() - s_baseTsc, s_multiplier, out long low);
         return s_baseNs + (high << 32 | (long)((ulong)low >> 32));
     }
 

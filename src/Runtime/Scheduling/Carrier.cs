@@ -264,7 +264,7 @@ internal sealed class Carrier
     /// <summary>One idle poll: the gap since the last one is a stall if it is long, unless we parked.</summary>
     private void WatchIdle()
     {
-        long now = Clock.NowRelaxed();
+        long now = Clock.Now();
         // An idle carrier runs no slice to tick its meter: it must still stop at the window's end.
         _allocations.Tick(now);
         if (_stalls is null)
