@@ -2,8 +2,10 @@
 # The dispatcher's ceiling (`sched --workload zero --loads max`, one worker), variants side by side:
 # the same built executable run under different environments, alternated run by run, the order of
 # the variants reversed every other round (whichever runs second meets a warmer or a slower machine).
-# Usage: [ROUNDS=6] [KS="1 2 4 8"] [DURATION_S=3] bench/ceiling-ab.sh OUT_DIR NAME[:VAR=VALUE[,VAR=VALUE]] ...
+# Usage: [ROUNDS=6] [KS="1 2 4 8"] [DURATION_S=3] bench/ceiling-ab.sh OUT_DIR NAME[@DIR][:VAR=VALUE[,VAR=VALUE]] ...
 #   e.g. bench/ceiling-ab.sh results/clock fenced:NETSTACK_CLOCK=tsc-fenced relaxed unfenced:NETSTACK_CLOCK=tsc-unfenced
+#   NAME@DIR runs DIR/netstack-loadgen.dll instead of this checkout's (another build: e.g.
+#   `git worktree add /tmp/base REV && dotnet build -c Release /tmp/base/loadgen`, then base@/tmp/base/loadgen/bin/Release/net10.0).
 # Writes OUT_DIR/NAME-kK-ROUND.json (each run's report.json) and OUT_DIR/noise-{before,after}.txt;
 # bench/ceiling-summary.py OUT_DIR prints the medians, over all points and over the points whose
 # cross-core round trip held one machine state before and after. About 4 s a run, after the build;
@@ -18,6 +20,12 @@ dotnet build -c Release loadgen >/dev/null
 # The built executable, never `dotnet run` (PLATFORM.md).
 L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
 variants=("$@")
+for v in "${variants[@]}"; do
+  spec=${v%%:*}
+  if [ "$spec" != "${spec%%@*}" ] && [ ! -f "${spec#*@}/netstack-loadgen.dll" ]; then
+    echo "$v: no netstack-loadgen.dll in ${spec#*@}" >&2; exit 2
+  fi
+done
 $L noise --duration-s 2 > "$out/noise-before.txt"
 for round in $(seq 1 "${ROUNDS:-6}"); do
   order=("${variants[@]}")
@@ -26,10 +34,12 @@ for round in $(seq 1 "${ROUNDS:-6}"); do
   fi
   for k in ${KS:-1 2 4 8}; do
     for v in "${order[@]}"; do
-      name=${v%%:*}
-      envs=(); [ "$v" != "$name" ] && IFS=, read -r -a envs <<< "${v#*:}"
+      spec=${v%%:*}
+      envs=(); [ "$v" != "$spec" ] && IFS=, read -r -a envs <<< "${v#*:}"
+      name=${spec%%@*}
+      bin=$L; [ "$spec" != "$name" ] && bin="dotnet ${spec#*@}/netstack-loadgen.dll"
       tmp=$(mktemp -d)
-      env ${envs[@]+"${envs[@]}"} $L sched --workload zero --policy cfcfs --loads max --mailbox-depth "$k" \
+      env ${envs[@]+"${envs[@]}"} $bin sched --workload zero --policy cfcfs --loads max --mailbox-depth "$k" \
         --duration-s "${DURATION_S:-3}" --no-charts --out "$tmp" >/dev/null
       cp "$tmp/report.json" "$out/$name-k$k-$round.json"
       rm -rf "$tmp"
