@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The dispatcher's ceiling (`sched --workload zero --loads max`, one worker), variants side by side:
-# the same built executable run under different environments, alternated run by run, the order of
-# the variants reversed every other round (whichever runs second meets a warmer or a slower machine).
+# this checkout's built executable or another build's, each under its own environment, alternated run
+# by run, the order reversed every other round (whichever runs second meets a warmer or a slower machine).
 # Usage: [ROUNDS=6] [KS="1 2 4 8"] [DURATION_S=3] bench/ceiling-ab.sh OUT_DIR NAME[@DIR][:VAR=VALUE[,VAR=VALUE]] ...
 #   e.g. bench/ceiling-ab.sh results/clock fenced:NETSTACK_CLOCK=tsc-fenced relaxed unfenced:NETSTACK_CLOCK=tsc-unfenced
 #   NAME@DIR runs DIR/netstack-loadgen.dll instead of this checkout's (another build: e.g.
-#   `git worktree add /tmp/base REV && dotnet build -c Release /tmp/base/loadgen`, then base@/tmp/base/loadgen/bin/Release/net10.0).
+#   `git worktree add "$WT" REV && dotnet build -c Release "$WT/loadgen"`, then base@"$WT/loadgen/bin/Release/net10.0").
 # Writes OUT_DIR/NAME-kK-ROUND.json (each run's report.json) and OUT_DIR/noise-{before,after}.txt;
 # bench/ceiling-summary.py OUT_DIR prints the medians, over all points and over the points whose
 # cross-core round trip held one machine state before and after. About 4 s a run, after the build;
 # run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: bench/ceiling-ab.sh OUT_DIR NAME[:VAR=VALUE,...] ...}
+out=${1:?usage: bench/ceiling-ab.sh OUT_DIR NAME[@DIR][:VAR=VALUE,...] ...}
 shift
 [ $# -ge 1 ] || { echo "give at least one variant" >&2; exit 2; }
 mkdir -p "$out"

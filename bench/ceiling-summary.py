@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
 """Summarises a bench/ceiling-ab.sh folder: per JBSQ k and variant, the median M/s over all points, and over
 the points whose cross-core round trip stayed below MAX_RT ns both before and after the point (one machine
-state), with requests per round trip there; then, for two variants, the rounds each was ahead in.
-With BASE, every other variant's median ratio to BASE over the rounds (each round's two points ran minutes
-apart at most) and the rounds it was ahead in.
+state), with the reports' requests per round trip there; then, for two variants (or, with BASE, every other
+variant against BASE), the median of the per-round ratios (a round's points of one k ran seconds apart) and
+the rounds it was ahead in.
 Usage: bench/ceiling-summary.py DIR [MAX_RT_NS=200] [BASE]"""
 import collections, glob, json, os, statistics, sys
 
 folder = sys.argv[1]
 max_rt = float(sys.argv[2]) if len(sys.argv) > 2 else 200.0
 base = sys.argv[3] if len(sys.argv) > 3 else None
-data = collections.defaultdict(dict)  # k -> (variant, round) -> (M/s, rt before, rt after)
+data = collections.defaultdict(dict)  # k -> (variant, round) -> (M/s, rt before, rt after, per rt)
 for path in glob.glob(os.path.join(folder, '*-k*-*.json')):
     variant, k, rnd = os.path.basename(path)[:-5].rsplit('-', 2)
     p = json.load(open(path))['points'][-1]
     data[k][(variant, int(rnd))] = (p['achievedRps'] / 1e6, p.get('crossCoreRoundTripNs') or 0,
-                                    p.get('crossCoreRoundTripAfterNs') or 0)
+                                    p.get('crossCoreRoundTripAfterNs') or 0, p.get('requestsPerRoundTrip') or 0)
 if not data:
     sys.exit(f'no NAME-kK-ROUND.json reports in {folder}')
 print(f'median M/s (n); in brackets the points with the round trip < {max_rt:.0f} ns before and after: '
@@ -28,7 +28,7 @@ for k in sorted(data, key=lambda s: int(s[1:])):
         steady = [x for x in xs if 0 < x[1] < max_rt and 0 < x[2] < max_rt]
         cell = f'{v} {statistics.median(x[0] for x in xs):.3f} (n={len(xs)})'
         if steady:
-            per_rt = statistics.median(x[0] * (x[1] + x[2]) / 2 * 1e-3 for x in steady)
+            per_rt = statistics.median(x[3] for x in steady)
             cell += f' [{statistics.median(x[0] for x in steady):.3f}, n={len(steady)}, {per_rt:.2f}/RT]'
         cells.append(cell)
     line = f'  {k}: ' + '; '.join(cells)
