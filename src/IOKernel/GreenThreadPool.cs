@@ -1,5 +1,6 @@
 // The pool of green threads: made as the load first needs them, reused after, never more than a bound.
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NetStack.Runtime;
 using NetStack.Runtime.Buffers;
@@ -22,7 +23,9 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     /// <summary>Green threads made at a time.</summary>
     private const int ChunkThreads = 64;
 
-    private readonly GreenThread[] _free;
+    // Registry indexes, not references: a reference stored into an array is a GC write barrier, and
+    // the stack and the lag take two stores per request.
+    private readonly int[] _free;
     private readonly List<nint> _slabs = [];
     private readonly Action<GreenThread> _onDetachedCompletion;
     private readonly ReplySegmentPool _segments;
@@ -30,7 +33,7 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     private int _count;
     private int _created;
     private int _reserved;
-    private readonly GreenThread?[] _lag = new GreenThread?[ReturnLag];
+    private readonly int[] _lag = new int[ReturnLag]; // -1: empty
     private int _lagNext;
     private int _lagged;
 
@@ -46,7 +49,8 @@ internal sealed unsafe class GreenThreadPool : IDisposable
         Registry = new Runtime.Threading.GreenThreadRegistry(capacity);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         ArgumentOutOfRangeException.ThrowIfLessThan(inlineReplyBytes, AppProtocolLimits.MinInlineReplyBytes);
-        _free = new GreenThread[capacity];
+        _free = new int[capacity];
+        Array.Fill(_lag, -1);
         _inlineReplyBytes = (inlineReplyBytes + CacheLine.Size - 1) / CacheLine.Size * CacheLine.Size;
         _segments = segments;
         _onDetachedCompletion = onDetachedCompletion;
@@ -87,15 +91,26 @@ internal sealed unsafe class GreenThreadPool : IDisposable
 
     /// <summary>Takes the green thread a reservation holds: it cannot fail, since every reservation
     /// counts against <see cref="Capacity"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public GreenThread RentReserved()
     {
         Debug.Assert(_reserved > 0, "rent without a reservation");
         _reserved--;
-        if (_count == 0 && !TakeLagged() && !Grow())
+        if (_count == 0)
+        {
+            Refill();
+        }
+        return Registry.Registered(_free[--_count]);
+    }
+
+    /// <summary>The stack is empty: the oldest lagged green thread, or a new chunk.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Refill()
+    {
+        if (!TakeLagged() && !Grow())
         {
             throw new InvalidOperationException("green-thread pool: a reservation found no green thread");
         }
-        return _free[--_count];
     }
 
     /// <summary>
@@ -105,20 +120,23 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     /// it. The lines that bind reads and writes are asked for now, and arrive while the lag passes;
     /// the few green threads in flight plus the lag stay warm, the rest of the stack is not touched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Return(GreenThread thread)
     {
+        Debug.Assert((uint)thread.RingIndex < (uint)_created && ReferenceEquals(Registry.Registered(thread.RingIndex), thread),
+            "a green thread returned to a pool that did not make it");
         thread.MoveTo(GreenThreadState.Free);
         thread.ResetState();
         thread.PrefetchAppLines();
         thread.PrefetchDispatchLines();
-        ref GreenThread? slot = ref _lag[_lagNext];
+        ref int slot = ref _lag[_lagNext];
         _lagNext = (_lagNext + 1) & (ReturnLag - 1);
-        if (slot is { } ready)
+        if (slot >= 0)
         {
-            _free[_count++] = ready;
+            _free[_count++] = slot;
             _lagged--;
         }
-        slot = thread;
+        slot = thread.RingIndex;
         _lagged++;
     }
 
@@ -127,13 +145,13 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     {
         for (int i = 0; i < ReturnLag && _lagged > 0; i++)
         {
-            ref GreenThread? slot = ref _lag[_lagNext];
+            ref int slot = ref _lag[_lagNext];
             _lagNext = (_lagNext + 1) & (ReturnLag - 1);
-            if (slot is { } oldest)
+            if (slot >= 0)
             {
-                slot = null;
+                _free[_count++] = slot;
+                slot = -1;
                 _lagged--;
-                _free[_count++] = oldest;
                 return true;
             }
         }
@@ -157,7 +175,7 @@ internal sealed unsafe class GreenThreadPool : IDisposable
                 DetachedCompletion = _onDetachedCompletion,
             };
             Registry.Register(thread);
-            _free[_count++] = thread;
+            _free[_count++] = thread.RingIndex;
         }
         _created += n;
         return true;

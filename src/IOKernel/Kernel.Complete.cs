@@ -1,4 +1,5 @@
 // Stage 5, complete: green threads come back from workers; finished ones are answered, yielded ones requeued.
+using System.Runtime.CompilerServices;
 using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime.Scheduling;
 
@@ -14,18 +15,21 @@ internal sealed partial class Kernel
             var completions = _workers[w].Completions;
             // Everything the worker has pushed is taken first, then handled: each word says how its
             // slice ended, so the loop below reads none of the lines the carrier wrote.
+            // The batch keeps registry indexes, not references: a reference stored into an array is
+            // a GC write barrier per request.
             int n = 0;
-            while (n < _completed.Length && completions.TryPop(out GreenThread? popped, out byte tag))
+            while (n < _completed.Length && completions.TryPopIndex(out int popped, out byte tag))
             {
                 _completed[n] = popped;
                 _completedTags[n++] = tag;
             }
             for (int i = 0; i < n; i++)
             {
-                GreenThread ctx = _completed[i];
+                int index = _completed[i];
                 byte tag = _completedTags[i];
                 SliceOutcome outcome = CompletionTag.Outcome(tag);
-                bool detached = ReferenceEquals(ctx, Carrier.DetachedMarker);
+                bool detached = index == Runtime.Threading.GreenThreadRegistry.MarkerIndex;
+                GreenThread ctx = detached ? Carrier.DetachedMarker : _registry.Registered(index);
                 any = true;
                 if (outcome == SliceOutcome.Held)
                 {
@@ -81,10 +85,11 @@ internal sealed partial class Kernel
     }
 
     /// <summary>What one worker pushed, taken before it is handled (at most k, plus a detached marker per slot).</summary>
-    private readonly GreenThread[] _completed = new GreenThread[2 * KernelOptions.MaxMailboxDepth];
+    private readonly int[] _completed = new int[2 * KernelOptions.MaxMailboxDepth];
     private readonly byte[] _completedTags = new byte[2 * KernelOptions.MaxMailboxDepth];
 
     /// <summary>Request <paramref name="t"/> (null: the oldest) at worker <paramref name="w"/> came back: a stuck slice has returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RetireFromWorker(int w, GreenThread? t)
     {
         if (_watch.IsStuck(w) && !_watch.IsStuckInBatch(w) && _watch.Running(w) is not null)
@@ -108,6 +113,7 @@ internal sealed partial class Kernel
         return any;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Answer(GreenThread ctx, RequestStatus status, int worker)
     {
         Counters.Completed++;

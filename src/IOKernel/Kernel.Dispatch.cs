@@ -98,6 +98,7 @@ internal sealed partial class Kernel
     /// and the push reads nothing of the carrier's. A count at the mailbox's capacity cannot happen
     /// below k; if it ever does (a broken count), the request goes back to the head of its queue, in
     /// Release builds too: a dispatch never loses a request, nor overwrites one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool HandOff(Runtime.Threading.HandoffRing mailbox, int occupancy, GreenThread t, Policies.ISchedulingPolicy policy)
     {
         if ((uint)occupancy < (uint)mailbox.Capacity)

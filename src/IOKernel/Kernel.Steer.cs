@@ -48,6 +48,7 @@ internal sealed unsafe partial class Kernel
     /// they change; the reply writer is begun on the carrier, on its own lines, when the handler first
     /// asks for it.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private GreenThread Bind(ref Policies.QueuedRequest r)
     {
         ref Arrival a = ref r.Arrival;

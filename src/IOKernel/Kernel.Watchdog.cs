@@ -1,5 +1,6 @@
 // Stage 7, watch: slices that run past the watchdog's bound without a checkpoint, and batch jobs that keep a core they were asked to give back.
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using NetStack.Runtime;
 using NetStack.Runtime.Protocol;
 using NetStack.Runtime.Scheduling;
@@ -196,6 +197,7 @@ internal sealed class SliceWatchdog
     /// <summary>The request the worker runs now (the oldest it holds), or null.</summary>
     public GreenThread? Running(int w) => _count[w] == 0 ? null : _held[Slot(w, 0)];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dispatched(int w, GreenThread t)
     {
         _held[Slot(w, _count[w])] = t;
@@ -206,6 +208,7 @@ internal sealed class SliceWatchdog
     public void Retire(int w) => Retire(w, null);
 
     /// <summary>Where the worker's request <paramref name="nth"/> from the oldest is recorded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Slot(int w, int nth)
     {
         // Head and nth are both below the depth: one subtraction wraps, where % costs a division
@@ -217,6 +220,7 @@ internal sealed class SliceWatchdog
     /// <summary>Request <paramref name="t"/> came back from the worker; null, or one not recorded: the
     /// oldest. Only a worker that keeps a yielded request (<see cref="Worker.HoldsYielded"/>) returns
     /// one that is not its oldest: the rest move up a place, in their order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Retire(int w, GreenThread? t)
     {
         if (_count[w] == 0)

@@ -264,6 +264,7 @@ internal sealed unsafe class GreenThread
 
     /// <summary>Sets the app's fields of the request (group B of <see cref="KernelFields"/>), writing
     /// only those that change, so that their line stays shared with the carriers that read it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetApp(int appId, IRequestHandler? handler, AppProtocol? protocol, int replyHeaderBytes, int maxReplyBytes, int quantumTicks = 0,
         IReplySender? replySender = null)
     {
@@ -400,6 +401,7 @@ internal sealed unsafe class GreenThread
     /// out: taking those lines back is then off the path of the next request, whose steer finds them
     /// owned, and whose mailbox word is not held in the store buffer behind them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ResetState()
     {
         // Groups A and C of KernelFields; the app's group B stays as it is (SetApp writes it when it

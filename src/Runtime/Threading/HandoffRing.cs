@@ -126,17 +126,33 @@ internal sealed class HandoffRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPop([MaybeNullWhen(false)] out GreenThread thread, out byte tag)
     {
+        if (!TryPopIndex(out int index, out tag))
+        {
+            thread = null;
+            return false;
+        }
+        thread = _registry[index];
+        return true;
+    }
+
+    /// <summary>Consumer only: pops the registry index of a green thread (<see
+    /// cref="GreenThreadRegistry.MarkerIndex"/> for the detached marker) and its tag. False when the
+    /// ring is empty. For a consumer that keeps what it pops in a batch before it handles it: an index
+    /// stored is a plain store, where a reference stored into an array is a GC write barrier.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopIndex(out int index, out byte tag)
+    {
         long head = _head.Value;
         ref long slot = ref _words[_first + (int)((uint)head & _mask)];
         // Acquire: pairs with the producer's release, so the green thread's fields are visible.
         long word = Volatile.Read(ref slot);
         if (SequenceOf(word) != (uint)head + 1)
         {
-            thread = null;
+            index = 0;
             tag = 0;
             return false;
         }
-        thread = _registry[IndexOf(word)];
+        index = IndexOf(word);
         tag = TagOf(word);
         if (!_counted)
         {
@@ -253,6 +269,10 @@ internal sealed class GreenThreadRegistry
         thread.RingIndex = _count;
         _threads[_count++] = thread;
     }
+
+    /// <summary>The registered green thread of index <paramref name="index"/> (not the marker's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public GreenThread Registered(int index) => _threads[index]!;
 
     /// <summary>The green thread of index <paramref name="index"/>.</summary>
     public GreenThread this[int index]

@@ -110,7 +110,7 @@ public class RequestQueueTests
         GreenThread c = pool.RentReserved();
         Assert.Equal(3, new[] { a, b, c }.Distinct().Count());
         Assert.Equal(3, pool.InUse);
-        pool.Return(b);
+        ReturnDone(pool, b);
         Assert.Equal(2, pool.InUse);
         Assert.True(pool.TryReserve());
         Assert.Same(b, pool.RentReserved()); // the stack ran dry: a lagged one before the pool grows
@@ -129,7 +129,7 @@ public class RequestQueueTests
         }
         foreach (GreenThread t in rented)
         {
-            pool.Return(t);
+            ReturnDone(pool, t);
         }
         Assert.Equal(0, pool.InUse);
         // The first returned has waited out the lag and is rented first (the top of the stack);
@@ -139,5 +139,14 @@ public class RequestQueueTests
         Assert.True(pool.TryReserve());
         Assert.DoesNotContain(pool.RentReserved(), rented);
         Assert.Equal(2, pool.InUse);
+    }
+
+    /// <summary>Returns a rented green thread the way the kernel does, after its request was queued and
+    /// answered (its state machine checks the moves in Debug builds).</summary>
+    private static void ReturnDone(GreenThreadPool pool, GreenThread t)
+    {
+        t.MoveTo(GreenThreadState.Queued);
+        t.MoveTo(GreenThreadState.Done);
+        pool.Return(t);
     }
 }
