@@ -100,7 +100,7 @@ internal sealed unsafe class GreenThreadPool : IDisposable
         {
             Refill();
         }
-        return Registry.Registered(_free[--_count]);
+        return Registry[_free[--_count]];
     }
 
     /// <summary>The stack is empty: the oldest lagged green thread, or a new chunk.</summary>
@@ -123,7 +123,7 @@ internal sealed unsafe class GreenThreadPool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Return(GreenThread thread)
     {
-        Debug.Assert((uint)thread.RingIndex < (uint)_created && ReferenceEquals(Registry.Registered(thread.RingIndex), thread),
+        Debug.Assert((uint)thread.RingIndex < (uint)_created && ReferenceEquals(Registry[thread.RingIndex], thread),
             "a green thread returned to a pool that did not make it");
         thread.MoveTo(GreenThreadState.Free);
         thread.ResetState();

@@ -29,7 +29,7 @@ internal sealed partial class Kernel
                 byte tag = _completedTags[i];
                 SliceOutcome outcome = CompletionTag.Outcome(tag);
                 bool detached = index == Runtime.Threading.GreenThreadRegistry.MarkerIndex;
-                GreenThread ctx = detached ? Carrier.DetachedMarker : _registry.Registered(index);
+                GreenThread ctx = _pool.Registry[index];
                 any = true;
                 if (outcome == SliceOutcome.Held)
                 {

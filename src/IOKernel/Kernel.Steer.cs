@@ -1,4 +1,5 @@
 // Stage 2, steer: each arrival reserves a green thread and joins its app's queue by value, or is rejected.
+using System.Runtime.CompilerServices;
 using NetStack.IOKernel.Nic;
 using NetStack.IOKernel.Telemetry;
 using NetStack.Runtime.Scheduling;
@@ -48,7 +49,7 @@ internal sealed unsafe partial class Kernel
     /// they change; the reply writer is begun on the carrier, on its own lines, when the handler first
     /// asks for it.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private GreenThread Bind(ref Policies.QueuedRequest r)
     {
         ref Arrival a = ref r.Arrival;

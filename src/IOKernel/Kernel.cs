@@ -33,7 +33,6 @@ internal sealed partial class Kernel : INicHost
     private readonly Worker[] _workers;
     private readonly Carrier[] _carriers;
     private readonly GreenThreadPool _pool;
-    private readonly Runtime.Threading.GreenThreadRegistry _registry;
     private readonly ReplySegmentPool _replySegments;
     private readonly Arrival[] _rxBatch;
     private readonly WorkerSlot[] _slots;
@@ -143,7 +142,6 @@ internal sealed partial class Kernel : INicHost
         _replySegments = new ReplySegmentPool((long)options.ReplyPoolMegabytes << 20);
         _pool = new GreenThreadPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth + options.ReplyBacklog,
             options.InlineReplyBytes, _replySegments, _detached.Enqueue);
-        _registry = _pool.Registry;
 
         _workers = new Worker[workers];
         _carriers = new Carrier[workers];

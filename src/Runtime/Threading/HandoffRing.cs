@@ -270,10 +270,6 @@ internal sealed class GreenThreadRegistry
         _threads[_count++] = thread;
     }
 
-    /// <summary>The registered green thread of index <paramref name="index"/> (not the marker's).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public GreenThread Registered(int index) => _threads[index]!;
-
     /// <summary>The green thread of index <paramref name="index"/>.</summary>
     public GreenThread this[int index]
     {
