@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A service's first seconds under each JIT mode: `netstack serve --apps kv` started from cold, its time to the
+# first reply, then usr GETs at a fixed rate in short points from the first request on, so that each point is
+# a slice of the service's first seconds (docs/results.md, "The first seconds"). Modes alternate, their order
+# reversed every other round.
+# Usage: bench/cold-start.sh [OUT_DIR]   (about 15 s a round; nothing else should run meanwhile)
+# ROUNDS (3), RATE (20000 requests/s), POINTS (10) of POINT_S (0.5) seconds, KEYS (1000, loaded first: the
+# service's first traffic), PORT (11311); MODES: NAME[:VAR=VALUE,...] for the server's environment,
+# default "full tiered:DOTNET_TieredCompilation=1" (the executables compile fully at first call).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-results/cold-start-$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+dotnet build -c Release loadgen >/dev/null
+dotnet build -c Release src/Apps >/dev/null
+L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
+APP="dotnet src/Apps/bin/Release/net10.0/netstack.dll"
+rounds=${ROUNDS:-3} rate=${RATE:-20000} points=${POINTS:-10} point_s=${POINT_S:-0.5} keys=${KEYS:-1000} port=${PORT:-11311}
+read -r -a modes <<< "${MODES:-full tiered:DOTNET_TieredCompilation=1}"
+rates=$(python3 -c "print(','.join(['$rate'] * $points))")
+# As bench/kv.sh serves kv: IOKernel on core 0 beside the generator, the worker on core 1.
+idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+
+$L noise --duration-s 2 > "$out/noise-before.txt"
+for ((r = 1; r <= rounds; r++)); do
+  order=("${modes[@]}")
+  if ((r % 2 == 0)); then order=(); for ((i = ${#modes[@]} - 1; i >= 0; i--)); do order+=("${modes[i]}"); done; fi
+  for mode in "${order[@]}"; do
+    name=${mode%%:*} vars=""
+    [[ $mode == *:* ]] && vars=${mode#*:}
+    dir="$out/$name-$r"; mkdir -p "$dir"
+    # shellcheck disable=SC2086 # the mode's variables and the idle options are lists
+    env ${vars//,/ } $APP serve --apps kv --kv-port "$port" --kv-memory-mb 64 --policy ps --allocation static --batch false $idle \
+      > "$dir/serve.log" 2>&1 & pid=$!
+    started=$(date +%s.%N)
+    # Time to the first reply: connect every millisecond until the service answers `version`.
+    python3 - "$port" "$started" > "$dir/first-reply.txt" <<'EOF'
+import socket, sys, time
+port, started = int(sys.argv[1]), float(sys.argv[2])
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"version\r\n")
+            reply = s.recv(256)
+            if reply.startswith(b"VERSION"):
+                print(f"{(time.time() - started) * 1e3:.1f} ms to the first reply")
+                sys.exit(0)
+    except OSError:
+        time.sleep(0.001)
+print("no reply in 30 s"); sys.exit(1)
+EOF
+    # shellcheck disable=SC2086 # L is a command line
+    taskset -c 0 $L kv --target "netstack/ps=127.0.0.1:$port" --workload usr --keys "$keys" --rates "$rates" \
+      --duration-s "$point_s" --warmup 0 --no-warmup-point --no-charts --receiver inline --cores 0 --connections 16 \
+      --behind-p99-us 50 --out "$dir" > "$dir/loadgen.txt" 2>&1 || echo "loadgen failed in $dir" >&2
+    kill -TERM $pid; wait $pid 2>/dev/null || true
+    echo "$name round $r: $(cat "$dir/first-reply.txt")"
+  done
+done
+$L noise --duration-s 2 > "$out/noise-after.txt"
+python3 bench/cold-start-summary.py "$out" | tee "$out/summary.txt"
