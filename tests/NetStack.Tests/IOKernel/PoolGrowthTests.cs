@@ -21,7 +21,7 @@ public sealed class ExactAllocationCollection
 [Collection(ExactAllocationCollection.Name)]
 public class PoolGrowthTests
 {
-    [Fact]
+    [OptimizedBuildFact]
     public void ABurstPastEveryEarlierOneAllocatesOnlyPoolGrowthOnTheDataPath()
     {
         // Warm with 64 requests (each preempted a few times, so that the suspension path's one-time

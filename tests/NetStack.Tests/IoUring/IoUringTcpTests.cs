@@ -75,6 +75,7 @@ public unsafe class IoUringTcpTests
             {
                 Assert.Equal(RecvKind, IoUringUserData.Kind(cqe.UserData));
                 Assert.Equal(1, cqe.Res);
+                buffers.OnDelivered(cqe.BufferId); // the poller holds it until Recycle, as the NIC marks it
                 byteOn.Add(IoUringUserData.Index(cqe.UserData), buffers.Buffer(cqe.BufferId, 1)[0]);
                 buffers.Recycle(cqe.BufferId);
             }, beforeSubmit: () => buffers.Publish(), what: "a byte on each connection");
@@ -154,6 +155,7 @@ public unsafe class IoUringTcpTests
                 if (cqe.Res > 0)
                 {
                     Assert.True(cqe.HasBuffer);
+                    buffers.OnDelivered(cqe.BufferId);
                     got.AddRange(buffers.Buffer(cqe.BufferId, cqe.Res).ToArray());
                     buffers.Recycle(cqe.BufferId);
                 }

@@ -140,6 +140,7 @@ public unsafe class IoUringUdpTests
                     return;
                 }
                 Assert.True(cqe.HasBuffer);
+                buffers.OnDelivered(cqe.BufferId); // the poller holds it until Recycle, as the NIC marks it
                 Assert.True(IoUringRecvMsg.TryParse(buffers.Buffer(cqe.BufferId, cqe.Res), (int)msg->NameLength, 0, out IoUringRecvMsg message));
                 checker.Check(message);
                 buffers.Recycle(cqe.BufferId);
@@ -200,6 +201,7 @@ public unsafe class IoUringUdpTests
             {
                 if (cqe.HasBuffer)
                 {
+                    buffers.OnDelivered(cqe.BufferId);
                     Assert.True(IoUringRecvMsg.TryParse(buffers.Buffer(cqe.BufferId, cqe.Res), (int)msg->NameLength, 0, out IoUringRecvMsg message));
                     int seq = BinaryPrimitives.ReadInt32LittleEndian(message.Payload);
                     Assert.Equal(LengthOf(seq), message.Payload.Length);
@@ -284,6 +286,7 @@ public unsafe class IoUringUdpTests
                     return;
                 }
                 held++;
+                buffers.OnDelivered(cqe.BufferId);
                 byte* start = buffers.BufferAddress(cqe.BufferId);
                 Assert.True(IoUringRecvMsg.TryParse(buffers.Buffer(cqe.BufferId, cqe.Res), (int)msg->NameLength, 0, out IoUringRecvMsg message));
                 MsgHdr* reply = &sendMsgs[cqe.BufferId];
@@ -353,6 +356,10 @@ public unsafe class IoUringUdpTests
                 {
                     ref IoUringCqe cqe = ref batch[i];
                     armedStill &= cqe.HasMore;
+                    if (cqe.HasBuffer)
+                    {
+                        buffers.OnDelivered(cqe.BufferId);
+                    }
                     if (cqe.HasBuffer && IoUringRecvMsg.TryParse(buffers.Buffer(cqe.BufferId, cqe.Res), (int)msg->NameLength, 0, out IoUringRecvMsg message))
                     {
                         checker.Check(message);

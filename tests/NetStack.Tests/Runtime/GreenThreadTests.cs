@@ -102,7 +102,7 @@ public class GreenThreadTests
         Assert.IsType<InvalidOperationException>(ctx.Error);
     }
 
-    [Fact]
+    [OptimizedBuildFact]
     public void YieldingAndResumingAllocatesNothingAfterWarmUp()
     {
         var handler = new TwoCheckpoints();

@@ -229,7 +229,8 @@ public class LineOwnershipTests
         t.ServiceTicks = serviceTicks;
         t.Preemptions = preemptions;
         t.CameBack(CompletionTag.Of(SliceOutcome.Completed, t.Status, replyHasSegments: false));
-        t.MoveTo(GreenThreadState.Done);
+        // The completed slice moved it to Done on the carrier (a move Debug builds make and check), and
+        // the pool's return moves it to Free, as the IOKernel's completion does.
         t.MoveTo(GreenThreadState.Free);
         t.ResetState();
         return t;

@@ -11,7 +11,7 @@ namespace NetStack.Tests.Tcp;
 
 public class NetworkAllocationTests
 {
-    [Theory]
+    [OptimizedBuildTheory]
     [InlineData(NicBackend.Syscalls)]
     [InlineData(NicBackend.IoUring)]
     public void TcpRequestsWithPayloadsAllocateNothingOnTheDataPathAfterWarmUp(NicBackend backend)
@@ -38,7 +38,7 @@ public class NetworkAllocationTests
         Assert.Equal(0, host.Kernel.DataPathAllocatedBytes);
     }
 
-    [Theory]
+    [OptimizedBuildTheory]
     [InlineData(NicBackend.Syscalls)]
     [InlineData(NicBackend.IoUring)]
     public void ConnectionsOpenedAndClosedAfterWarmUpAllocateNothingButPoolGrowth(NicBackend backend)

@@ -11,7 +11,7 @@ namespace NetStack.Tests.Udp;
 
 public class UdpAllocationTests
 {
-    [Theory]
+    [OptimizedBuildTheory]
     [InlineData(NicBackend.Syscalls)]
     [InlineData(NicBackend.IoUring)]
     public void ServingUdpAllocatesNothingOnTheIOKernelAndCarrierThreadsAfterWarmUp(NicBackend backend)
