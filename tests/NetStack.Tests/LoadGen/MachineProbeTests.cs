@@ -12,9 +12,33 @@ public class MachineProbeTests
     {
         double ns = NetStack.LoadGen.Noise.MemoryProbe.ChaseNs(64, NetStack.Runtime.Affinity.AvailableCores()[0], loads: 100_000);
         Assert.True(double.IsFinite(ns) && ns > 0, $"chase gave {ns}");
-        var machine = new MachineInfo { Cores = 2, Processor = "cpu", Os = "os", Runtime = "rt", Clock = "tsc (2.445 GHz, measured)", CrossCoreRoundTripNs = 150, MemoryChase4MiBNs = 171.4 };
-        Assert.Equal("2 cores, cpu, os, rt; clock tsc (2.445 GHz, measured); cross-core round trip 150 ns; 4 MiB pointer chase 171 ns a load", machine.ToString());
+        var machine = new MachineInfo { Cores = 2, Processor = "cpu", Os = "os", Runtime = "rt", Clock = "tsc (2.445 GHz, measured)", Jit = "full", CrossCoreRoundTripNs = 150, MemoryChase4MiBNs = 171.4 };
+        Assert.Equal("2 cores, cpu, os, rt; clock tsc (2.445 GHz, measured); JIT full; cross-core round trip 150 ns; 4 MiB pointer chase 171 ns a load", machine.ToString());
         Assert.Equal("2 cores, cpu, os, rt", new MachineInfo { Cores = 2, Processor = "cpu", Os = "os", Runtime = "rt" }.ToString());
+    }
+
+    [Theory]
+    [InlineData(null, false, null, null, "full")] // NetStack's executables: runtimeconfig.json says false
+    [InlineData("1", false, null, null, "tiered, Dynamic PGO")] // the environment overrides the configuration
+    [InlineData("0", null, null, null, "full")]
+    [InlineData(null, null, null, null, "tiered, Dynamic PGO")] // the runtime's default
+    [InlineData(null, true, "0", null, "tiered, no PGO")]
+    [InlineData(null, "True", null, false, "tiered, no PGO")]
+    public void TheJitModeFollowsTheEnvironmentThenTheRuntimeConfiguration(string? tieredVariable, object? tieredProperty,
+        string? pgoVariable, object? pgoProperty, string expected) =>
+        Assert.Equal(expected, MachineInfo.DescribeJit(tieredVariable, tieredProperty, pgoVariable, pgoProperty));
+
+    [Fact]
+    public void ThisProcessReportsItsJitModeFromItsRuntimeConfiguration()
+    {
+        // The test host is an executable of this repository, so Directory.Build.targets writes
+        // System.Runtime.TieredCompilation false into its runtimeconfig.json (the theory above covers the
+        // environment's override, which a run may set).
+        Assert.Equal(false, AppContext.GetData("System.Runtime.TieredCompilation") is string s ? bool.Parse(s) : AppContext.GetData("System.Runtime.TieredCompilation"));
+        if (Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") is null && Environment.GetEnvironmentVariable("COMPlus_TieredCompilation") is null)
+        {
+            Assert.Equal("full", MachineInfo.Current().Jit);
+        }
     }
 
     [Fact]
