@@ -119,7 +119,7 @@ public sealed class NetStackHost : IHostedService, IDisposable
             $"netstack: serving {source}; JBSQ({options.MailboxDepth}), queue bound {options.QueueCapacity}; " +
             $"IOKernel on core {options.IOKernelCore}, workers on cores {string.Join(',', options.WorkerCores)}" +
             (_kernel.HelperCores.Count > 0 ? $", the process's other threads on cores {string.Join(',', _kernel.HelperCores)}; " : "; ") +
-            $"apps: {apps}; core allocation {options.CoreAllocation}";
+            $"apps: {apps}; core allocation {options.CoreAllocation}; JIT {NetStack.Runtime.JitMode.Current}";
         _log.LogInformation("{Line}", StartLine);
         return Task.CompletedTask;
     }

@@ -91,7 +91,7 @@ public sealed class MachineInfo
     /// start of the run: an L3 hit is ~20–40 ns, a trip to memory 150–230 (a VM's L3 is shared with
     /// other tenants). A full central queue is about this size.</summary>
     public double? MemoryChase4MiBNs { get; set; }
-    /// <summary>How this process's JIT compiles (<see cref="DescribeJit"/>): "full" (every method fully optimized at
+    /// <summary>How this process's JIT compiles (<see cref="NetStack.Runtime.JitMode"/>): "full" (every method fully optimized at
     /// its first call, tiered compilation off, as NetStack's executables run) or "tiered, Dynamic PGO"; the
     /// dispatcher's ceiling differs by 1.4–1.6× between them (docs/results.md §1l, §1n). Empty in reports from
     /// before it was recorded.</summary>
@@ -106,28 +106,8 @@ public sealed class MachineInfo
         Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
         Host = Environment.MachineName,
         Clock = NetStack.Runtime.Clock.Source,
-        Jit = DescribeJit(Knob("TieredCompilation"), AppContext.GetData("System.Runtime.TieredCompilation"),
-            Knob("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO")),
+        Jit = NetStack.Runtime.JitMode.Current,
     };
-
-    /// <summary>The JIT mode from the runtime's knobs: an environment variable (DOTNET_ or COMPlus_, which
-    /// override the runtime configuration), else the runtimeconfig.json property, else the runtime's default
-    /// (tiered, with Dynamic PGO).</summary>
-    internal static string DescribeJit(string? tieredVariable, object? tieredProperty, string? pgoVariable, object? pgoProperty)
-    {
-        if (!IsOn(tieredVariable, tieredProperty))
-        {
-            return "full";
-        }
-        return IsOn(pgoVariable, pgoProperty) ? "tiered, Dynamic PGO" : "tiered, no PGO";
-
-        static bool IsOn(string? variable, object? property) =>
-            variable is { } v ? v.Trim() != "0"
-            : property is null || !string.Equals(property.ToString(), "false", StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static string? Knob(string name) =>
-        Environment.GetEnvironmentVariable("DOTNET_" + name) ?? Environment.GetEnvironmentVariable("COMPlus_" + name);
 
     /// <summary>One line for report headers.</summary>
     public override string ToString() => $"{Cores} cores, {Processor}, {Os}, {Runtime}"

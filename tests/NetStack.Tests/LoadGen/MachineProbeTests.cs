@@ -26,7 +26,7 @@ public class MachineProbeTests
     [InlineData(null, "True", null, false, "tiered, no PGO")]
     public void TheJitModeFollowsTheEnvironmentThenTheRuntimeConfiguration(string? tieredVariable, object? tieredProperty,
         string? pgoVariable, object? pgoProperty, string expected) =>
-        Assert.Equal(expected, MachineInfo.DescribeJit(tieredVariable, tieredProperty, pgoVariable, pgoProperty));
+        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(tieredVariable, tieredProperty, pgoVariable, pgoProperty));
 
     [Fact]
     public void ThisProcessReportsItsJitModeFromItsRuntimeConfiguration()
