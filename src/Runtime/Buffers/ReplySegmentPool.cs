@@ -9,8 +9,8 @@ namespace NetStack.Runtime.Buffers;
 /// past it, it takes segments of doubling size (16 KiB, 32 KiB, ...), so a 1 MiB reply needs seven
 /// and a 32 MiB one twelve. Segments are native, cache-line aligned, allocated when a size class is
 /// first short and kept for reuse: after warm-up a large reply allocates nothing. Carriers rent
-/// (while a handler writes) and the IOKernel returns (after the reply is sent), so each class is
-/// guarded by a lock; this is the rare path, taken only by replies larger than the inline buffer.
+/// (while a handler writes) and the IOKernel returns (after the reply is sent), so the classes are
+/// guarded by a spin lock; this is the rare path, taken only by replies larger than the inline buffer.
 /// The pool holds at most <see cref="MaxBytes"/>: past it a rent fails and the reply fails with it.
 /// </summary>
 internal sealed unsafe class ReplySegmentPool : IDisposable
@@ -21,7 +21,9 @@ internal sealed unsafe class ReplySegmentPool : IDisposable
     /// <summary>The largest class: 2^30 bytes.</summary>
     private const int Classes = 17;
 
-    private readonly Lock _lock = new();
+    // A spin lock, not a Lock: the IOKernel returns segments, and a Lock's waiter may sleep, and allocates
+    // the first time one waits (Threading.SpinLocks). Its sections are short but for a growth.
+    private readonly Threading.SpinLocks _lock = new(1);
     private readonly Stack<nint>[] _free = new Stack<nint>[Classes];
     private readonly List<nint> _all = [];
     private readonly int[] _segmentsOfClass = new int[Classes];
@@ -59,7 +61,8 @@ internal sealed unsafe class ReplySegmentPool : IDisposable
         {
             return null;
         }
-        lock (_lock)
+        _lock.Enter(0);
+        try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_free[sizeClass].TryPop(out nint segment))
@@ -79,24 +82,28 @@ internal sealed unsafe class ReplySegmentPool : IDisposable
             _allocatedBytes += bytes;
             return p;
         }
+        finally
+        {
+            _lock.Exit(0);
+        }
     }
 
     /// <summary>Gives a segment back to its class.</summary>
     public void Return(byte* segment, int sizeClass)
     {
-        lock (_lock)
+        _lock.Enter(0);
+        if (!_disposed)
         {
-            if (!_disposed)
-            {
-                _free[sizeClass].Push((nint)segment);
-            }
+            _free[sizeClass].Push((nint)segment);
         }
+        _lock.Exit(0);
     }
 
     /// <summary>Frees every segment. Only when no writer holds one any more.</summary>
     public void Dispose()
     {
-        lock (_lock)
+        _lock.Enter(0);
+        try
         {
             if (_disposed)
             {
@@ -108,6 +115,10 @@ internal sealed unsafe class ReplySegmentPool : IDisposable
                 NativeMemory.AlignedFree((void*)p);
             }
             _all.Clear();
+        }
+        finally
+        {
+            _lock.Exit(0);
         }
     }
 }

@@ -98,6 +98,42 @@ public class PoolGrowthTests
         GC.KeepAlive(kept);
     }
 
+    [OptimizedBuildFact]
+    public void AThreadsFirstSuspendedHandlerBoxIsAllPoolGrowthItsThreadStaticsIncluded()
+    {
+        // A fresh kernel starts fresh carrier threads: each one's first box of a handler makes its cache, and
+        // its first reads of the box type's thread statics allocate their storage (64 bytes), which was once
+        // counted as the data path's own bytes (results.md 1n). A first thread makes the type and its pool.
+        static (long Bytes, long Growth) FirstRentOnANewThread()
+        {
+            (long, long) measured = default;
+            var thread = new Thread(() =>
+            {
+                long bytes = GC.GetAllocatedBytesForCurrentThread(), growth = PoolGrowth.OnThisThread;
+                GreenThreadBox<FreshThreadMachine> box = GreenThreadBox<FreshThreadMachine>.Rent();
+                measured = (GC.GetAllocatedBytesForCurrentThread() - bytes, PoolGrowth.OnThisThread - growth);
+                GC.KeepAlive(box);
+            });
+            thread.Start();
+            thread.Join();
+            return measured;
+        }
+        FirstRentOnANewThread();
+        for (int i = 0; i < 3; i++)
+        {
+            (long bytes, long growth) = FirstRentOnANewThread();
+            Assert.True(bytes > 0, "a thread's first box allocates (its cache, its box)");
+            Assert.Equal(bytes, growth);
+        }
+    }
+
+    private struct FreshThreadMachine : System.Runtime.CompilerServices.IAsyncStateMachine
+    {
+        public readonly void MoveNext() { }
+
+        public readonly void SetStateMachine(System.Runtime.CompilerServices.IAsyncStateMachine stateMachine) { }
+    }
+
     /// <summary>Delivers the requests the test releases and counts answers, allocating nothing itself
     /// (a NIC that queued its answers in a collection would count as the IOKernel's allocations).</summary>
     private sealed class BurstNic(int max) : INicQueue

@@ -1,5 +1,6 @@
 // Slab classes: pages carved into equal chunks, a free list per page, empty pages back to a shared pool, pages moved to classes that starve.
 using System.Runtime.CompilerServices;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.Apps.Kv.Store;
 

@@ -2,6 +2,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NetStack.Runtime;
+using NetStack.Runtime.Threading;
 
 namespace NetStack.Apps.Kv.Store;
 
