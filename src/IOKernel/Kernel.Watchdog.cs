@@ -144,11 +144,14 @@ internal sealed partial class Kernel
 /// <summary>
 /// The IOKernel's own record of what each worker holds, in dispatch order (the carrier runs its
 /// mailbox in order, so the oldest is the one running), and which workers are stuck. IOKernel
-/// thread only: nothing here is read across cores.
+/// thread only: nothing here is read across cores. It keeps registry indexes, not references: a
+/// reference stored into an array is a GC write barrier, and a dispatch records one per request.
 /// </summary>
 internal sealed class SliceWatchdog
 {
-    private readonly GreenThread?[] _held;
+    private const int None = -1;
+    private readonly Runtime.Threading.GreenThreadRegistry _registry;
+    private readonly int[] _held;
     private readonly int[] _head;
     private readonly int[] _count;
     private readonly bool[] _stuck;
@@ -158,10 +161,15 @@ internal sealed class SliceWatchdog
     private readonly int[] _previousOwner;
     private readonly int _depth;
 
-    public SliceWatchdog(int workers, int depth)
+    /// <param name="workers">Workers recorded.</param>
+    /// <param name="depth">What a worker may hold at once (JBSQ's k).</param>
+    /// <param name="registry">Where the green threads it records are registered (the pool's).</param>
+    public SliceWatchdog(int workers, int depth, Runtime.Threading.GreenThreadRegistry registry)
     {
         _depth = depth;
-        _held = new GreenThread?[workers * depth];
+        _registry = registry;
+        _held = new int[workers * depth];
+        Array.Fill(_held, None);
         _head = new int[workers];
         _count = new int[workers];
         _stuck = new bool[workers];
@@ -195,12 +203,12 @@ internal sealed class SliceWatchdog
     }
 
     /// <summary>The request the worker runs now (the oldest it holds), or null.</summary>
-    public GreenThread? Running(int w) => _count[w] == 0 ? null : _held[Slot(w, 0)];
+    public GreenThread? Running(int w) => _count[w] == 0 ? null : _registry[_held[Slot(w, 0)]];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dispatched(int w, GreenThread t)
     {
-        _held[Slot(w, _count[w])] = t;
+        _held[Slot(w, _count[w])] = t.RingIndex;
         _count[w]++;
     }
 
@@ -230,7 +238,7 @@ internal sealed class SliceWatchdog
         int at = 0;
         if (t is not null)
         {
-            while (at < _count[w] && !ReferenceEquals(_held[Slot(w, at)], t))
+            while (at < _count[w] && _held[Slot(w, at)] != t.RingIndex)
             {
                 at++;
             }
@@ -243,7 +251,7 @@ internal sealed class SliceWatchdog
         {
             _held[Slot(w, i)] = _held[Slot(w, i - 1)];
         }
-        _held[Slot(w, 0)] = null;
+        _held[Slot(w, 0)] = None;
         _head[w] = _head[w] + 1 == _depth ? 0 : _head[w] + 1;
         _count[w]--;
     }

@@ -131,7 +131,6 @@ internal sealed partial class Kernel : INicHost
             TellOwners(app.Id);
         }
         AllocationLog = new AllocationLog(options.AllocationLogCapacity);
-        _watch = new SliceWatchdog(workers, options.MailboxDepth);
         _watchBoundTicks = Clock.FromMicros(options.WatchdogMillis * 1000);
         _watchIntervalTicks = Clock.FromMicros(Math.Min(1000, options.WatchdogMillis * 100));
 
@@ -142,6 +141,7 @@ internal sealed partial class Kernel : INicHost
         _replySegments = new ReplySegmentPool((long)options.ReplyPoolMegabytes << 20);
         _pool = new GreenThreadPool(lcApps * options.QueueCapacity + workers * options.MailboxDepth + options.ReplyBacklog,
             options.InlineReplyBytes, _replySegments, _detached.Enqueue);
+        _watch = new SliceWatchdog(workers, options.MailboxDepth, _pool.Registry);
 
         _workers = new Worker[workers];
         _carriers = new Carrier[workers];

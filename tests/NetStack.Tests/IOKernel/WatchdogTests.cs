@@ -13,8 +13,12 @@ public class WatchdogTests
     public void TheRecordOfWhatAWorkerHoldsRetiresTheRequestThatCameBackAndKeepsTheOthersInOrder()
     {
         // A worker that keeps a yielded request (WorkerHoldsYielded) returns a later one first.
-        var watch = new SliceWatchdog(workers: 2, depth: 4);
+        var registry = new NetStack.Runtime.Threading.GreenThreadRegistry(8);
+        var watch = new SliceWatchdog(workers: 2, depth: 4, registry);
         GreenThread a = new(), b = new(), c = new();
+        registry.Register(a);
+        registry.Register(b);
+        registry.Register(c);
         watch.Dispatched(1, a);
         watch.Dispatched(1, b);
         watch.Dispatched(1, c);
