@@ -33,7 +33,7 @@ for mode, rounds in runs.items():
     points = min(len(r[2]["points"]) for r in rounds)
     for i in range(points):
         ps = [r[2]["points"][i] for r in rounds]
-        start = i * rounds[0][2]["config"].get("durationS", 0) if isinstance(rounds[0][2].get("config"), dict) else 0
+        start = i * rounds[0][2]["config"]["durationS"]
         print(f"  {i + 1:5d}  {start:7.1f}  {med(get_of(p, 'p50') for p in ps):7.1f}  {med(get_of(p, 'p99') for p in ps):7.1f}"
               f"  {med(get_of(p, 'max') for p in ps):8.1f}  {med(server_get(p, 'p50Us') for p in ps):10.1f}"
               f"  {med(server_get(p, 'p99Us') for p in ps):6.1f}  {med(p['generatorLatenessUs']['p99'] for p in ps):12.1f}"

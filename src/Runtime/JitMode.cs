@@ -7,8 +7,8 @@ internal static class JitMode
     /// <summary>"full" (every method fully optimized at its first call, tiered compilation off, as NetStack's
     /// executables run), "tiered, Dynamic PGO" or "tiered, no PGO".</summary>
     public static string Current { get; } = Describe(
-        Knob("TieredCompilation"), AppContext.GetData("System.Runtime.TieredCompilation"),
-        Knob("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO"));
+        Variable("TieredCompilation"), AppContext.GetData("System.Runtime.TieredCompilation"),
+        Variable("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO"));
 
     /// <summary>The mode from the runtime's knobs: an environment variable (DOTNET_ or COMPlus_, which
     /// overrides the runtime configuration), else the runtimeconfig.json property, else the runtime's default
@@ -26,6 +26,7 @@ internal static class JitMode
             : property is null || !string.Equals(property.ToString(), "false", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static string? Knob(string name) =>
+    /// <summary>The runtime knob <paramref name="name"/> as the environment sets it (DOTNET_ or COMPlus_), or null.</summary>
+    internal static string? Variable(string name) =>
         Environment.GetEnvironmentVariable("DOTNET_" + name) ?? Environment.GetEnvironmentVariable("COMPlus_" + name);
 }

@@ -34,8 +34,8 @@ public class MachineProbeTests
         // The test host is an executable of this repository, so Directory.Build.targets writes
         // System.Runtime.TieredCompilation false into its runtimeconfig.json (the theory above covers the
         // environment's override, which a run may set).
-        Assert.Equal(false, AppContext.GetData("System.Runtime.TieredCompilation") is string s ? bool.Parse(s) : AppContext.GetData("System.Runtime.TieredCompilation"));
-        if (Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") is null && Environment.GetEnvironmentVariable("COMPlus_TieredCompilation") is null)
+        Assert.Equal("false", AppContext.GetData("System.Runtime.TieredCompilation")?.ToString(), ignoreCase: true);
+        if (NetStack.Runtime.JitMode.Variable("TieredCompilation") is null)
         {
             Assert.Equal("full", MachineInfo.Current().Jit);
         }
