@@ -19,7 +19,7 @@ rounds=${ROUNDS:-3} rate=${RATE:-20000} points=${POINTS:-10} point_s=${POINT_S:-
 read -r -a modes <<< "${MODES:-full tiered:DOTNET_TieredCompilation=1}"
 rates=$(python3 -c "print(','.join(['$rate'] * $points))")
 # As bench/kv.sh serves kv: IOKernel on core 0 beside the generator, the worker on core 1.
-idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+. bench/idle.sh
 
 $L noise --duration-s 2 > "$out/noise-before.txt"
 for ((r = 1; r <= rounds; r++)); do

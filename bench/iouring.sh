@@ -53,7 +53,7 @@ done
 # Placement as in run-all.sh: the IOKernels on core 0, the workers on core 1, the generator on core 0 (inline
 # receiver, yielding while it waits). Idle NetStack threads yield at once and park after 2 ms, so a server that
 # is not being measured takes nothing from the one that is. One app (spin) on UDP and TCP, on the same port.
-idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+. bench/idle.sh
 start_servers() {
   $APP serve --port 9000 --backend io_uring --policy ps --allocation static --batch false $idle > "$out/serve-io_uring.log" 2>&1 &
   pids+=($!)

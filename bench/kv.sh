@@ -33,7 +33,7 @@ $L noise --duration-s "$([ "$quick" = 1 ] && echo 1 || echo 3)" | tee "$out/nois
 # kv's worker has core 1; memcached -t 1 is pinned to that worker core, memcached -t 2 runs where the OS
 # puts its threads. Idle NetStack threads yield at once and park after 2 ms, so an idle server takes
 # nothing from the one being measured.
-idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+. bench/idle.sh
 echo "${KV_OPTIONS:-}" > "$out/kv-options.txt"
 # shellcheck disable=SC2086 # KV_OPTIONS is a list of options
 $APP serve --apps kv --kv-port $KV --kv-memory-mb $MB --policy ps --allocation static --batch false $idle ${KV_OPTIONS:-} > "$out/serve-kv.log" 2>&1 & kv_pid=$!

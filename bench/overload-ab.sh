@@ -26,7 +26,7 @@ dotnet build -c Release src/Apps >/dev/null
 dotnet build -c Release loadgen >/dev/null
 # The built executables, never `dotnet run` (PLATFORM.md).
 L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
-idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+. bench/idle.sh
 serve="serve --backend syscalls --policy ps --allocation static --batch false $idle"
 dotnet "$wt/src/Apps/bin/Release/net10.0/netstack.dll" $serve --port 9100 > "$out/old.log" 2>&1 & pids+=($!)
 dotnet src/Apps/bin/Release/net10.0/netstack.dll $serve --port 9102 > "$out/new.log" 2>&1 & pids+=($!)

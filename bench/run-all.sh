@@ -34,7 +34,7 @@ echo "== issue 3: UDP on loopback: NetStack ps and cfcfs against the ThreadPool 
 # Placement (docs/results.md): IOKernels on core 0, workers on core 1, the generator on core 0
 # (inline receiver); idle NetStack threads yield at once and park after 2 ms, so a server that is
 # not being measured takes nothing from the one that is.
-idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+. bench/idle.sh
 $APP serve --port 9000 --policy ps --allocation static --batch false $idle > "$out/serve-ps.log" 2>&1 & ps_pid=$!
 $APP serve --port 9002 --policy cfcfs --allocation static --batch false $idle > "$out/serve-cfcfs.log" 2>&1 & cf_pid=$!
 $APP serve --server threadpool --port 9001 > "$out/serve-threadpool.log" 2>&1 & tp_pid=$!

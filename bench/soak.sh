@@ -32,7 +32,7 @@ kv_udp_port=${SOAK_KV_UDP_PORT:-$(free_port)}
 # here, and the default log (2^20 moves, ~32 MiB) would be paged in over the first minutes and read as
 # growth. The kernel counts moves exactly whatever the log holds.
 log="--NetStack:AllocationLogCapacity 4096"
-idle="--NetStack:IOKernelIdle SpinPark --NetStack:CarrierIdle SpinPark --NetStack:IdleSpinMicros 0 --NetStack:IdleYieldMicros 2000 --NetStack:IdleParkMicros 200"
+. bench/idle.sh
 # SOAK_HOST_ENV: environment for the host alone, e.g. "DOTNET_gcConcurrent=1" to compare GC settings.
 env ${SOAK_HOST_ENV:-} $APP serve --apps spin,kv,batch --port "$spin_port" --kv-port "$kv_port" --kv-udp-port "$kv_udp_port" \
   --allocation standing-queue --NetStack:QueueCapacity 128 $log $idle > "$out/host.log" 2>&1 &
