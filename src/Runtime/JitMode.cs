@@ -1,25 +1,49 @@
-// How this process's JIT compiles: NetStack's figures differ by it (docs/results.md §1l–§1n).
+// How this process's JIT compiles: NetStack's figures differ by it (docs/results.md §1l–§1o).
 namespace NetStack.Runtime;
 
 /// <summary>The JIT mode of this process, as reports and the host's start line name it.</summary>
 internal static class JitMode
 {
     /// <summary>"full" (every method fully optimized at its first call, tiered compilation off, as NetStack's
-    /// executables run), "tiered, Dynamic PGO" or "tiered, no PGO".</summary>
+    /// executables run), "tiered, Dynamic PGO" or "tiered, no PGO"; either of the last two without Dynamic PGO
+    /// followed by ", static PGO (FILE)" when the runtime reads a recorded profile (bench/pgo-train.sh).</summary>
     public static string Current { get; } = Describe(
         Variable("TieredCompilation"), AppContext.GetData("System.Runtime.TieredCompilation"),
-        Variable("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO"));
+        Variable("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO"),
+        Variable("ReadPGOData"), Variable("PGODataPath"), ProfileHeaderOf);
+
+    /// <summary>The first line of the text profile the runtime reads (its PgoManager's file header).</summary>
+    internal const string ProfileHeader = "*** START PGO Data";
 
     /// <summary>The mode from the runtime's knobs: an environment variable (DOTNET_ or COMPlus_, which
     /// overrides the runtime configuration), else the runtimeconfig.json property, else the runtime's default
-    /// (tiered, with Dynamic PGO).</summary>
-    internal static string Describe(string? tieredVariable, object? tieredProperty, string? pgoVariable, object? pgoProperty)
+    /// (tiered, with Dynamic PGO). The runtime reads a recorded profile (ReadPGOData, PGODataPath) only when
+    /// Dynamic PGO is not at work: with tiering off, or with it on and TieredPGO off.</summary>
+    /// <param name="tieredVariable">TieredCompilation from the environment, or null.</param>
+    /// <param name="tieredProperty">System.Runtime.TieredCompilation from the runtime configuration, or null.</param>
+    /// <param name="pgoVariable">TieredPGO from the environment, or null.</param>
+    /// <param name="pgoProperty">System.Runtime.TieredPGO from the runtime configuration, or null.</param>
+    /// <param name="readProfileVariable">ReadPGOData from the environment, or null.</param>
+    /// <param name="profilePath">PGODataPath from the environment, or null.</param>
+    /// <param name="firstLineOf">The first line of a file, or null when it cannot be read.</param>
+    internal static string Describe(string? tieredVariable, object? tieredProperty, string? pgoVariable, object? pgoProperty,
+        string? readProfileVariable, string? profilePath, Func<string, string?> firstLineOf)
     {
-        if (!IsOn(tieredVariable, tieredProperty))
+        bool tiered = IsOn(tieredVariable, tieredProperty);
+        bool dynamicPgo = tiered && IsOn(pgoVariable, pgoProperty);
+        string mode = !tiered ? "full" : dynamicPgo ? "tiered, Dynamic PGO" : "tiered, no PGO";
+        if (dynamicPgo || readProfileVariable is not { } read || read.Trim() == "0")
         {
-            return "full";
+            return mode;
         }
-        return IsOn(pgoVariable, pgoProperty) ? "tiered, Dynamic PGO" : "tiered, no PGO";
+        if (string.IsNullOrWhiteSpace(profilePath))
+        {
+            return $"{mode} (a static profile asked for, no PGODataPath)";
+        }
+        string file = Path.GetFileName(profilePath);
+        return firstLineOf(profilePath) is { } line && line.StartsWith(ProfileHeader, StringComparison.Ordinal)
+            ? (tiered ? $"tiered, static PGO ({file})" : $"full, static PGO ({file})")
+            : $"{mode} (a static profile asked for, none in {file})";
 
         static bool IsOn(string? variable, object? property) =>
             variable is { } v ? v.Trim() != "0"
@@ -29,4 +53,17 @@ internal static class JitMode
     /// <summary>The runtime knob <paramref name="name"/> as the environment sets it (DOTNET_ or COMPlus_), or null.</summary>
     internal static string? Variable(string name) =>
         Environment.GetEnvironmentVariable("DOTNET_" + name) ?? Environment.GetEnvironmentVariable("COMPlus_" + name);
+
+    private static string? ProfileHeaderOf(string path)
+    {
+        try
+        {
+            using var reader = new StreamReader(path);
+            return reader.ReadLine();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+    }
 }

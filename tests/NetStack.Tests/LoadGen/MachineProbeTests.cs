@@ -26,7 +26,20 @@ public class MachineProbeTests
     [InlineData(null, "True", null, false, "tiered, no PGO")]
     public void TheJitModeFollowsTheEnvironmentThenTheRuntimeConfiguration(string? tieredVariable, object? tieredProperty,
         string? pgoVariable, object? pgoProperty, string expected) =>
-        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(tieredVariable, tieredProperty, pgoVariable, pgoProperty));
+        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(tieredVariable, tieredProperty, pgoVariable, pgoProperty,
+            readProfileVariable: null, profilePath: null, _ => throw new InvalidOperationException("no profile asked for")));
+
+    [Theory]
+    [InlineData(false, null, "1", "/p/loadgen.pgo", true, "full, static PGO (loadgen.pgo)")]
+    [InlineData(false, null, "1", "/p/loadgen.pgo", false, "full (a static profile asked for, none in loadgen.pgo)")]
+    [InlineData(false, null, "1", null, true, "full (a static profile asked for, no PGODataPath)")]
+    [InlineData(false, null, "0", "/p/loadgen.pgo", true, "full")]
+    [InlineData(true, null, "1", "/p/loadgen.pgo", true, "tiered, Dynamic PGO")] // Dynamic PGO: the runtime does not read it
+    [InlineData(true, "0", "1", "/p/loadgen.pgo", true, "tiered, static PGO (loadgen.pgo)")]
+    public void ARecordedProfileIsNamedOnlyWhereTheRuntimeReadsItAndOnlyIfTheFileIsOne(bool tiered, string? pgoVariable,
+        string readProfile, string? path, bool fileIsAProfile, string expected) =>
+        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(tiered ? "1" : "0", null, pgoVariable, null, readProfile, path,
+            p => p == path && fileIsAProfile ? NetStack.Runtime.JitMode.ProfileHeader + ", max index = 291 ***" : "not a profile"));
 
     [Fact]
     public void ThisProcessReportsItsJitModeFromItsRuntimeConfiguration()
