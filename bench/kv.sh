@@ -9,6 +9,10 @@
 # connection counts in turn ("16 64"; the sweep at the first): memcached answers a connection in order, and at 16 connections
 # 1-2 % of every server's GETs wait behind a multiget on their own connection (docs/results.md, the eighteenth kv run).
 # KV_OPTIONS: more `serve` options for kv alone (e.g. "--Tcp:WorkerSends true"), written to kv-options.txt.
+# Placement: IOKERNEL_CORE (0) and WORKER_CORE (1) are kv's, memcached -t 1 is pinned to WORKER_CORE, and CLIENT_CORE
+# (0) runs the generator and memcaslap. On this 2-core VM the client shares the IOKernel's core; the issue's
+# targets want it on a core of its own (CLIENT_CORE=2 on a machine that has one), and then memcached -t 2 is kept
+# to kv's two cores too, so that every server has the same two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/kv-$(date -u +%Y%m%d-%H%M%S)}
@@ -36,9 +40,14 @@ $L noise --duration-s "$([ "$quick" = 1 ] && echo 1 || echo 3)" | tee "$out/nois
 . bench/idle.sh
 echo "${KV_OPTIONS:-}" > "$out/kv-options.txt"
 # shellcheck disable=SC2086 # KV_OPTIONS is a list of options
-$APP serve --apps kv --kv-port $KV --kv-memory-mb $MB --policy ps --allocation static --batch false $idle ${KV_OPTIONS:-} > "$out/serve-kv.log" 2>&1 & kv_pid=$!
-taskset -c 1 memcached -p $MC1 -U 0 -l 127.0.0.1 -t 1 -m $MB $user > "$out/memcached-t1.log" 2>&1 & mc1_pid=$!
-memcached -p $MC2 -U 0 -l 127.0.0.1 -t 2 -m $MB $user > "$out/memcached-t2.log" 2>&1 & mc2_pid=$!
+iokernel_core=${IOKERNEL_CORE:-0} worker_core=${WORKER_CORE:-1} client=${CLIENT_CORE:-0}
+mc2_cores=""
+[ "$client" != "$iokernel_core" ] && [ "$client" != "$worker_core" ] && mc2_cores="taskset -c $iokernel_core,$worker_core"
+echo "IOKernel core $iokernel_core, worker core $worker_core, client core $client, memcached -t 2 ${mc2_cores:-unpinned}" | tee "$out/placement.txt"
+$APP serve --apps kv --kv-port $KV --kv-memory-mb $MB --policy ps --allocation static --batch false \
+  --iokernel-core "$iokernel_core" --worker-cores "$worker_core" $idle ${KV_OPTIONS:-} > "$out/serve-kv.log" 2>&1 & kv_pid=$!
+taskset -c "$worker_core" memcached -p $MC1 -U 0 -l 127.0.0.1 -t 1 -m $MB $user > "$out/memcached-t1.log" 2>&1 & mc1_pid=$!
+$mc2_cores memcached -p $MC2 -U 0 -l 127.0.0.1 -t 2 -m $MB $user > "$out/memcached-t2.log" 2>&1 & mc2_pid=$!
 # The guest's halt polling (HALT_POLL_NS, 200000; "keep" leaves the machine's setting): the reference VM ships
 # with guest_halt_poll_ns 0, so a vCPU halts the moment its server waits, and the host's wake-up when the next
 # request comes is counted as steal. memcached -t 1 alone at 40 k/s, nine 2 s points each way: p50 43-41 320 us
@@ -61,11 +70,11 @@ trap stop_servers EXIT
 sleep 3
 
 targets="netstack/ps=127.0.0.1:$KV,memcached-t1=127.0.0.1:$MC1,memcached-t2=127.0.0.1:$MC2"
-# The generator's every thread on core 0, not only its sender and receiver (--cores 0): its other
+# The generator's every thread on the client core, not only its sender and receiver (--cores): its other
 # threads (the loader, the main thread, the runtime's) otherwise land on core 1 and take it from the
 # server's worker (traced with perf sched_switch: 423 ms of the carrier's time over a 3-rate usr
 # run, 92 ms with the whole process on core 0).
-LK="taskset -c 0 $L"
+LK="taskset -c $client $L"
 duration=2
 rates=10000,20000,40000,60000,80000,100000,120000,150000
 keys=100000 slap=10s
@@ -80,7 +89,7 @@ if [ "$quick" = 1 ]; then
 fi
 long_rates=${LONG_RATES:-$long_rates}
 # The generator shares core 0 with kv's IOKernel: "fell behind" at 50 µs of lateness p99, as for udp in run-all.sh.
-point="--receiver inline --cores 0 --duration-s $duration --behind-p99-us 50"
+point="--receiver inline --cores $client --duration-s $duration --behind-p99-us 50"
 common="$point --connections 16"
 long_connections=(${LONG_CONNECTIONS:-16 64})
 long_common="$point --connections ${long_connections[0]}"
@@ -132,19 +141,19 @@ python3 bench/kv-long-summary.py "$out" | tee "$out/kv-long-summary.txt"
 fi
 
 if [[ $parts == *" 3 "* ]]; then
-echo "== 3. memcaslap (closed loop, 9:1 GET:SET, 16 connections, 1 thread on core 0): operations per second"
+echo "== 3. memcaslap (closed loop, 9:1 GET:SET, 16 connections, 1 thread on core $client): operations per second"
 for round in 1 2; do
   for t in netstack:$KV memcached-t1:$MC1 memcached-t2:$MC2; do
     label=${t%%:*} port=${t##*:}
     dir="$out/memcaslap-$label-$round"; mkdir -p "$dir"
-    taskset -c 0 memcaslap -s 127.0.0.1:$port -t "$slap" -T 1 -c 16 > "$dir/memcaslap.txt" 2>&1 || true
-    python3 - "$dir" "$label" "$port" "$slap" <<'EOF'
+    taskset -c "$client" memcaslap -s 127.0.0.1:$port -t "$slap" -T 1 -c 16 > "$dir/memcaslap.txt" 2>&1 || true
+    python3 - "$dir" "$label" "$port" "$slap" "$client" <<'EOF'
 import json, re, sys
-d, label, port, slap = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+d, label, port, slap, client = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 text = open(d + "/memcaslap.txt").read()
 m = re.search(r"TPS:\s*(\d+)", text)
 json.dump({"tool": "memcaslap", "system": label,
-           "command": f"taskset -c 0 memcaslap -s 127.0.0.1:{port} -t {slap} -T 1 -c 16",
+           "command": f"taskset -c {client} memcaslap -s 127.0.0.1:{port} -t {slap} -T 1 -c 16",
            "opsPerSecond": int(m.group(1)) if m else None, "output": text}, open(d + "/report.json", "w"), indent=2)
 print(f"{label}: {m.group(1) if m else 'no TPS line'} ops/s")
 EOF
