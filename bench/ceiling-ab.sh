@@ -4,6 +4,8 @@
 # by run, the order reversed every other round (whichever runs second meets a warmer or a slower machine).
 # Usage: [ROUNDS=6] [KS="1 2 4 8"] [DURATION_S=3] bench/ceiling-ab.sh OUT_DIR NAME[@DIR][:VAR=VALUE[,VAR=VALUE]] ...
 #   e.g. bench/ceiling-ab.sh results/clock fenced:NETSTACK_CLOCK=tsc-fenced relaxed unfenced:NETSTACK_CLOCK=tsc-unfenced
+#   or, fully optimized with a recorded profile (bench/pgo-train.sh) against without:
+#   bench/ceiling-ab.sh results/pgo-ab full static:DOTNET_ReadPGOData=1,DOTNET_PGODataPath=results/pgo/loadgen.pgo
 #   NAME@DIR runs DIR/netstack-loadgen.dll instead of this checkout's (another build: e.g.
 #   `git worktree add "$WT" REV && dotnet build -c Release "$WT/loadgen"`, then base@"$WT/loadgen/bin/Release/net10.0").
 # Writes OUT_DIR/NAME-kK-ROUND.json (each run's report.json) and OUT_DIR/noise-{before,after}.txt;
