@@ -22,19 +22,22 @@ L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
 APP="dotnet src/Apps/bin/Release/net10.0/netstack.dll"
 port=${PORT:-11312}
 record=(DOTNET_TieredCompilation=1 DOTNET_WritePGOData=1)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d) pid=""
+trap 'rm -rf "$tmp"; [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true' EXIT
 . bench/idle.sh
+rm -f "$out/loadgen.pgo" "$out/serve.pgo"
+fail() { echo "$1 failed; its output:" >&2; cat "$2" >&2; exit 1; }
 
 # One process per file: the runtime writes the profile of everything the process ran as it exits.
 env "${record[@]}" DOTNET_PGODataPath="$out/loadgen.pgo" $L sched --workload zero --policy cfcfs,ps,dfcfs --loads max \
-  --mailbox-depth 8 --duration-s 2 --no-charts --out "$tmp/zero" > "$tmp/zero.log" 2>&1
+  --mailbox-depth 8 --duration-s 2 --no-charts --out "$tmp/zero" > "$tmp/zero.log" 2>&1 || fail sched "$tmp/zero.log"
 
 # The host compiles a method with a loop fully at its first call (TieredCompilationQuickJitForLoops false in
 # its project), which would leave the IOKernel's stage loops out of the profile: here they start at tier 0.
 # shellcheck disable=SC2086 # the idle options are a list
 env "${record[@]}" DOTNET_TC_QuickJitForLoops=1 DOTNET_PGODataPath="$out/serve.pgo" $APP serve --apps kv --kv-port "$port" --kv-memory-mb 64 \
   --policy ps --allocation static --batch false $idle > "$tmp/serve.log" 2>&1 & pid=$!
-python3 - "$port" <<'PY'
+python3 - "$port" <<'PY' || fail "serve (no answer in 30 s)" "$tmp/serve.log"
 import socket, sys, time
 deadline = time.time() + 30
 while time.time() < deadline:
@@ -45,13 +48,13 @@ while time.time() < deadline:
                 sys.exit(0)
     except OSError:
         time.sleep(0.01)
-sys.exit("the server did not answer in 30 s")
+sys.exit(1)
 PY
 for workload in usr etc; do
   for protocol in text binary; do
     taskset -c 0 $L kv --target "netstack/ps=127.0.0.1:$port" --workload $workload --protocol $protocol --keys 2000 \
       --rates 20000,20000 --duration-s 1 --no-charts --receiver inline --cores 0 --connections 16 \
-      --out "$tmp/$workload-$protocol" > "$tmp/$workload-$protocol.log" 2>&1
+      --out "$tmp/$workload-$protocol" > "$tmp/$workload-$protocol.log" 2>&1 || fail "kv $workload $protocol" "$tmp/$workload-$protocol.log"
   done
 done
 # SIGTERM (a script's background job ignores SIGINT): the host stops, and the runtime writes the file as it exits.
@@ -59,6 +62,7 @@ kill -TERM $pid
 for _ in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 kill -0 $pid 2>/dev/null && { kill -KILL $pid; echo "the server did not stop in 30 s" >&2; exit 1; }
 wait $pid || true
+pid=""
 for f in loadgen serve; do
   head -1 "$out/$f.pgo" | grep -q '^\*\*\* START PGO Data' || { echo "no profile in $out/$f.pgo" >&2; exit 1; }
   echo "$out/$f.pgo: $(grep -c '^@@@' "$out/$f.pgo") methods"
