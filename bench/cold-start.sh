@@ -7,6 +7,8 @@
 # ROUNDS (3), RATE (20000 requests/s), POINTS (10) of POINT_S (0.5) seconds, KEYS (1000, loaded first: the
 # service's first traffic), PORT (11311); MODES: NAME[:VAR=VALUE,...] for the server's environment,
 # default "full tiered:DOTNET_TieredCompilation=1" (the executables compile fully at first call).
+# WARM_CLIENT=1: the generator first runs its discarded warm-up point against a memcached of its own (port
+# PORT+1), so its own start is not in the service's first points (docs/loadgen.md, --warmup-target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/cold-start-$(date -u +%Y%m%d-%H%M%S)}
@@ -20,6 +22,14 @@ read -r -a modes <<< "${MODES:-full tiered:DOTNET_TieredCompilation=1}"
 rates=$(python3 -c "print(','.join(['$rate'] * $points))")
 # As bench/kv.sh serves kv: IOKernel on core 0 beside the generator, the worker on core 1.
 . bench/idle.sh
+client_warmup="--no-warmup-point" warm_pid=""
+if [ "${WARM_CLIENT:-0}" = 1 ]; then
+  user=""; [ "$(id -u)" = 0 ] && user="-u root"
+  memcached -p $((port + 1)) -U 0 -l 127.0.0.1 -t 1 -m 64 $user & warm_pid=$!
+  trap 'kill $warm_pid 2>/dev/null || true' EXIT
+  client_warmup="--warmup-target 127.0.0.1:$((port + 1))"
+  echo "generator warm-up against memcached on port $((port + 1))" > "$out/warm-client.txt"
+fi
 
 $L noise --duration-s 2 > "$out/noise-before.txt"
 for ((r = 1; r <= rounds; r++)); do
@@ -52,7 +62,7 @@ print("no reply in 30 s"); sys.exit(1)
 EOF
     # shellcheck disable=SC2086 # L is a command line
     taskset -c 0 $L kv --target "netstack/ps=127.0.0.1:$port" --workload usr --keys "$keys" --rates "$rates" \
-      --duration-s "$point_s" --warmup 0 --no-warmup-point --no-charts --receiver inline --cores 0 --connections 16 \
+      --duration-s "$point_s" --warmup 0 $client_warmup --no-charts --receiver inline --cores 0 --connections 16 \
       --behind-p99-us 50 --out "$dir" > "$dir/loadgen.txt" 2>&1 || echo "loadgen failed in $dir" >&2
     kill -TERM $pid; wait $pid 2>/dev/null || true
     echo "$name round $r: $(cat "$dir/first-reply.txt")"

@@ -79,6 +79,10 @@ internal sealed class KvClientOptions
     /// <summary><c>--no-warmup-point</c>.</summary>
     public Option<bool> NoWarmupPoint { get; } = CliOption.Flag("no-warmup-point",
         "measure from the first point on (by default every target first runs a discarded point at the first rate, so that no server's first measured point pays for its own start)");
+    /// <summary><c>--warmup-target</c>.</summary>
+    public Option<string?> WarmupTarget { get; } = CliOption.Text("warmup-target", "HOST:PORT",
+        "run the discarded warm-up point against this server alone (loaded like the targets), not against the targets: the generator starts warm, " +
+        "and each target's first measured point is its first traffic after the load (a service's first seconds, bench/cold-start.sh) [default: the targets]");
     /// <summary><c>--no-charts</c>.</summary>
     public Option<bool> NoCharts { get; } = CommonOptions.NoCharts();
 
@@ -89,6 +93,6 @@ internal sealed class KvClientOptions
     [
         Target, Workload, Keys, Popularity, ZipfExponent, Arrivals, MissFraction, LongFraction, LongKeys, Protocol, Transport, UdpPorts,
         Connections, Rates, Loads, CapacityRps, DurationS, Warmup, .. Generator.All, Cores, Slos, InProcessCores, InProcessMemoryMb,
-        Seed, Out, NoLoad, NoWarmupPoint, NoCharts,
+        Seed, Out, NoLoad, NoWarmupPoint, WarmupTarget, NoCharts,
     ]);
 }

@@ -103,7 +103,7 @@ internal static class KvCommand
     private static Dictionary<KvTarget, KvLoadResult?> Load(KvRun run, Dictionary<KvTarget, InProcessKv> inProcess, TextWriter? output)
     {
         var loaded = new Dictionary<KvTarget, KvLoadResult?>();
-        foreach (KvTarget t in run.Targets)
+        foreach (KvTarget t in run.WarmupTarget is { } w ? run.Targets.Prepend(w) : run.Targets)
         {
             if (run.NoLoad && !t.InProcess)
             {
@@ -152,7 +152,7 @@ internal static class KvCommand
             (double load, double rate) = run.Points[0];
             KvRun warm = run with { DurationS = Math.Min(run.DurationS, WarmupPointSeconds) };
             schedule.Fill(run.Mix, rate, warm.DurationS, run.Seed ^ 0xA5A5_A5A5_A5A5_A5A5UL);
-            foreach (KvTarget t in run.Targets)
+            foreach (KvTarget t in run.WarmupTarget is { } w ? [w] : run.Targets)
             {
                 RunPoint(warm, t, load, rate, schedule, inProcess.GetValueOrDefault(t));
             }
@@ -274,7 +274,11 @@ internal static class KvCommand
         yield return run.Udp
             ? $"{(run.Protocol == KvProtocolKind.Text ? "text" : "binary")} protocol; gets over UDP with memcached's frame header (the workload's sets are not sent), loading over TCP ({run.Connections} connections)"
             : $"{(run.Protocol == KvProtocolKind.Text ? "text" : "binary")} protocol over TCP: {run.Connections} connections per target, request i on connection i mod {run.Connections}, pipelined; replies matched in order per connection";
-        if (run.WarmupPoint)
+        if (run.WarmupTarget is { } warmup)
+        {
+            yield return Inv($"the generator first ran a discarded point at the first rate ({Math.Min(run.DurationS, WarmupPointSeconds):0.##} s) against {warmup.Server.EndPoint} (--warmup-target), not against the targets: each target's first measured point is its first traffic after the load");
+        }
+        else if (run.WarmupPoint)
         {
             yield return Inv($"each target first ran a discarded point at the first rate ({Math.Min(run.DurationS, WarmupPointSeconds):0.##} s), so that no server's first measured point pays for its own start");
         }
@@ -315,6 +319,8 @@ internal static class KvCommand
         public required string? Out { get; init; }
         public required bool NoLoad { get; init; }
         public required bool WarmupPoint { get; init; }
+        /// <summary>The server the warm-up point runs against instead of the targets (<c>--warmup-target</c>), or null.</summary>
+        public required KvTarget? WarmupTarget { get; init; }
         public required bool NoCharts { get; init; }
     }
 
@@ -373,6 +379,7 @@ internal static class KvCommand
         {
             throw new UsageException("kv: --inprocess-cores takes the IOKernel's core, then at least one worker core, e.g. 0,1");
         }
+        KvTarget? warmupTarget = ParseWarmupTarget(a.GetValue(o.WarmupTarget), !a.GetValue(o.NoWarmupPoint), udp);
         return new KvRun
         {
             Targets = targets,
@@ -397,8 +404,36 @@ internal static class KvCommand
             Out = a.GetValue(o.Out),
             NoLoad = a.GetValue(o.NoLoad),
             WarmupPoint = !a.GetValue(o.NoWarmupPoint),
+            WarmupTarget = warmupTarget,
             NoCharts = a.GetValue(o.NoCharts),
         };
+    }
+
+    /// <summary>--warmup-target: one server over TCP, for a run that has a warm-up point.</summary>
+    private static KvTarget? ParseWarmupTarget(string? text, bool warmupPoint, bool udp)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        if (!warmupPoint)
+        {
+            throw new UsageException("kv: --warmup-target names where the warm-up point runs; it cannot go with --no-warmup-point");
+        }
+        if (udp)
+        {
+            throw new UsageException("kv: --warmup-target is for --transport tcp");
+        }
+        if (text.Contains(',') || text.Contains('='))
+        {
+            throw new UsageException($"kv: --warmup-target takes one HOST:PORT, not '{text}'");
+        }
+        KvTarget t = KvTarget.ParseList("warmup=" + text, udpPorts: null).Single();
+        if (t.InProcess)
+        {
+            throw new UsageException("kv: --warmup-target is a server to connect to, not inprocess");
+        }
+        return t;
     }
 
     /// <summary>--rates (requests/s) or --loads (fractions of --capacity-rps), exactly one; each as (load, rate).</summary>

@@ -49,6 +49,10 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
     [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--cores", "4096" }, "valid cores")]
     [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--inprocess-cores", "0" }, "at least one worker core")]
     [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--frobnicate", "1" }, "unknown option --frobnicate; valid:")]
+    [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--warmup-target", "127.0.0.1:10", "--no-warmup-point" }, "cannot go with --no-warmup-point")]
+    [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--warmup-target", "w=127.0.0.1:10" }, "--warmup-target takes one HOST:PORT")]
+    [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--warmup-target", "inprocess" }, "not inprocess")]
+    [InlineData(new[] { "kv", "--target", "127.0.0.1:9", "--workload", "usr", "--rates", "10", "--transport", "udp", "--warmup-target", "127.0.0.1:10" }, "--warmup-target is for --transport tcp")]
     public void BadCommandLineIsOneLineNamingTheValidChoicesAndExitCodeTwo(string[] args, string expected)
     {
         (int code, _, string error) = UdpCommandTests.RunMain(args);
@@ -380,6 +384,39 @@ public sealed class KvCommandTests : IClassFixture<ReferenceMemcached>, IClassFi
         Assert.Equal(["ps", "memcached"], report.Slo!.Rows.Select(r => r.Label));
         // The load column without --capacity-rps: millions of requests/s.
         Assert.Equal(0.0003, report.Points[0].OfferedLoad, 9);
+    }
+
+    [Fact]
+    public void AWarmupTargetTakesTheWarmupPointAndTheTargetsGetOnlyTheMeasuredGets()
+    {
+        using var kv = new KvHost();
+        long kvBefore = CmdGet("127.0.0.1", kv.Port), memcachedBefore = CmdGet(_memcached.Host, _memcached.Port);
+        RunReport report = Run($"netstack/ps=127.0.0.1:{kv.Port}", "--warmup-target", $"{_memcached.Host}:{_memcached.Port}");
+        PointReport p = Assert.Single(report.Points);
+        AssertAnswered(p, "text", multigets: false);
+        // usr without long requests: one key per get, so the target looked up exactly the keys the point sent.
+        KvOperationCounts gets = p.Kv!.Operations.Single(o => o.Name == "get");
+        Assert.Equal(gets.Ok + gets.Failed + gets.Rejected, CmdGet("127.0.0.1", kv.Port) - kvBefore);
+        Assert.True(CmdGet(_memcached.Host, _memcached.Port) - memcachedBefore > 0, "the warm-up point sent no gets to the warm-up target");
+        Assert.Contains(report.Config.Notes, n => n.Contains("(--warmup-target), not against the targets", StringComparison.Ordinal));
+    }
+
+    /// <summary>A server's <c>cmd_get</c> (keys looked up by retrieval commands), from <c>stats</c>.</summary>
+    private static long CmdGet(string host, int port)
+    {
+        using var client = new TcpClient(host, port);
+        NetworkStream stream = client.GetStream();
+        stream.Write("stats\r\n"u8);
+        var text = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!text.ToString().EndsWith("END\r\n", StringComparison.Ordinal))
+        {
+            int n = stream.Read(buffer);
+            Assert.True(n > 0, "the server closed the connection before END");
+            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+        string line = text.ToString().Split("\r\n").Single(l => l.StartsWith("STAT cmd_get ", StringComparison.Ordinal));
+        return long.Parse(line["STAT cmd_get ".Length..], CultureInfo.InvariantCulture);
     }
 
     [Fact]
