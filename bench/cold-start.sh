@@ -27,6 +27,7 @@ if [ "${WARM_CLIENT:-0}" = 1 ]; then
   user=""; [ "$(id -u)" = 0 ] && user="-u root"
   memcached -p $((port + 1)) -U 0 -l 127.0.0.1 -t 1 -m 64 $user & warm_pid=$!
   trap 'kill $warm_pid 2>/dev/null || true' EXIT
+  python3 bench/wait-version.py $((port + 1)) || { echo "bench/cold-start.sh: the warm-up memcached did not start" >&2; exit 1; }
   client_warmup="--warmup-target 127.0.0.1:$((port + 1))"
   echo "generator warm-up against memcached on port $((port + 1))" > "$out/warm-client.txt"
 fi
@@ -44,22 +45,7 @@ for ((r = 1; r <= rounds; r++)); do
       > "$dir/serve.log" 2>&1 & pid=$!
     started=$(date +%s.%N)
     # Time to the first reply: connect every millisecond until the service answers `version`.
-    python3 - "$port" "$started" > "$dir/first-reply.txt" <<'EOF'
-import socket, sys, time
-port, started = int(sys.argv[1]), float(sys.argv[2])
-deadline = time.time() + 30
-while time.time() < deadline:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"version\r\n")
-            reply = s.recv(256)
-            if reply.startswith(b"VERSION"):
-                print(f"{(time.time() - started) * 1e3:.1f} ms to the first reply")
-                sys.exit(0)
-    except OSError:
-        time.sleep(0.001)
-print("no reply in 30 s"); sys.exit(1)
-EOF
+    python3 bench/wait-version.py "$port" --since "$started" > "$dir/first-reply.txt" || echo "no reply in 30 s" > "$dir/first-reply.txt"
     # shellcheck disable=SC2086 # L is a command line
     taskset -c 0 $L kv --target "netstack/ps=127.0.0.1:$port" --workload usr --keys "$keys" --rates "$rates" \
       --duration-s "$point_s" --warmup 0 $client_warmup --no-charts --receiver inline --cores 0 --connections 16 \

@@ -67,7 +67,7 @@ stop_servers() {
   if [ -n "$halt_before" ]; then echo "$halt_before" > "$halt_param"; halt_before=""; fi
 }
 trap stop_servers EXIT
-sleep 3
+python3 bench/wait-version.py $KV $MC1 $MC2 || { echo "bench/kv.sh: a server did not start (see $out/serve-kv.log, memcached-t*.log)" >&2; exit 1; }
 
 targets="netstack/ps=127.0.0.1:$KV,memcached-t1=127.0.0.1:$MC1,memcached-t2=127.0.0.1:$MC2"
 # The generator's every thread on the client core, not only its sender and receiver (--cores): its other

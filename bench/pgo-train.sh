@@ -37,19 +37,7 @@ env "${record[@]}" DOTNET_PGODataPath="$out/loadgen.pgo" $L sched --workload zer
 # shellcheck disable=SC2086 # the idle options are a list
 env "${record[@]}" DOTNET_TC_QuickJitForLoops=1 DOTNET_PGODataPath="$out/serve.pgo" $APP serve --apps kv --kv-port "$port" --kv-memory-mb 64 \
   --policy ps --allocation static --batch false $idle > "$tmp/serve.log" 2>&1 & pid=$!
-python3 - "$port" <<'PY' || fail "serve (no answer in 30 s)" "$tmp/serve.log"
-import socket, sys, time
-deadline = time.time() + 30
-while time.time() < deadline:
-    try:
-        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
-            s.sendall(b"version\r\n")
-            if s.recv(256).startswith(b"VERSION"):
-                sys.exit(0)
-    except OSError:
-        time.sleep(0.01)
-sys.exit(1)
-PY
+python3 bench/wait-version.py "$port" || fail "serve (no answer in 30 s)" "$tmp/serve.log"
 for workload in usr etc; do
   for protocol in text binary; do
     taskset -c 0 $L kv --target "netstack/ps=127.0.0.1:$port" --workload $workload --protocol $protocol --keys 2000 \

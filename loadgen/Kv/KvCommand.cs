@@ -99,44 +99,54 @@ internal static class KvCommand
         }
     }
 
-    /// <summary>Loads the key space into every target (an in-process one through a kernel started for it).</summary>
+    /// <summary>Loads the key space into every target (an in-process one through a kernel started for it),
+    /// and into the warm-up target first, whose load is not reported: its points are discarded.</summary>
     private static Dictionary<KvTarget, KvLoadResult?> Load(KvRun run, Dictionary<KvTarget, InProcessKv> inProcess, TextWriter? output)
     {
-        var loaded = new Dictionary<KvTarget, KvLoadResult?>();
-        foreach (KvTarget t in run.WarmupTarget is { } w ? run.Targets.Prepend(w) : run.Targets)
+        if (run.WarmupTarget is { } warmup)
         {
-            if (run.NoLoad && !t.InProcess)
-            {
-                loaded[t] = null;
-                continue;
-            }
-            IPEndPoint endPoint = t.Server.EndPoint;
-            if (t.InProcess)
-            {
-                endPoint = inProcess[t].Start(long.MaxValue).Tcp;
-            }
-            try
-            {
-                // Generous: 1 M keys take a few seconds on loopback; a server that stops answering fails the run.
-                var timeout = TimeSpan.FromSeconds(30 + run.Keys.Count / 20_000.0);
-                KvLoadResult result = KvLoader.Load(endPoint, run.Protocol, run.Keys, run.Connections, timeout);
-                loaded[t] = result;
-                output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"loaded {result.Keys} keys ({result.Bytes / 1e6:0.##} MB of keys and values) into {t.Label} in {result.Seconds:0.##} s; {result.Errors} not stored"));
-            }
-            catch (Exception e) when (e is InvalidOperationException or System.Net.Sockets.SocketException)
-            {
-                throw new KvRunException($"loading {t.Label} at {endPoint}: {e.Message}", e);
-            }
-            finally
-            {
-                if (t.InProcess)
-                {
-                    inProcess[t].Stop();
-                }
-            }
+            LoadOne(run, warmup, inProcess, output);
+        }
+        var loaded = new Dictionary<KvTarget, KvLoadResult?>();
+        foreach (KvTarget t in run.Targets)
+        {
+            loaded[t] = LoadOne(run, t, inProcess, output);
         }
         return loaded;
+    }
+
+    /// <summary>Loads the key space into <paramref name="t"/>; null when the run loads nothing into a server outside this process.</summary>
+    private static KvLoadResult? LoadOne(KvRun run, KvTarget t, Dictionary<KvTarget, InProcessKv> inProcess, TextWriter? output)
+    {
+        if (run.NoLoad && !t.InProcess)
+        {
+            return null;
+        }
+        IPEndPoint endPoint = t.Server.EndPoint;
+        if (t.InProcess)
+        {
+            endPoint = inProcess[t].Start(long.MaxValue).Tcp;
+        }
+        try
+        {
+            // Generous: 1 M keys take a few seconds on loopback; a server that stops answering fails the run.
+            var timeout = TimeSpan.FromSeconds(30 + run.Keys.Count / 20_000.0);
+            KvLoadResult result = KvLoader.Load(endPoint, run.Protocol, run.Keys, run.Connections, timeout);
+            output?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"loaded {result.Keys} keys ({result.Bytes / 1e6:0.##} MB of keys and values) into {t.Label} in {result.Seconds:0.##} s; {result.Errors} not stored"));
+            return result;
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            throw new KvRunException($"loading {t.Label} at {endPoint}: {e.Message}", e);
+        }
+        finally
+        {
+            if (t.InProcess)
+            {
+                inProcess[t].Stop();
+            }
+        }
     }
 
     private static void RunPoints(KvRun run, RunReport report, Dictionary<KvTarget, InProcessKv> inProcess,

@@ -7,36 +7,27 @@ internal static class JitMode
     /// <summary>"full" (every method fully optimized at its first call, tiered compilation off, as NetStack's
     /// executables run), "tiered, Dynamic PGO" or "tiered, no PGO"; either of the last two without Dynamic PGO
     /// followed by ", static PGO (FILE)" when the runtime reads a recorded profile (bench/pgo-train.sh).</summary>
-    public static string Current { get; } = Describe(
-        Variable("TieredCompilation"), AppContext.GetData("System.Runtime.TieredCompilation"),
-        Variable("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO"),
-        Variable("ReadPGOData"), Variable("PGODataPath"), ProfileHeaderOf);
+    public static string Current { get; } = Describe(JitKnobs.OfThisProcess(), ProfileHeaderOf);
 
     /// <summary>The first line of the text profile the runtime reads (its PgoManager's file header).</summary>
     internal const string ProfileHeader = "*** START PGO Data";
 
-    /// <summary>The mode from the runtime's knobs: an environment variable (DOTNET_ or COMPlus_, which
-    /// overrides the runtime configuration), else the runtimeconfig.json property, else the runtime's default
-    /// (tiered, with Dynamic PGO). The runtime reads a recorded profile (ReadPGOData, PGODataPath) only when
-    /// Dynamic PGO is not at work: with tiering off, or with it on and TieredPGO off.</summary>
-    /// <param name="tieredVariable">TieredCompilation from the environment, or null.</param>
-    /// <param name="tieredProperty">System.Runtime.TieredCompilation from the runtime configuration, or null.</param>
-    /// <param name="pgoVariable">TieredPGO from the environment, or null.</param>
-    /// <param name="pgoProperty">System.Runtime.TieredPGO from the runtime configuration, or null.</param>
-    /// <param name="readProfileVariable">ReadPGOData from the environment, or null.</param>
-    /// <param name="profilePath">PGODataPath from the environment, or null.</param>
+    /// <summary>The mode from the runtime's knobs (<see cref="JitKnobs"/>): an environment variable
+    /// overrides the runtime configuration, which overrides the runtime's default (tiered, with Dynamic PGO). The
+    /// runtime reads a recorded profile (ReadPGOData, PGODataPath) only when Dynamic PGO is not at work: with
+    /// tiering off, or with it on and TieredPGO off.</summary>
+    /// <param name="knobs">What the environment and the runtime configuration say.</param>
     /// <param name="firstLineOf">The first line of a file, or null when it cannot be read.</param>
-    internal static string Describe(string? tieredVariable, object? tieredProperty, string? pgoVariable, object? pgoProperty,
-        string? readProfileVariable, string? profilePath, Func<string, string?> firstLineOf)
+    internal static string Describe(JitKnobs knobs, Func<string, string?> firstLineOf)
     {
-        bool tiered = IsOn(tieredVariable, tieredProperty);
-        bool dynamicPgo = tiered && IsOn(pgoVariable, pgoProperty);
+        bool tiered = IsOn(knobs.TieredVariable, knobs.TieredProperty);
+        bool dynamicPgo = tiered && IsOn(knobs.PgoVariable, knobs.PgoProperty);
         string mode = !tiered ? "full" : dynamicPgo ? "tiered, Dynamic PGO" : "tiered, no PGO";
-        if (dynamicPgo || readProfileVariable is not { } read || read.Trim() == "0")
+        if (dynamicPgo || knobs.ReadProfileVariable is not { } read || read.Trim() == "0")
         {
             return mode;
         }
-        if (string.IsNullOrWhiteSpace(profilePath))
+        if (knobs.ProfilePath is not { } profilePath || string.IsNullOrWhiteSpace(profilePath))
         {
             return $"{mode} (a static profile asked for, no PGODataPath)";
         }
@@ -66,4 +57,21 @@ internal static class JitMode
             return null;
         }
     }
+}
+
+/// <summary>The runtime's knobs that decide the JIT mode, each null when it is not set.</summary>
+/// <param name="TieredVariable">TieredCompilation from the environment (DOTNET_ or COMPlus_).</param>
+/// <param name="TieredProperty">System.Runtime.TieredCompilation from the runtime configuration.</param>
+/// <param name="PgoVariable">TieredPGO from the environment.</param>
+/// <param name="PgoProperty">System.Runtime.TieredPGO from the runtime configuration.</param>
+/// <param name="ReadProfileVariable">ReadPGOData from the environment.</param>
+/// <param name="ProfilePath">PGODataPath from the environment.</param>
+internal readonly record struct JitKnobs(string? TieredVariable, object? TieredProperty, string? PgoVariable = null,
+    object? PgoProperty = null, string? ReadProfileVariable = null, string? ProfilePath = null)
+{
+    /// <summary>This process's knobs.</summary>
+    public static JitKnobs OfThisProcess() => new(
+        JitMode.Variable("TieredCompilation"), AppContext.GetData("System.Runtime.TieredCompilation"),
+        JitMode.Variable("TieredPGO"), AppContext.GetData("System.Runtime.TieredPGO"),
+        JitMode.Variable("ReadPGOData"), JitMode.Variable("PGODataPath"));
 }

@@ -26,8 +26,8 @@ public class MachineProbeTests
     [InlineData(null, "True", null, false, "tiered, no PGO")]
     public void TheJitModeFollowsTheEnvironmentThenTheRuntimeConfiguration(string? tieredVariable, object? tieredProperty,
         string? pgoVariable, object? pgoProperty, string expected) =>
-        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(tieredVariable, tieredProperty, pgoVariable, pgoProperty,
-            readProfileVariable: null, profilePath: null, _ => throw new InvalidOperationException("no profile asked for")));
+        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(new(tieredVariable, tieredProperty, pgoVariable, pgoProperty),
+            _ => throw new InvalidOperationException("no profile asked for")));
 
     [Theory]
     [InlineData(false, null, "1", "/p/loadgen.pgo", true, "full, static PGO (loadgen.pgo)")]
@@ -38,7 +38,7 @@ public class MachineProbeTests
     [InlineData(true, "0", "1", "/p/loadgen.pgo", true, "tiered, static PGO (loadgen.pgo)")]
     public void ARecordedProfileIsNamedOnlyWhereTheRuntimeReadsItAndOnlyIfTheFileIsOne(bool tiered, string? pgoVariable,
         string readProfile, string? path, bool fileIsAProfile, string expected) =>
-        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(tiered ? "1" : "0", null, pgoVariable, null, readProfile, path,
+        Assert.Equal(expected, NetStack.Runtime.JitMode.Describe(new(tiered ? "1" : "0", null, pgoVariable, null, readProfile, path),
             p => p == path && fileIsAProfile ? NetStack.Runtime.JitMode.ProfileHeader + ", max index = 291 ***" : "not a profile"));
 
     [Fact]
