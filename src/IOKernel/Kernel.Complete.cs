@@ -22,6 +22,10 @@ internal sealed partial class Kernel
             {
                 _completed[n] = popped;
                 _completedTags[n++] = tag;
+                if (popped != Runtime.Threading.GreenThreadRegistry.MarkerIndex)
+                {
+                    _pool.Registry[popped].PrefetchForRecycle(); // the lines its return writes, all asked for at once
+                }
             }
             for (int i = 0; i < n; i++)
             {

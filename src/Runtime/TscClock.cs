@@ -23,7 +23,7 @@ namespace NetStack.Runtime;
 /// <see cref="CalibrationMillis"/>: a few ppm of error, which no duration NetStack measures can see;
 /// Clock ticks are compared only within a process, never across (a reply carries durations).
 /// </remarks>
-internal static unsafe partial class TscClock
+internal static unsafe class TscClock
 {
     /// <summary>How long the start-up calibration spins.</summary>
     public const int CalibrationMillis = 4;
@@ -49,7 +49,7 @@ internal static unsafe partial class TscClock
             Source = "system (" + refused + ")";
             return;
         }
-        nint page = MapCode(ReadCode);
+        nint page = NativeCode.Map(ReadCode);
         if (page == 0)
         {
             Source = "system (could not map the rdtsc function)";
@@ -131,26 +131,4 @@ internal static unsafe partial class TscClock
         }
         return (ns, tsc);
     }
-
-    private static nint MapCode(ReadOnlySpan<byte> code)
-    {
-        const int ProtRead = 1, ProtWrite = 2, ProtExec = 4, MapPrivate = 2, MapAnonymous = 0x20;
-        nint page = Mmap(0, 4096, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-        if (page == -1 || page == 0)
-        {
-            return 0;
-        }
-        code.CopyTo(new Span<byte>((void*)page, code.Length));
-        if (Mprotect(page, 4096, ProtRead | ProtExec) != 0)
-        {
-            return 0;
-        }
-        return page;
-    }
-
-    [LibraryImport("libc", EntryPoint = "mmap")]
-    private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "mprotect")]
-    private static partial int Mprotect(nint address, nuint length, int protection);
 }

@@ -96,6 +96,10 @@ public sealed class MachineInfo
     /// dispatcher's ceiling differs by 1.4–1.6× between them (docs/results.md §1l, §1n). Empty in reports from
     /// before it was recorded.</summary>
     public string Jit { get; set; } = "";
+    /// <summary>Whether the IOKernel asks for the lines a completion's return writes with <c>prefetchw</c>
+    /// (<see cref="NetStack.Runtime.WritePrefetch"/>): "prefetchw", or "off (why)"; empty in reports from before
+    /// it was recorded.</summary>
+    public string WritePrefetch { get; set; } = "";
 
     /// <summary>This machine.</summary>
     public static MachineInfo Current() => new()
@@ -107,12 +111,14 @@ public sealed class MachineInfo
         Host = Environment.MachineName,
         Clock = NetStack.Runtime.Clock.Source,
         Jit = NetStack.Runtime.JitMode.Current,
+        WritePrefetch = NetStack.Runtime.WritePrefetch.Describe(),
     };
 
     /// <summary>One line for report headers.</summary>
     public override string ToString() => $"{Cores} cores, {Processor}, {Os}, {Runtime}"
         + (Clock.Length > 0 ? $"; clock {Clock}" : "")
         + (Jit.Length > 0 ? $"; JIT {Jit}" : "")
+        + (WritePrefetch.Length > 0 ? $"; write prefetch {WritePrefetch}" : "")
         + (CrossCoreRoundTripNs is { } rt && !double.IsNaN(rt) ? $"; cross-core round trip {rt:0} ns" : "")
         + (MemoryChase4MiBNs is { } chase && !double.IsNaN(chase) ? $"; 4 MiB pointer chase {chase:0} ns a load" : "");
 

@@ -12,8 +12,8 @@ public class MachineProbeTests
     {
         double ns = NetStack.LoadGen.Noise.MemoryProbe.ChaseNs(64, NetStack.Runtime.Affinity.AvailableCores()[0], loads: 100_000);
         Assert.True(double.IsFinite(ns) && ns > 0, $"chase gave {ns}");
-        var machine = new MachineInfo { Cores = 2, Processor = "cpu", Os = "os", Runtime = "rt", Clock = "tsc (2.445 GHz, measured)", Jit = "full", CrossCoreRoundTripNs = 150, MemoryChase4MiBNs = 171.4 };
-        Assert.Equal("2 cores, cpu, os, rt; clock tsc (2.445 GHz, measured); JIT full; cross-core round trip 150 ns; 4 MiB pointer chase 171 ns a load", machine.ToString());
+        var machine = new MachineInfo { Cores = 2, Processor = "cpu", Os = "os", Runtime = "rt", Clock = "tsc (2.445 GHz, measured)", Jit = "full", WritePrefetch = "prefetchw", CrossCoreRoundTripNs = 150, MemoryChase4MiBNs = 171.4 };
+        Assert.Equal("2 cores, cpu, os, rt; clock tsc (2.445 GHz, measured); JIT full; write prefetch prefetchw; cross-core round trip 150 ns; 4 MiB pointer chase 171 ns a load", machine.ToString());
         Assert.Equal("2 cores, cpu, os, rt", new MachineInfo { Cores = 2, Processor = "cpu", Os = "os", Runtime = "rt" }.ToString());
     }
 
