@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The BenchmarkDotNet micro-benchmarks (bench/MicroBenchmarks): SPSC ring, mailbox round trip, checkpoint
-# not taken and taken, migration across cores, one clock read, each against its conventional .NET baseline.
+# not taken and taken, migration across cores, one clock read, one write prefetch, each against its conventional .NET baseline.
 # Usage: bench/micro.sh [--quick] [--in-process] [FILTER...]
 #   --quick       BenchmarkDotNet's short job (3 iterations): a look in about 4 minutes; the numbers mean little
 #   (default)     the default job, for the figures: 44 minutes for everything on a busy 2-core VM
