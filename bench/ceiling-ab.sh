@@ -22,24 +22,20 @@ dotnet build -c Release loadgen >/dev/null
 # The built executable, never `dotnet run` (PLATFORM.md).
 L="dotnet loadgen/bin/Release/net10.0/netstack-loadgen.dll"
 variants=("$@")
+. bench/variants.sh
 for v in "${variants[@]}"; do
-  spec=${v%%:*}
-  if [ "$spec" != "${spec%%@*}" ] && [ ! -f "${spec#*@}/netstack-loadgen.dll" ]; then
-    echo "$v: no netstack-loadgen.dll in ${spec#*@}" >&2; exit 2
+  variant_parts "$v"
+  if [ -n "$dir" ] && [ ! -f "$dir/netstack-loadgen.dll" ]; then
+    echo "$v: no netstack-loadgen.dll in $dir" >&2; exit 2
   fi
 done
 $L noise --duration-s 2 > "$out/noise-before.txt"
 for round in $(seq 1 "${ROUNDS:-6}"); do
-  order=("${variants[@]}")
-  if [ $((round % 2)) = 0 ]; then
-    order=(); for ((i = ${#variants[@]} - 1; i >= 0; i--)); do order+=("${variants[$i]}"); done
-  fi
+  round_order "$round" "${variants[@]}"
   for k in ${KS:-1 2 4 8}; do
     for v in "${order[@]}"; do
-      spec=${v%%:*}
-      envs=(); [ "$v" != "$spec" ] && IFS=, read -r -a envs <<< "${v#*:}"
-      name=${spec%%@*}
-      bin=$L; [ "$spec" != "$name" ] && bin="dotnet ${spec#*@}/netstack-loadgen.dll"
+      variant_parts "$v"
+      bin=$L; [ -n "$dir" ] && bin="dotnet $dir/netstack-loadgen.dll"
       tmp=$(mktemp -d)
       env ${envs[@]+"${envs[@]}"} $bin sched --workload zero --policy cfcfs --loads max --mailbox-depth "$k" \
         --duration-s "${DURATION_S:-3}" --no-charts --out "$tmp" >/dev/null

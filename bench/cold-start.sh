@@ -22,6 +22,7 @@ read -r -a modes <<< "${MODES:-full tiered:DOTNET_TieredCompilation=1}"
 rates=$(python3 -c "print(','.join(['$rate'] * $points))")
 # As bench/kv.sh serves kv: IOKernel on core 0 beside the generator, the worker on core 1.
 . bench/idle.sh
+. bench/variants.sh
 client_warmup="--no-warmup-point" warm_pid=""
 if [ "${WARM_CLIENT:-0}" = 1 ]; then
   user=""; [ "$(id -u)" = 0 ] && user="-u root"
@@ -34,24 +35,22 @@ fi
 
 $L noise --duration-s 2 > "$out/noise-before.txt"
 for ((r = 1; r <= rounds; r++)); do
-  order=("${modes[@]}")
-  if ((r % 2 == 0)); then order=(); for ((i = ${#modes[@]} - 1; i >= 0; i--)); do order+=("${modes[i]}"); done; fi
+  round_order "$r" "${modes[@]}"
   for mode in "${order[@]}"; do
-    name=${mode%%:*} vars=""
-    [[ $mode == *:* ]] && vars=${mode#*:}
-    dir="$out/$name-$r"; mkdir -p "$dir"
-    # shellcheck disable=SC2086 # the mode's variables and the idle options are lists
-    env ${vars//,/ } $APP serve --apps kv --kv-port "$port" --kv-memory-mb 64 --policy ps --allocation static --batch false $idle \
-      > "$dir/serve.log" 2>&1 & pid=$!
+    variant_parts "$mode"
+    run_dir="$out/$name-$r"; mkdir -p "$run_dir"
+    # shellcheck disable=SC2086 # the idle options are a list
+    env ${envs[@]+"${envs[@]}"} $APP serve --apps kv --kv-port "$port" --kv-memory-mb 64 --policy ps --allocation static --batch false $idle \
+      > "$run_dir/serve.log" 2>&1 & pid=$!
     started=$(date +%s.%N)
     # Time to the first reply: connect every millisecond until the service answers `version`.
-    python3 bench/wait-version.py "$port" --since "$started" > "$dir/first-reply.txt" || echo "no reply in 30 s" > "$dir/first-reply.txt"
+    python3 bench/wait-version.py "$port" --since "$started" > "$run_dir/first-reply.txt" || echo "no reply in 30 s" > "$run_dir/first-reply.txt"
     # shellcheck disable=SC2086 # L is a command line
     taskset -c 0 $L kv --target "netstack/ps=127.0.0.1:$port" --workload usr --keys "$keys" --rates "$rates" \
       --duration-s "$point_s" --warmup 0 $client_warmup --no-charts --receiver inline --cores 0 --connections 16 \
-      --behind-p99-us 50 --out "$dir" > "$dir/loadgen.txt" 2>&1 || echo "loadgen failed in $dir" >&2
+      --behind-p99-us 50 --out "$run_dir" > "$run_dir/loadgen.txt" 2>&1 || echo "loadgen failed in $run_dir" >&2
     kill -TERM $pid; wait $pid 2>/dev/null || true
-    echo "$name round $r: $(cat "$dir/first-reply.txt")"
+    echo "$name round $r: $(cat "$run_dir/first-reply.txt")"
   done
 done
 $L noise --duration-s 2 > "$out/noise-after.txt"

@@ -25,9 +25,17 @@ internal static unsafe class WritePrefetch
     // prefetchw [rdi]; prefetchw [rsi]; prefetchw [rdx]; prefetchw [rcx]; ret (System V: the first four arguments).
     private static ReadOnlySpan<byte> Code => [0x0F, 0x0D, 0x0F, 0x0F, 0x0D, 0x0E, 0x0F, 0x0D, 0x0A, 0x0F, 0x0D, 0x09, 0xC3];
 
+    private static readonly string s_source;
+
     static WritePrefetch()
     {
-        if (Environment.GetEnvironmentVariable("NETSTACK_PREFETCHW") is "off" || !X86Base.IsSupported
+        if (Environment.GetEnvironmentVariable("NETSTACK_PREFETCHW") is "off")
+        {
+            s_source = "off (NETSTACK_PREFETCHW=off)";
+            return;
+        }
+        s_source = "off (no prefetchw here)";
+        if (!X86Base.IsSupported
             || (uint)X86Base.CpuId(unchecked((int)0x8000_0000), 0).Eax < 0x8000_0001u
             || (X86Base.CpuId(unchecked((int)0x8000_0001), 0).Ecx & (1 << 8)) == 0)
         {
@@ -40,11 +48,11 @@ internal static unsafe class WritePrefetch
         }
         s_prefetch = (delegate* unmanaged[SuppressGCTransition]<void*, void*, void*, void*, void>)page;
         Enabled = true;
+        s_source = "prefetchw";
     }
 
     /// <summary>"prefetchw" or "off (why)", for the machine line.</summary>
-    public static string Describe() => Enabled ? "prefetchw"
-        : Environment.GetEnvironmentVariable("NETSTACK_PREFETCHW") is "off" ? "off (NETSTACK_PREFETCHW=off)" : "off (no prefetchw here)";
+    public static string Describe() => s_source;
 
     /// <summary>Asks for the lines of <paramref name="a"/> to <paramref name="d"/> for writing (repeat an address to ask for fewer).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
